@@ -1,0 +1,133 @@
+//! `buggify!`: code-level fault injection, two levels as in FoundationDB.
+//!
+//! A protocol marks a place where it could legally behave worse (drop a message it may drop,
+//! take a slower path, shrink a batch) with `if buggify!(cx) { ... }`. In a run with buggify on,
+//! each site is armed on its first evaluation with probability [`ARM_PROBABILITY`]; an armed site
+//! then fires on each evaluation with probability [`FIRE_PROBABILITY`]. Unarmed sites never fire,
+//! so a run exercises a few sites hard instead of all of them a little. Decisions come from a
+//! stream derived from the run seed, so they replay exactly. Real mode never fires.
+
+use crate::node::BuggifySource;
+use crate::rng::{self, Rng};
+use rand::Rng as _;
+use std::collections::BTreeMap;
+use std::panic::Location;
+
+/// Probability that a site is armed for a run.
+pub const ARM_PROBABILITY: f64 = 0.25;
+/// Probability that an armed site fires when evaluated.
+pub const FIRE_PROBABILITY: f64 = 0.25;
+
+/// `buggify!(cx)`: true when this site is armed for the run and fires now.
+#[macro_export]
+macro_rules! buggify {
+    ($cx:expr) => {
+        $cx.buggify()
+    };
+}
+
+type Site = (&'static str, u32, u32);
+
+/// The per-run buggify state shared by every node of a run.
+pub struct Buggify {
+    enabled: bool,
+    rng: Rng,
+    sites: BTreeMap<Site, bool>,
+    evaluations: u64,
+    fired: u64,
+}
+
+impl Buggify {
+    pub fn new(seed: u64, enabled: bool) -> Self {
+        Buggify {
+            enabled,
+            rng: rng::derive(seed, "buggify", 0),
+            sites: BTreeMap::new(),
+            evaluations: 0,
+            fired: 0,
+        }
+    }
+
+    /// Sites evaluated at least once, and how many of those are armed.
+    pub fn sites(&self) -> (usize, usize) {
+        (self.sites.len(), self.sites.values().filter(|armed| **armed).count())
+    }
+
+    /// Evaluations of any site so far.
+    pub fn evaluations(&self) -> u64 {
+        self.evaluations
+    }
+
+    /// Times any site fired so far.
+    pub fn fired(&self) -> u64 {
+        self.fired
+    }
+}
+
+impl BuggifySource for Buggify {
+    fn fire(&mut self, site: &'static Location<'static>) -> bool {
+        if !self.enabled {
+            return false;
+        }
+        self.evaluations += 1;
+        let key = (site.file(), site.line(), site.column());
+        let rng = &mut self.rng;
+        let armed = *self.sites.entry(key).or_insert_with(|| rng.gen_bool(ARM_PROBABILITY));
+        let fires = armed && self.rng.gen_bool(FIRE_PROBABILITY);
+        self.fired += u64::from(fires);
+        fires
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[track_caller]
+    fn site() -> &'static Location<'static> {
+        Location::caller()
+    }
+
+    #[test]
+    fn disabled_never_fires() {
+        let mut b = Buggify::new(1, false);
+        let s = site();
+        assert!((0..1000).all(|_| !b.fire(s)));
+        assert_eq!(b.evaluations(), 0);
+    }
+
+    #[test]
+    fn arms_and_fires_at_about_its_rates() {
+        // Method: over many runs (seeds), count how often one site is armed; within armed runs,
+        // count how often it fires. Both must be near 0.25 (binomial, 4+ standard deviations).
+        let s = site();
+        let (mut armed_runs, mut fires, mut evaluations_armed) = (0u32, 0u32, 0u32);
+        for seed in 0..2000 {
+            let mut b = Buggify::new(seed, true);
+            let fired: u32 = (0..40).map(|_| u32::from(b.fire(s))).sum();
+            if b.sites().1 == 1 {
+                armed_runs += 1;
+                fires += fired;
+                evaluations_armed += 40;
+            } else {
+                assert_eq!(fired, 0, "an unarmed site fired (seed {seed})");
+            }
+        }
+        let arm_rate = f64::from(armed_runs) / 2000.0;
+        let fire_rate = f64::from(fires) / f64::from(evaluations_armed);
+        assert!((0.22..0.28).contains(&arm_rate), "arm rate {arm_rate}");
+        assert!((0.235..0.265).contains(&fire_rate), "fire rate {fire_rate}");
+    }
+
+    #[test]
+    fn same_seed_same_decisions() {
+        let s = site();
+        let run = |seed| {
+            let mut b = Buggify::new(seed, true);
+            (0..200).map(|_| b.fire(s)).collect::<Vec<_>>()
+        };
+        for seed in 0..50 {
+            assert_eq!(run(seed), run(seed));
+        }
+    }
+}

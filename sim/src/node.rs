@@ -1,0 +1,264 @@
+//! The protocol API: a protocol is a deterministic state machine that emits commands.
+//!
+//! A [`Node`] never reads a clock, never draws from a global RNG, never does I/O on its own and
+//! never spawns: the [`Context`] hands it the node's own clock reading ([`Context::now`]), a
+//! seeded RNG ([`Context::rng`]) and its disk ([`Context::disk`]), and collects what it wants
+//! done as [`Command`]s. One generic shell runs every protocol: it receives a message, a timer or
+//! a client request, calls the handler, then carries out the emitted commands in order.
+//!
+//! Ordering rule (raft-rs's "persisted messages"): disk calls complete inside the handler, and
+//! the step's `Send`s and `Reply`s leave the node only after the handler returns and the step's
+//! I/O time has elapsed. So whatever a handler synced before returning is durable before any
+//! message of that step is seen by anyone; what it wrote without syncing may be lost in a crash.
+
+use crate::disk::Storage;
+use crate::rng::Rng;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::fmt::{self, Debug};
+use std::panic::Location;
+use std::time::Duration;
+
+/// A server node of the cluster, numbered from 0.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct NodeId(pub u32);
+
+/// A client process of the workload, numbered from 0.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ClientId(pub u32);
+
+/// Identifies one client request. A client retries with the same id, so a protocol can answer
+/// a duplicate once (exactly-once semantics through client sessions).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct RequestId {
+    pub client: ClientId,
+    /// Increases by one with each new operation of the client.
+    pub seq: u64,
+}
+
+impl fmt::Display for NodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "n{}", self.0)
+    }
+}
+
+impl fmt::Display for ClientId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "c{}", self.0)
+    }
+}
+
+/// A reading of a node's own clock, in nanoseconds since an arbitrary epoch.
+///
+/// Each node's clock has its own offset and drift from simulated time, and may step backwards,
+/// so two nodes' readings are not comparable and one node's readings need not increase. The
+/// epoch sits well after zero so that negative offsets never underflow.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Time(pub u64);
+
+impl Time {
+    /// Nanoseconds of the clock epoch; simulated time 0 reads as this on an unskewed clock.
+    pub const EPOCH_NANOS: u64 = 1_000_000_000_000;
+
+    pub fn as_nanos(self) -> u64 {
+        self.0
+    }
+
+    /// Time elapsed since `earlier`, or zero if the clock went backwards.
+    pub fn saturating_since(self, earlier: Time) -> Duration {
+        Duration::from_nanos(self.0.saturating_sub(earlier.0))
+    }
+}
+
+impl std::ops::Add<Duration> for Time {
+    type Output = Time;
+    fn add(self, d: Duration) -> Time {
+        Time(self.0.saturating_add(d.as_nanos() as u64))
+    }
+}
+
+/// What crosses the network: encoded with the codec into checksummed frames.
+pub trait Message: Serialize + DeserializeOwned + Clone + Debug + 'static {}
+impl<T: Serialize + DeserializeOwned + Clone + Debug + 'static> Message for T {}
+
+/// A protocol: a deterministic state machine.
+///
+/// Handlers open with their ignore checks (stale term, unknown sender) and then assert their
+/// preconditions; assertions are for bugs, and a panic in a handler fails the run.
+pub trait Node: Sized + 'static {
+    /// Node-to-node messages.
+    type Msg: Message;
+    /// Timer keys. Setting a timer with a key already set replaces it.
+    type Timer: Clone + Debug + Ord + 'static;
+    /// What clients ask.
+    type Request: Message;
+    /// What clients are told.
+    type Response: Message;
+
+    /// Called each time the node starts: at first boot and after every crash. Volatile state is
+    /// new; durable state must be recovered from `cx.disk()`, trusting nothing unchecked.
+    fn on_start(&mut self, cx: &mut Context<'_, Self>);
+
+    fn on_message(&mut self, cx: &mut Context<'_, Self>, from: NodeId, msg: Self::Msg);
+
+    fn on_timer(&mut self, cx: &mut Context<'_, Self>, timer: Self::Timer);
+
+    fn on_request(&mut self, cx: &mut Context<'_, Self>, id: RequestId, req: Self::Request);
+
+    /// Local invariants, checked by the shell after every step in simulation. Panic when one
+    /// does not hold.
+    fn check_invariants(&self) {}
+}
+
+/// What a handler asks the shell to do, in order.
+pub enum Command<N: Node> {
+    Send {
+        to: NodeId,
+        msg: N::Msg,
+    },
+    Reply {
+        to: RequestId,
+        resp: N::Response,
+    },
+    /// Fire `timer` after `after` has passed on this node's clock (replacing one with that key).
+    SetTimer {
+        timer: N::Timer,
+        after: Duration,
+    },
+    CancelTimer {
+        timer: N::Timer,
+    },
+    /// Stop this node as if it crashed: volatile state is lost and it restarts later. The only
+    /// safe answer to some disk errors (an fsync that failed may have lost data).
+    Halt {
+        reason: String,
+    },
+}
+
+impl<N: Node> Clone for Command<N> {
+    fn clone(&self) -> Self {
+        match self {
+            Command::Send { to, msg } => Command::Send { to: *to, msg: msg.clone() },
+            Command::Reply { to, resp } => Command::Reply { to: *to, resp: resp.clone() },
+            Command::SetTimer { timer, after } => Command::SetTimer { timer: timer.clone(), after: *after },
+            Command::CancelTimer { timer } => Command::CancelTimer { timer: timer.clone() },
+            Command::Halt { reason } => Command::Halt { reason: reason.clone() },
+        }
+    }
+}
+
+impl<N: Node> Debug for Command<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Command::Send { to, msg } => write!(f, "Send({to}, {msg:?})"),
+            Command::Reply { to, resp } => write!(f, "Reply({}#{}, {resp:?})", to.client, to.seq),
+            Command::SetTimer { timer, after } => write!(f, "SetTimer({timer:?}, {after:?})"),
+            Command::CancelTimer { timer } => write!(f, "CancelTimer({timer:?})"),
+            Command::Halt { reason } => write!(f, "Halt({reason:?})"),
+        }
+    }
+}
+
+impl<N: Node> PartialEq for Command<N>
+where
+    N::Msg: PartialEq,
+    N::Response: PartialEq,
+{
+    fn eq(&self, other: &Self) -> bool {
+        use Command::*;
+        match (self, other) {
+            (Send { to: a, msg: m }, Send { to: b, msg: n }) => a == b && m == n,
+            (Reply { to: a, resp: r }, Reply { to: b, resp: s }) => a == b && r == s,
+            (SetTimer { timer: a, after: x }, SetTimer { timer: b, after: y }) => a == b && x == y,
+            (CancelTimer { timer: a }, CancelTimer { timer: b }) => a == b,
+            (Halt { reason: a }, Halt { reason: b }) => a == b,
+            _ => false,
+        }
+    }
+}
+
+/// Decides whether a `buggify` site fires; see [`crate::buggify`].
+pub trait BuggifySource {
+    fn fire(&mut self, site: &'static Location<'static>) -> bool;
+}
+
+/// Never fires: real mode, and runs with buggify off.
+pub struct NoBuggify;
+
+impl BuggifySource for NoBuggify {
+    fn fire(&mut self, _site: &'static Location<'static>) -> bool {
+        false
+    }
+}
+
+/// Everything a handler may read, and where its commands go.
+pub struct Context<'a, N: Node> {
+    id: NodeId,
+    now: Time,
+    rng: &'a mut Rng,
+    disk: &'a mut dyn Storage,
+    buggify: &'a mut dyn BuggifySource,
+    out: &'a mut Vec<Command<N>>,
+}
+
+impl<'a, N: Node> Context<'a, N> {
+    /// Built by the shell (and by [`crate::testing`]) for one step.
+    pub fn new(
+        id: NodeId,
+        now: Time,
+        rng: &'a mut Rng,
+        disk: &'a mut dyn Storage,
+        buggify: &'a mut dyn BuggifySource,
+        out: &'a mut Vec<Command<N>>,
+    ) -> Self {
+        Context { id, now, rng, disk, buggify, out }
+    }
+
+    /// This node.
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+
+    /// This node's own clock (skewed and drifting in simulation).
+    pub fn now(&self) -> Time {
+        self.now
+    }
+
+    /// The node's seeded RNG: the only randomness a protocol may use.
+    pub fn rng(&mut self) -> &mut Rng {
+        self.rng
+    }
+
+    /// The node's disk: survives crashes, subject to disk faults in simulation.
+    pub fn disk(&mut self) -> &mut dyn Storage {
+        self.disk
+    }
+
+    pub fn send(&mut self, to: NodeId, msg: N::Msg) {
+        self.out.push(Command::Send { to, msg });
+    }
+
+    pub fn reply(&mut self, to: RequestId, resp: N::Response) {
+        self.out.push(Command::Reply { to, resp });
+    }
+
+    pub fn set_timer(&mut self, timer: N::Timer, after: Duration) {
+        self.out.push(Command::SetTimer { timer, after });
+    }
+
+    pub fn cancel_timer(&mut self, timer: N::Timer) {
+        self.out.push(Command::CancelTimer { timer });
+    }
+
+    /// Crash this node deliberately (see [`Command::Halt`]). Commands after it are not run.
+    pub fn halt(&mut self, reason: impl Into<String>) {
+        self.out.push(Command::Halt { reason: reason.into() });
+    }
+
+    /// A `buggify` site: true when this site is armed for the run and fires now. Always false in
+    /// real mode and when the run has buggify off. Prefer the [`crate::buggify!`] macro.
+    #[track_caller]
+    pub fn buggify(&mut self) -> bool {
+        self.buggify.fire(Location::caller())
+    }
+}

@@ -1,0 +1,1 @@
+//! The distributed counter: faultline's first system (in progress).

@@ -1,0 +1,1 @@
+//! Raft: a replicated key-value store (in progress).
