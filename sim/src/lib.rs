@@ -11,12 +11,36 @@
 //! - [`buggify`]: FoundationDB-style two-level `buggify!` sites.
 //! - [`rng`]: the named, version-stable PRNG and seed derivation every random draw uses.
 //! - [`testing`]: drive one node by hand in unit tests and assert the exact commands it emits.
+//! - [`codec`]: serde values in checksummed frames; [`wire`]: what the frames carry.
+//! - [`options`]: `SimOptions`, plain data with presets (`nofault`, `lite`, `swarm`).
+//! - [`schedule`]: the nemesis's fault schedule, planned from the seed as plain data.
+//! - [`net`]: the network fault layer (partitions, loss, delay, duplication, corruption).
+//! - [`faults`]: the catalogue of fault kinds and their counters; [`stats`]: the counters.
+//! - [`system`]: the `System` trait that binds a protocol to a workload and its checks.
+//! - [`trace`]: the trace hash that makes determinism testable.
+//! - [`report`]: what a run produced.
+//! - `harness` (simulation builds): one seed becomes a whole run.
+//! - `check` (simulation builds): the test API, `check::<S>(scenario).seeds(n).run()`.
 
 pub mod buggify;
+#[cfg(madsim)]
+pub mod check;
+pub mod codec;
 pub mod disk;
+pub mod faults;
+#[cfg(madsim)]
+pub mod harness;
+pub mod net;
 pub mod node;
+pub mod options;
+pub mod report;
 pub mod rng;
+pub mod schedule;
+pub mod stats;
+pub mod system;
 pub mod testing;
+pub mod trace;
+pub mod wire;
 
 pub use disk::{DiskError, Storage};
 pub use node::{ClientId, Command, Context, Message, Node, NodeId, RequestId, Time};

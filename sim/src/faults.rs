@@ -1,0 +1,49 @@
+//! The catalogue of fault kinds: what faultline can do to a run, and the counter that says a
+//! fault of that kind actually fired.
+//!
+//! Sweeps sum these counters over seeds and report every kind that never fired, so a sweep in
+//! which the interesting thing never happened does not pass as if it had tested it.
+
+use crate::stats::Counters;
+
+/// One kind of fault.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FaultKind {
+    /// The counter that counts it (also its name in reports).
+    pub counter: &'static str,
+    pub description: &'static str,
+}
+
+const fn kind(counter: &'static str, description: &'static str) -> FaultKind {
+    FaultKind { counter, description }
+}
+
+/// Every fault kind, by family.
+pub const KINDS: &[FaultKind] = &[
+    kind("net.loss", "a message was dropped"),
+    kind("net.duplicate", "a message was delivered twice"),
+    kind("net.reorder", "a message was held back so later ones overtook it"),
+    kind("net.slow_tail", "a message took the slow tail of the latency distribution"),
+    kind("net.corrupt", "a bit of a message was flipped on the wire"),
+    kind("partition.symmetric", "two random groups were cut apart"),
+    kind("partition.one_way", "a group could not send to the rest (asymmetric)"),
+    kind("partition.isolate_one", "one node was cut off"),
+    kind("partition.majority_minority", "a minority was cut from the majority"),
+    kind("partition.majorities_ring", "every node saw a different majority"),
+    kind("partition.bridge", "two halves were joined by one bridge node"),
+    kind("partition.swizzle", "nodes were clogged one by one and unclogged in another order"),
+    kind("process.crash", "a node lost its memory and unsynced writes, then restarted"),
+    kind("process.restart_storm", "a node crashed and restarted several times in a row"),
+    kind("process.pause", "a node stopped running for a while (its timers and messages waited)"),
+    kind("buggify.fired", "a buggify! site fired"),
+];
+
+/// The fault counters that are non-zero.
+pub fn fired(counters: &Counters) -> impl Iterator<Item = (&str, u64)> {
+    counters.iter().filter(|(name, n)| *n > 0 && KINDS.iter().any(|k| k.counter == *name))
+}
+
+/// The fault kinds that never fired.
+pub fn never_fired(counters: &Counters) -> Vec<&'static str> {
+    KINDS.iter().filter(|k| counters.get(k.counter) == 0).map(|k| k.counter).collect()
+}

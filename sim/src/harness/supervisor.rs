@@ -1,0 +1,342 @@
+//! The supervisor: builds the simulated cluster, runs the nemesis through the safety phase,
+//! heals, holds the system to its liveness budget, and checks the run.
+
+use super::client::run_client;
+use super::server::{panic_message, run_server};
+use super::world::{lock, sim_now, socket_addr, Phase, Shared, World};
+use crate::net::Addr;
+use crate::node::{ClientId, NodeId};
+use crate::options::{Preset, SimOptions};
+use crate::report::{Failure, FailureClass, RunReport};
+use crate::schedule::{Event, Fault, Schedule};
+use crate::stats::Counters;
+use crate::system::{System, SystemConfig};
+use crate::trace::{digest, TraceKind};
+use faultline_checkers::History;
+use madsim::runtime::{Handle, NodeHandle, Runtime};
+use madsim::time::{sleep, sleep_until, Instant};
+use rand::Rng as _;
+use std::collections::BTreeMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Everything that defines a run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunSpec {
+    pub seed: u64,
+    pub options: SimOptions,
+    pub schedule: Schedule,
+    pub bug: Option<String>,
+}
+
+impl RunSpec {
+    /// The run `seed` gives under `preset`: options (drawn from the seed for swarm) and the
+    /// fault schedule drawn from both.
+    pub fn from_preset(seed: u64, preset: Preset, bug: Option<String>) -> Self {
+        let options = preset.options(seed);
+        let schedule = Schedule::plan(seed, &options);
+        RunSpec { seed, options, schedule, bug }
+    }
+}
+
+/// Runs one simulated run of system `S`. An `Err` is a configuration error (invalid options,
+/// unknown bug), never a test outcome.
+pub fn run<S: System>(spec: &RunSpec) -> Result<RunReport, String> {
+    spec.options.validate()?;
+    let system = S::new(&SystemConfig { nodes: spec.options.nodes, bug: spec.bug.clone() })?;
+    let mut config = madsim::Config::default();
+    // faultline delays every message itself (see `net`); madsim's own latency stays negligible.
+    config.net.send_latency = Duration::from_micros(1)..Duration::from_micros(2);
+    let runtime = Runtime::with_seed_and_config(spec.seed, config);
+    let spec2 = spec.clone();
+    match catch_unwind(AssertUnwindSafe(|| runtime.block_on(supervise(system, spec2)))) {
+        Ok(report) => Ok(report),
+        Err(panic) => Ok(harness_panic::<S>(spec, panic_message(&*panic))),
+    }
+}
+
+/// A report for a run that panicked outside any node handler (in a system's checks, say).
+fn harness_panic<S: System>(spec: &RunSpec, message: String) -> RunReport {
+    RunReport {
+        system: S::NAME,
+        seed: spec.seed,
+        bug: spec.bug.clone(),
+        options: spec.options.clone(),
+        schedule: spec.schedule.clone(),
+        failure: Some(Failure { class: FailureClass::Panic, message: format!("harness: {message}") }),
+        checks: Vec::new(),
+        counters: Counters::default(),
+        sim_time: Duration::ZERO,
+        trace_hash: 0,
+        trace_events: 0,
+        history: History::new(),
+    }
+}
+
+struct Supervisor<S: System> {
+    world: Shared<S>,
+    handle: Handle,
+    servers: Vec<NodeHandle>,
+    clients: Vec<NodeHandle>,
+    start: Instant,
+    /// Restarts owed to nodes that halted themselves, by due time.
+    restarts: BTreeMap<(Instant, u32), NodeId>,
+}
+
+async fn supervise<S: System>(system: S, spec: RunSpec) -> RunReport {
+    let world: Shared<S> = Arc::new(Mutex::new(World::new(system, spec.seed, spec.options.clone())));
+    let handle = Handle::current();
+    let servers = (0..spec.options.nodes).map(|i| spawn_server(&handle, &world, NodeId(i))).collect();
+    let clients = (0..spec.options.clients).map(|c| spawn_client(&handle, &world, ClientId(c))).collect();
+    let mut sup = Supervisor { world, handle, servers, clients, start: sim_now(), restarts: BTreeMap::new() };
+    sup.safety_phase(&spec.schedule.events).await;
+    let panic = lock(&sup.world).panic.clone();
+    let failure = match panic {
+        Some(message) => Some(Failure { class: FailureClass::Panic, message }),
+        None => sup.liveness_phase().await,
+    };
+    sup.shut_down().await;
+    sup.report(spec, failure)
+}
+
+fn spawn_server<S: System>(handle: &Handle, world: &Shared<S>, id: NodeId) -> NodeHandle {
+    let w = world.clone();
+    handle
+        .create_node()
+        .name(id.to_string())
+        .ip(socket_addr(Addr::Server(id)).ip())
+        .init(move || run_server(w.clone(), id))
+        .build()
+}
+
+fn spawn_client<S: System>(handle: &Handle, world: &Shared<S>, id: ClientId) -> NodeHandle {
+    let w = world.clone();
+    handle
+        .create_node()
+        .name(id.to_string())
+        .ip(socket_addr(Addr::Client(id)).ip())
+        .init(move || run_client(w.clone(), id))
+        .build()
+}
+
+impl<S: System> Supervisor<S> {
+    fn at(&self, ms: u64) -> Instant {
+        self.start + Duration::from_millis(ms)
+    }
+
+    /// Executes the schedule until the safety phase ends (or a node panics).
+    async fn safety_phase(&mut self, events: &[Event]) {
+        let end = self.at(lock(&self.world).options.safety_ms);
+        let mut next = 0;
+        loop {
+            while next < events.len() && self.at(events[next].at_ms) <= sim_now() {
+                self.apply(&events[next].fault);
+                next += 1;
+            }
+            self.service_halts();
+            if lock(&self.world).panic.is_some() || sim_now() >= end {
+                return;
+            }
+            let mut wake = end.min(sim_now() + Duration::from_millis(10));
+            if let Some(e) = events.get(next) {
+                wake = wake.min(self.at(e.at_ms));
+            }
+            sleep_until(wake).await;
+        }
+    }
+
+    /// Heals everything, then waits for every client to be served and the system to converge.
+    async fn liveness_phase(&mut self) -> Option<Failure> {
+        self.heal();
+        let budget = Duration::from_millis(lock(&self.world).options.liveness_budget_ms);
+        let deadline = sim_now() + budget;
+        loop {
+            self.service_halts();
+            let pending = {
+                let w = lock(&self.world);
+                if let Some(message) = w.panic.clone() {
+                    return Some(Failure { class: FailureClass::Panic, message });
+                }
+                pending_reason(&w)
+            };
+            let reason = pending?;
+            if sim_now() >= deadline {
+                let message = format!("not live {} ms after the heal: {reason}", budget.as_millis());
+                return Some(Failure { class: FailureClass::Liveness, message });
+            }
+            sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    fn heal(&mut self) {
+        self.restarts.clear();
+        let n = self.servers.len() as u32;
+        let mut w = lock(&self.world);
+        w.phase = Phase::Liveness;
+        w.fabric.heal();
+        w.fabric.calm();
+        drop(w);
+        for i in 0..n {
+            let status = lock(&self.world).nodes[i as usize];
+            if status.paused {
+                self.apply(&Fault::Resume { node: NodeId(i) });
+            }
+            if status.down {
+                self.apply(&Fault::Restart { node: NodeId(i) });
+            }
+        }
+    }
+
+    /// Crashes nodes that halted themselves and restarts them after a delay (at once after the
+    /// heal); restarts those whose delay is over.
+    fn service_halts(&mut self) {
+        let (halts, liveness) = {
+            let mut w = lock(&self.world);
+            (std::mem::take(&mut w.halts), w.phase != Phase::Safety)
+        };
+        for (node, _reason) in halts {
+            self.crash(node);
+            lock(&self.world).counters.add("process.halt");
+            let delay = if liveness { 100 } else { self.restart_delay_ms() };
+            self.restarts.insert((sim_now() + Duration::from_millis(delay), node.0), node);
+        }
+        while let Some(entry) = self.restarts.first_entry() {
+            if entry.key().0 > sim_now() {
+                break;
+            }
+            let node = entry.remove();
+            self.apply(&Fault::Restart { node });
+        }
+    }
+
+    fn restart_delay_ms(&self) -> u64 {
+        let mut w = lock(&self.world);
+        let (min, max) = (w.options.process.restart_delay_ms_min, w.options.process.restart_delay_ms_max);
+        w.rng.gen_range(min..=max.max(min))
+    }
+
+    /// Carries out one fault, counting it only if it changed something.
+    fn apply(&mut self, fault: &Fault) {
+        let fired = match fault {
+            Fault::Partition { kind, cut } => self.with_world(|w| {
+                w.fabric.partition(cut);
+                (!cut.is_empty()).then(|| format!("partition.{}", kind.name()))
+            }),
+            Fault::Heal => self.with_world(|w| {
+                w.fabric.heal();
+                None
+            }),
+            Fault::Clog { node } => self.with_world(|w| {
+                w.fabric.clog(*node);
+                Some("partition.swizzle".to_string())
+            }),
+            Fault::Unclog { node } => self.with_world(|w| {
+                w.fabric.unclog(*node);
+                None
+            }),
+            Fault::Crash { node, storm } => {
+                let crashed = self.crash(*node);
+                (crashed && *storm).then(|| "process.restart_storm".to_string())
+            }
+            Fault::Restart { node } => self.restart(*node),
+            Fault::Pause { node } => self.pause(*node, true),
+            Fault::Resume { node } => self.pause(*node, false),
+        };
+        let mut w = lock(&self.world);
+        if let Some(counter) = fired {
+            w.counters.add(&counter);
+        }
+        w.record(TraceKind::Fault, 0, digest(fault.to_string().as_bytes()));
+    }
+
+    fn with_world(&self, f: impl FnOnce(&mut World<S>) -> Option<String>) -> Option<String> {
+        f(&mut lock(&self.world))
+    }
+
+    /// Kills node `id` and applies the crash to its disk; false if it was already down.
+    fn crash(&mut self, id: NodeId) -> bool {
+        let mut w = lock(&self.world);
+        let i = id.0 as usize;
+        if w.nodes[i].down {
+            return false;
+        }
+        self.handle.kill(self.servers[i].id());
+        w.nodes[i].down = true;
+        w.nodes[i].paused = false;
+        w.disks[i].crash();
+        w.counters.add("process.crash");
+        true
+    }
+
+    fn restart(&mut self, id: NodeId) -> Option<String> {
+        let i = id.0 as usize;
+        if !lock(&self.world).nodes[i].down {
+            return None;
+        }
+        lock(&self.world).nodes[i].down = false;
+        self.handle.restart(self.servers[i].id());
+        Some("process.restart".to_string())
+    }
+
+    fn pause(&mut self, id: NodeId, pause: bool) -> Option<String> {
+        let i = id.0 as usize;
+        let status = lock(&self.world).nodes[i];
+        if status.down || status.paused == pause {
+            return None;
+        }
+        lock(&self.world).nodes[i].paused = pause;
+        if pause {
+            self.handle.pause(self.servers[i].id());
+            Some("process.pause".to_string())
+        } else {
+            self.handle.resume(self.servers[i].id());
+            None
+        }
+    }
+
+    /// Stops every task; one more millisecond lets madsim drop them before the runtime goes.
+    async fn shut_down(&mut self) {
+        lock(&self.world).phase = Phase::Done;
+        for node in self.servers.iter().chain(&self.clients) {
+            self.handle.kill(node.id());
+        }
+        sleep(Duration::from_millis(1)).await;
+    }
+
+    fn report(&self, spec: RunSpec, failure: Option<Failure>) -> RunReport {
+        let mut w = lock(&self.world);
+        let w = &mut *w;
+        let fired = w.buggify.fired();
+        w.counters.add_n("buggify.fired", fired);
+        let checks = if failure.is_some() { Vec::new() } else { w.system.check(&w.history, &w.observer) };
+        let failure = failure.or_else(|| RunReport::failure_from_checks(&checks));
+        RunReport {
+            system: S::NAME,
+            seed: spec.seed,
+            bug: spec.bug,
+            options: spec.options,
+            schedule: spec.schedule,
+            failure,
+            checks,
+            counters: w.counters.clone(),
+            sim_time: Duration::from_nanos(w.elapsed_ns()),
+            trace_hash: w.trace.hash(),
+            trace_events: w.trace.events(),
+            history: std::mem::take(&mut w.history),
+        }
+    }
+}
+
+/// Why the liveness phase is not over, or `None` when it is.
+fn pending_reason<S: System>(w: &World<S>) -> Option<String> {
+    let want = w.options.workload.liveness_ops_per_client;
+    let unserved: Vec<String> = (w.served.iter().enumerate())
+        .filter(|(_, &n)| n < want)
+        .map(|(c, n)| format!("client c{c} completed {n} of {want} operations"))
+        .collect();
+    if !unserved.is_empty() {
+        return Some(unserved.join("; "));
+    }
+    w.system.pending(&w.observer).map(|p| format!("pending {p}"))
+}

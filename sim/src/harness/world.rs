@@ -1,0 +1,181 @@
+//! The run's shared state, and the pieces of the simulated machine every task uses.
+//!
+//! One `World` per run, behind an `Arc<Mutex<..>>` that every node, client and the supervisor
+//! holds. madsim runs all tasks of a run on one thread, so the lock is never contended; it is
+//! held only for synchronous work (a handler step, a fault decision), never across an await.
+
+use crate::buggify::Buggify;
+use crate::codec;
+use crate::disk::MemDisk;
+use crate::net::{Addr, Fabric};
+use crate::node::{ClientId, NodeId, Time};
+use crate::options::SimOptions;
+use crate::rng::{self, Rng};
+use crate::stats::Counters;
+use crate::system::System;
+use crate::trace::{Trace, TraceKind};
+use faultline_checkers::{Event, History};
+use madsim::net::Endpoint;
+use madsim::time::Instant;
+use serde::Serialize;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+/// The madsim tag every faultline datagram uses.
+pub(crate) const TAG: u64 = 0xFA17;
+const PORT: u16 = 7000;
+
+/// Where the run is.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// The workload runs under faults.
+    Safety,
+    /// Faults healed; the system must converge and serve.
+    Liveness,
+    /// The run is over; tasks should stop.
+    Done,
+}
+
+/// A server's status as the supervisor sees it.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct NodeStatus {
+    pub down: bool,
+    pub paused: bool,
+    /// Starts so far (1 after boot): seeds the node's RNG so each incarnation differs.
+    pub incarnation: u64,
+}
+
+/// The shared state of one run.
+pub(crate) struct World<S: System> {
+    pub system: S,
+    pub seed: u64,
+    pub options: SimOptions,
+    start: Instant,
+    pub phase: Phase,
+    pub fabric: Fabric,
+    pub disks: Vec<MemDisk>,
+    pub buggify: Buggify,
+    pub trace: Trace,
+    pub counters: Counters,
+    pub history: History,
+    pub observer: S::Observer,
+    pub nodes: Vec<NodeStatus>,
+    /// Nodes that asked to halt (crash themselves); the supervisor carries it out.
+    pub halts: Vec<(NodeId, String)>,
+    /// The first panic of a node: ends the run.
+    pub panic: Option<String>,
+    /// Liveness-phase operations each client completed.
+    pub served: Vec<u32>,
+    /// The supervisor's random stream (crash outcomes on disk).
+    pub rng: Rng,
+}
+
+pub(crate) type Shared<S> = Arc<Mutex<World<S>>>;
+
+impl<S: System> World<S> {
+    pub fn new(system: S, seed: u64, options: SimOptions) -> Self {
+        let n = options.nodes as usize;
+        World {
+            fabric: Fabric::new(options.net, rng::derive(seed, "net", 0)),
+            buggify: Buggify::new(seed, options.buggify),
+            served: vec![0; options.clients as usize],
+            disks: vec![MemDisk::new(); n],
+            nodes: vec![NodeStatus::default(); n],
+            system,
+            seed,
+            options,
+            start: sim_now(),
+            phase: Phase::Safety,
+            trace: Trace::default(),
+            counters: Counters::default(),
+            history: History::new(),
+            observer: S::Observer::default(),
+            halts: Vec::new(),
+            panic: None,
+            rng: rng::derive(seed, "supervisor", 0),
+        }
+    }
+
+    /// Simulated nanoseconds since the run started.
+    pub fn elapsed_ns(&self) -> u64 {
+        (sim_now() - self.start).as_nanos() as u64
+    }
+
+    /// Node `id`'s own clock reading.
+    pub fn local_time(&self, _id: NodeId) -> Time {
+        Time(Time::EPOCH_NANOS + self.elapsed_ns())
+    }
+
+    /// How much simulated time a timer of `after` on node `id`'s clock takes.
+    pub fn timer_duration(&self, _id: NodeId, after: Duration) -> Duration {
+        after
+    }
+
+    pub fn record(&mut self, kind: TraceKind, at: u64, digest: u64) {
+        let now = self.elapsed_ns();
+        self.trace.record(kind, now, at, digest);
+    }
+
+    /// Appends a client event to the history (stamped now) and to the trace.
+    pub fn record_event(&mut self, mut event: Event, kind: TraceKind) {
+        event.time = self.elapsed_ns();
+        let digest = crate::trace::digest(format!("{}{:?}{}", event.f, event.kind, event.value).as_bytes());
+        self.record(kind, event.process, digest);
+        self.history.push(event);
+    }
+}
+
+pub(crate) fn lock<S: System>(world: &Shared<S>) -> MutexGuard<'_, World<S>> {
+    // A poisoned lock means a task panicked while holding it; the run is failing anyway and the
+    // state is still what it was, so carry on and let the panic be reported.
+    world.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Simulated time now (madsim intercepts `Instant::now` inside the runtime).
+#[allow(clippy::disallowed_methods)]
+pub(crate) fn sim_now() -> Instant {
+    Instant::now()
+}
+
+pub(crate) fn socket_addr(addr: Addr) -> SocketAddr {
+    let ip = match addr {
+        Addr::Server(NodeId(i)) => Ipv4Addr::new(10, 0, (i >> 8) as u8, (i & 0xff) as u8 + 1),
+        Addr::Client(ClientId(c)) => Ipv4Addr::new(10, 1, (c >> 8) as u8, (c & 0xff) as u8 + 1),
+    };
+    SocketAddr::new(IpAddr::V4(ip), PORT)
+}
+
+/// A frame in flight, with the sender and the time it is due.
+pub(crate) struct Packet {
+    pub from: Addr,
+    pub deliver_at: Instant,
+    pub frame: Vec<u8>,
+}
+
+/// Encodes `wire` and sends it from `from` to `to` through the fault layer.
+pub(crate) async fn transmit<S: System, W: Serialize>(
+    world: &Shared<S>,
+    ep: &Endpoint,
+    from: Addr,
+    to: Addr,
+    wire: &W,
+) {
+    let mut frame = codec::encode(wire);
+    let (fate, now) = {
+        let mut w = lock(world);
+        let w = &mut *w;
+        let fate = w.fabric.fate(from, to, &mut w.counters);
+        if fate.corrupt {
+            w.fabric.corrupt(&mut frame);
+        }
+        (fate, sim_now())
+    };
+    let copies = fate.delays.len();
+    for (i, delay) in fate.delays.into_iter().enumerate() {
+        let frame = if i + 1 == copies { std::mem::take(&mut frame) } else { frame.clone() };
+        let packet = Packet { from, deliver_at: now + delay, frame };
+        // A send to a node that is down is dropped silently by madsim, as a datagram would be.
+        let _ = ep.send_to_raw(socket_addr(to), TAG, Box::new(packet)).await;
+    }
+}

@@ -1,0 +1,467 @@
+//! `SimOptions`: everything a run may vary, as plain data.
+//!
+//! Fields are documented, named with units last (`delay_ms_max`, `crash_interval_ms_mean`), and
+//! `Default` is a healthy cluster with no faults at all. Presets name useful points in the
+//! space: [`Preset::Nofault`], [`Preset::Lite`] (three nodes, crashes only) and
+//! [`Preset::Swarm`], which draws every knob from the run seed (swarm testing: each run tests a
+//! different mix of faults, so rare combinations come up over a sweep). Options are printed in
+//! full at the start of a run and identified by a stable hash of their canonical JSON form.
+
+use crate::rng;
+use rand::seq::SliceRandom;
+use rand::Rng as _;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The options of one run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SimOptions {
+    /// Server nodes in the cluster.
+    pub nodes: u32,
+    /// Client processes driving the workload.
+    pub clients: u32,
+    /// How long the safety phase (workload under faults) lasts, in simulated milliseconds.
+    pub safety_ms: u64,
+    /// After healing, how long the system has to converge and serve every client again.
+    pub liveness_budget_ms: u64,
+    pub workload: WorkloadOptions,
+    pub net: NetOptions,
+    pub partition: PartitionOptions,
+    pub process: ProcessOptions,
+    /// Whether `buggify!` sites may fire (two levels: armed with p = 0.25, fire with p = 0.25).
+    pub buggify: bool,
+}
+
+/// What the clients do.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorkloadOptions {
+    /// Operations each client invokes during the safety phase (fewer if the phase ends first).
+    pub ops_per_client: u32,
+    /// Pause between a client's operations: uniform in [0, think_ms_max].
+    pub think_ms_max: u64,
+    /// How long a client waits for one attempt's answer before retrying elsewhere.
+    pub attempt_timeout_ms: u64,
+    /// How long a client keeps retrying one operation before recording it as unknown (`info`).
+    pub op_timeout_ms: u64,
+    /// Operations each client must complete successfully after the heal (the liveness check).
+    pub liveness_ops_per_client: u32,
+}
+
+/// The shape of message delays.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LatencyDistribution {
+    /// Uniform in [delay_ms_min, delay_ms_max].
+    Uniform,
+    /// delay_ms_min plus an exponential with mean delay_ms_mean, capped at delay_ms_max.
+    Exponential,
+}
+
+/// Per-message network faults. Loss, duplication and corruption apply to every link, client
+/// links included; partitions ([`PartitionOptions`]) only cut links between servers.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NetOptions {
+    pub latency: LatencyDistribution,
+    pub delay_ms_min: u64,
+    pub delay_ms_max: u64,
+    /// Mean of the exponential part (exponential distribution only).
+    pub delay_ms_mean: u64,
+    /// Probability that a message takes the slow tail instead: a delay up to slow_delay_ms_max.
+    pub slow_probability: f64,
+    pub slow_delay_ms_max: u64,
+    /// Probability that a message is dropped.
+    pub loss_probability: f64,
+    /// Probability that a message is delivered twice (each copy with its own delay).
+    pub duplicate_probability: f64,
+    /// Probability that a message is held back by an extra delay (up to reorder_delay_ms_max),
+    /// so later messages overtake it.
+    pub reorder_probability: f64,
+    pub reorder_delay_ms_max: u64,
+    /// Probability that a bit of a message is flipped on the wire (the codec must reject it).
+    pub corrupt_probability: f64,
+}
+
+/// The kinds of partition the nemesis may create.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PartitionKind {
+    /// Two random groups that cannot reach each other, both ways.
+    Symmetric,
+    /// A random group cannot send to the rest; the rest can still send to it.
+    OneWay,
+    /// One node cut off from all others.
+    IsolateOne,
+    /// A majority and a minority.
+    MajorityMinority,
+    /// Every node sees a majority, but no two nodes see the same one (Jepsen's majorities-ring).
+    MajoritiesRing,
+    /// Two halves that only one bridge node connects (Jepsen's bridge).
+    Bridge,
+    /// Clog nodes one at a time, then unclog them in another order (FoundationDB's swizzle).
+    Swizzle,
+}
+
+impl PartitionKind {
+    pub const ALL: [PartitionKind; 7] = [
+        PartitionKind::Symmetric,
+        PartitionKind::OneWay,
+        PartitionKind::IsolateOne,
+        PartitionKind::MajorityMinority,
+        PartitionKind::MajoritiesRing,
+        PartitionKind::Bridge,
+        PartitionKind::Swizzle,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            PartitionKind::Symmetric => "symmetric",
+            PartitionKind::OneWay => "one_way",
+            PartitionKind::IsolateOne => "isolate_one",
+            PartitionKind::MajorityMinority => "majority_minority",
+            PartitionKind::MajoritiesRing => "majorities_ring",
+            PartitionKind::Bridge => "bridge",
+            PartitionKind::Swizzle => "swizzle",
+        }
+    }
+}
+
+/// Partitions: episodes of one kind at a time, each held for a stability window.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PartitionOptions {
+    /// Kinds the nemesis picks from; empty = no partitions.
+    pub kinds: Vec<PartitionKind>,
+    /// Mean time between the end of one partition and the start of the next.
+    pub interval_ms_mean: u64,
+    /// A partition holds at least this long before it may change (the stability window).
+    pub hold_ms_min: u64,
+    pub hold_ms_max: u64,
+}
+
+/// Process faults.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProcessOptions {
+    /// Mean time between crashes (0 = no crashes). A crash loses volatile state and unsynced
+    /// writes; the node restarts after a delay.
+    pub crash_interval_ms_mean: u64,
+    pub restart_delay_ms_min: u64,
+    pub restart_delay_ms_max: u64,
+    /// Probability that a crash is a restart storm instead: the node crashes and restarts
+    /// `storm_restarts` times in quick succession.
+    pub storm_probability: f64,
+    pub storm_restarts: u32,
+    /// Mean time between pauses (0 = no pauses). A paused node's timers and messages wait.
+    pub pause_interval_ms_mean: u64,
+    pub pause_ms_min: u64,
+    pub pause_ms_max: u64,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        SimOptions {
+            nodes: 3,
+            clients: 3,
+            safety_ms: 10_000,
+            liveness_budget_ms: 10_000,
+            workload: WorkloadOptions::default(),
+            net: NetOptions::default(),
+            partition: PartitionOptions::default(),
+            process: ProcessOptions::default(),
+            buggify: false,
+        }
+    }
+}
+
+impl Default for WorkloadOptions {
+    fn default() -> Self {
+        WorkloadOptions {
+            ops_per_client: 30,
+            think_ms_max: 200,
+            attempt_timeout_ms: 500,
+            op_timeout_ms: 3_000,
+            liveness_ops_per_client: 2,
+        }
+    }
+}
+
+impl Default for NetOptions {
+    fn default() -> Self {
+        NetOptions {
+            latency: LatencyDistribution::Uniform,
+            delay_ms_min: 1,
+            delay_ms_max: 5,
+            delay_ms_mean: 2,
+            slow_probability: 0.0,
+            slow_delay_ms_max: 0,
+            loss_probability: 0.0,
+            duplicate_probability: 0.0,
+            reorder_probability: 0.0,
+            reorder_delay_ms_max: 0,
+            corrupt_probability: 0.0,
+        }
+    }
+}
+
+impl Default for PartitionOptions {
+    fn default() -> Self {
+        PartitionOptions { kinds: Vec::new(), interval_ms_mean: 2_000, hold_ms_min: 500, hold_ms_max: 3_000 }
+    }
+}
+
+impl Default for ProcessOptions {
+    fn default() -> Self {
+        ProcessOptions {
+            crash_interval_ms_mean: 0,
+            restart_delay_ms_min: 200,
+            restart_delay_ms_max: 2_000,
+            storm_probability: 0.0,
+            storm_restarts: 3,
+            pause_interval_ms_mean: 0,
+            pause_ms_min: 200,
+            pause_ms_max: 2_000,
+        }
+    }
+}
+
+/// Named starting points.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Preset {
+    /// No faults: the protocol must simply work.
+    Nofault,
+    /// Three nodes, crashes only.
+    Lite,
+    /// Every knob drawn from the seed.
+    Swarm,
+}
+
+impl Preset {
+    pub const ALL: [Preset; 3] = [Preset::Nofault, Preset::Lite, Preset::Swarm];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Preset::Nofault => "nofault",
+            Preset::Lite => "lite",
+            Preset::Swarm => "swarm",
+        }
+    }
+
+    /// The options this preset gives for `seed` (only `Swarm` depends on the seed).
+    pub fn options(self, seed: u64) -> SimOptions {
+        match self {
+            Preset::Nofault => SimOptions::default(),
+            Preset::Lite => SimOptions::lite(),
+            Preset::Swarm => SimOptions::swarm(seed),
+        }
+    }
+}
+
+impl std::str::FromStr for Preset {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Preset::ALL
+            .into_iter()
+            .find(|p| p.name() == s)
+            .ok_or_else(|| format!("unknown preset `{s}` (expected one of: nofault, lite, swarm)"))
+    }
+}
+
+impl fmt::Display for Preset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl SimOptions {
+    /// Three nodes, crashes only: the cheapest run that still tests recovery.
+    pub fn lite() -> Self {
+        let mut o = SimOptions::default();
+        o.process.crash_interval_ms_mean = 3_000;
+        o
+    }
+
+    /// Every knob drawn from `seed`: each fault family is on or off at random, and its
+    /// parameters are random within sensible ranges.
+    pub fn swarm(seed: u64) -> Self {
+        let mut r = rng::derive(seed, "swarm", 0);
+        let mut o =
+            SimOptions { nodes: *[3u32, 5].choose(&mut r).expect("non-empty"), ..SimOptions::default() };
+        o.clients = r.gen_range(2..=5);
+        o.buggify = r.gen_bool(0.5);
+        o.net = swarm_net(&mut r);
+        o.partition = swarm_partitions(&mut r);
+        o.process = swarm_process(&mut r);
+        o
+    }
+
+    /// Checks every field; the error names the field and the problem.
+    pub fn validate(&self) -> Result<(), String> {
+        check(self.nodes >= 1 && self.nodes <= 64, "nodes", "must be 1..=64")?;
+        check(self.clients >= 1 && self.clients <= 1000, "clients", "must be 1..=1000")?;
+        check(self.safety_ms > 0, "safety_ms", "must be positive")?;
+        check(self.liveness_budget_ms > 0, "liveness_budget_ms", "must be positive")?;
+        let w = &self.workload;
+        check(w.attempt_timeout_ms > 0, "workload.attempt_timeout_ms", "must be positive")?;
+        check(
+            w.op_timeout_ms >= w.attempt_timeout_ms,
+            "workload.op_timeout_ms",
+            "must be >= attempt_timeout_ms",
+        )?;
+        self.net.validate()?;
+        let p = &self.partition;
+        check(p.hold_ms_min <= p.hold_ms_max, "partition.hold_ms_min", "must be <= hold_ms_max")?;
+        check(
+            p.kinds.is_empty() || p.interval_ms_mean > 0,
+            "partition.interval_ms_mean",
+            "must be positive",
+        )?;
+        let c = &self.process;
+        check(
+            c.restart_delay_ms_min <= c.restart_delay_ms_max,
+            "process.restart_delay_ms_min",
+            "must be <= max",
+        )?;
+        check(c.pause_ms_min <= c.pause_ms_max, "process.pause_ms_min", "must be <= pause_ms_max")?;
+        probability(c.storm_probability, "process.storm_probability")
+    }
+
+    /// A stable identifier of these options: xxh3 of their canonical JSON.
+    pub fn hash(&self) -> u64 {
+        xxhash_rust::xxh3::xxh3_64(self.to_json().as_bytes())
+    }
+
+    /// The canonical JSON form (field order fixed by the struct definitions).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("options serialize")
+    }
+
+    /// Parses options from JSON; missing fields take their defaults, unknown fields are errors.
+    pub fn from_json(text: &str) -> Result<Self, String> {
+        let o: SimOptions = serde_json::from_str(text).map_err(|e| format!("invalid options: {e}"))?;
+        o.validate()?;
+        Ok(o)
+    }
+}
+
+impl NetOptions {
+    fn validate(&self) -> Result<(), String> {
+        check(self.delay_ms_min <= self.delay_ms_max, "net.delay_ms_min", "must be <= delay_ms_max")?;
+        probability(self.loss_probability, "net.loss_probability")?;
+        probability(self.duplicate_probability, "net.duplicate_probability")?;
+        probability(self.reorder_probability, "net.reorder_probability")?;
+        probability(self.corrupt_probability, "net.corrupt_probability")?;
+        probability(self.slow_probability, "net.slow_probability")?;
+        check(self.loss_probability < 1.0, "net.loss_probability", "must be < 1 (nothing would arrive)")
+    }
+}
+
+impl fmt::Display for SimOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let pretty = serde_json::to_string_pretty(self).expect("options serialize");
+        write!(f, "{pretty}")
+    }
+}
+
+fn check(ok: bool, field: &str, problem: &str) -> Result<(), String> {
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("invalid option {field}: {problem}"))
+    }
+}
+
+fn probability(p: f64, field: &str) -> Result<(), String> {
+    check((0.0..=1.0).contains(&p), field, "must be a probability in [0, 1]")
+}
+
+fn swarm_net(r: &mut rng::Rng) -> NetOptions {
+    let mut n = NetOptions {
+        latency: if r.gen_bool(0.5) {
+            LatencyDistribution::Uniform
+        } else {
+            LatencyDistribution::Exponential
+        },
+        ..NetOptions::default()
+    };
+    n.delay_ms_min = r.gen_range(0..=2);
+    n.delay_ms_max = n.delay_ms_min + r.gen_range(1..=20);
+    n.delay_ms_mean = r.gen_range(1..=n.delay_ms_max.max(1));
+    if r.gen_bool(0.5) {
+        n.slow_probability = r.gen_range(0.001..0.05);
+        n.slow_delay_ms_max = r.gen_range(50..=1_000);
+    }
+    let mut maybe = |p_on: f64, max: f64| if r.gen_bool(p_on) { r.gen_range(0.0..max) } else { 0.0 };
+    n.loss_probability = maybe(0.5, 0.1);
+    n.duplicate_probability = maybe(0.5, 0.1);
+    n.corrupt_probability = maybe(0.3, 0.02);
+    n.reorder_probability = maybe(0.5, 0.2);
+    n.reorder_delay_ms_max = if n.reorder_probability > 0.0 { r.gen_range(5..=100) } else { 0 };
+    n
+}
+
+fn swarm_partitions(r: &mut rng::Rng) -> PartitionOptions {
+    let mut p = PartitionOptions::default();
+    if r.gen_bool(0.7) {
+        p.kinds = PartitionKind::ALL.into_iter().filter(|_| r.gen_bool(0.5)).collect();
+    }
+    p.interval_ms_mean = r.gen_range(500..=4_000);
+    p.hold_ms_min = r.gen_range(100..=1_000);
+    p.hold_ms_max = p.hold_ms_min + r.gen_range(0..=3_000);
+    p
+}
+
+fn swarm_process(r: &mut rng::Rng) -> ProcessOptions {
+    let mut c = ProcessOptions::default();
+    if r.gen_bool(0.6) {
+        c.crash_interval_ms_mean = r.gen_range(1_000..=6_000);
+        c.restart_delay_ms_min = r.gen_range(50..=500);
+        c.restart_delay_ms_max = c.restart_delay_ms_min + r.gen_range(0..=3_000);
+        c.storm_probability = if r.gen_bool(0.3) { r.gen_range(0.1..0.5) } else { 0.0 };
+        c.storm_restarts = r.gen_range(2..=5);
+    }
+    if r.gen_bool(0.4) {
+        c.pause_interval_ms_mean = r.gen_range(1_000..=6_000);
+        c.pause_ms_min = r.gen_range(100..=1_000);
+        c.pause_ms_max = c.pause_ms_min + r.gen_range(0..=3_000);
+    }
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_has_no_faults_and_validates() {
+        let o = SimOptions::default();
+        o.validate().unwrap();
+        assert!(o.partition.kinds.is_empty());
+        assert_eq!(o.process.crash_interval_ms_mean, 0);
+        assert_eq!(o.net.loss_probability, 0.0);
+    }
+
+    #[test]
+    fn swarm_is_a_function_of_the_seed_and_always_valid() {
+        for seed in 0..500 {
+            let o = SimOptions::swarm(seed);
+            o.validate().unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+            assert_eq!(o, SimOptions::swarm(seed));
+        }
+        assert_ne!(SimOptions::swarm(1), SimOptions::swarm(2));
+    }
+
+    #[test]
+    fn json_round_trips_and_rejects_unknown_fields() {
+        let o = SimOptions::swarm(9);
+        assert_eq!(SimOptions::from_json(&o.to_json()).unwrap(), o);
+        assert_eq!(SimOptions::from_json(&o.to_json()).unwrap().hash(), o.hash());
+        let err = SimOptions::from_json(r#"{"nodez": 3}"#).unwrap_err();
+        assert!(err.contains("nodez"), "{err}");
+        let err = SimOptions::from_json(r#"{"net": {"loss_probability": 1.5}}"#).unwrap_err();
+        assert!(err.contains("net.loss_probability"), "{err}");
+    }
+}

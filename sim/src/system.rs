@@ -1,0 +1,105 @@
+//! `System`: what binds a protocol to the harness.
+//!
+//! A system names its protocol's `Node`, builds nodes (again after every crash), draws the
+//! workload's operations, tells clients where to send them and what the answers mean, watches
+//! node states as the run goes, and checks the run at the end. Everything here is pure and
+//! synchronous; the harness does the driving. The simulation never names a concrete system:
+//! tests and the CLI bind systems to it.
+
+use crate::node::{ClientId, Node, NodeId};
+use crate::rng::Rng;
+use faultline_checkers::{EventKind, History, Value, Verdict};
+
+/// How a system is set up for a run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SystemConfig {
+    /// Server nodes in the cluster.
+    pub nodes: u32,
+    /// A planted bug by name (see [`System::BUGS`]), or `None` for the correct protocol.
+    pub bug: Option<String>,
+}
+
+/// One operation a client is about to invoke.
+#[derive(Clone, Debug)]
+pub struct Op<Req> {
+    pub request: Req,
+    /// The history's function name (`read`, `incr`, ...).
+    pub f: &'static str,
+    /// The history's invocation value.
+    pub value: Value,
+}
+
+/// What a response means to a client.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Answer {
+    /// The operation is decided: record this completion.
+    Done(EventKind, Value),
+    /// This node certainly did not apply it; try another (the hint, if any).
+    NotApplied { hint: Option<NodeId> },
+    /// It may or may not have been applied; try again (the hint, if any).
+    Unknown { hint: Option<NodeId> },
+}
+
+/// The result of one check at the end of a run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CheckOutcome {
+    pub name: String,
+    pub verdict: Verdict,
+}
+
+impl CheckOutcome {
+    pub fn new(name: impl Into<String>, verdict: Verdict) -> Self {
+        CheckOutcome { name: name.into(), verdict }
+    }
+}
+
+/// A protocol bound to a workload and its checks.
+pub trait System: Sized + Send + Sync + 'static {
+    type Node: Node;
+    /// Accumulates what the run observed of node states (invariants are checked from it).
+    type Observer: Default + Send + 'static;
+
+    /// The system's name on the command line.
+    const NAME: &'static str;
+    /// The planted bugs `SystemConfig::bug` may name.
+    const BUGS: &'static [&'static str];
+
+    /// Validates the configuration (an unknown bug name is an error naming the known ones).
+    fn new(config: &SystemConfig) -> Result<Self, String>;
+
+    /// Builds node `id` with fresh volatile state: at boot and at every restart.
+    fn build_node(&self, id: NodeId) -> Self::Node;
+
+    /// The next operation of `client`.
+    fn next_op(&self, client: ClientId, rng: &mut Rng) -> Op<<Self::Node as Node>::Request>;
+
+    /// Where a client sends `request`: `hint` is the last redirect, if any.
+    fn route(&self, request: &<Self::Node as Node>::Request, hint: Option<NodeId>, rng: &mut Rng) -> NodeId;
+
+    /// What `response` to `request` means.
+    fn interpret(
+        &self,
+        request: &<Self::Node as Node>::Request,
+        response: &<Self::Node as Node>::Response,
+    ) -> Answer;
+
+    /// Called after every step of node `id` (simulation only), at simulated time `time_ns`.
+    fn observe(&self, _observer: &mut Self::Observer, _id: NodeId, _time_ns: u64, _node: &Self::Node) {}
+
+    /// During the liveness phase: why the cluster has not converged yet, or `None` once it has.
+    fn pending(&self, _observer: &Self::Observer) -> Option<String> {
+        None
+    }
+
+    /// Checks the run: the client history and what was observed of the nodes.
+    fn check(&self, history: &History, observer: &Self::Observer) -> Vec<CheckOutcome>;
+}
+
+/// Parses a bug name against a system's list; the error names the known bugs.
+pub fn parse_bug<B: Copy>(name: Option<&str>, system: &str, bugs: &[(&str, B)]) -> Result<Option<B>, String> {
+    let Some(name) = name else { return Ok(None) };
+    bugs.iter().find(|(n, _)| *n == name).map(|(_, b)| Some(*b)).ok_or_else(|| {
+        let known: Vec<&str> = bugs.iter().map(|(n, _)| *n).collect();
+        format!("unknown bug `{name}` for {system} (known: {})", known.join(", "))
+    })
+}

@@ -1,0 +1,60 @@
+//! The trace hash: a digest of everything that happened in a run, in order.
+//!
+//! Every delivery, timer firing, fault and client operation feeds a stable hash (xxh3, a fixed
+//! algorithm, so hashes mean the same across builds and machines). The same seed and options
+//! must give the same hash, always: that is how determinism is tested, and how a reproduced
+//! failure is known to be the same failure.
+
+use xxhash_rust::xxh3::Xxh3;
+
+/// What kind of event is hashed; part of every record.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum TraceKind {
+    Deliver = 1,
+    Timer = 2,
+    Fault = 3,
+    Invoke = 4,
+    Complete = 5,
+    Start = 6,
+    Reject = 7,
+}
+
+/// A running hash of a run's events.
+pub struct Trace {
+    hasher: Xxh3,
+    events: u64,
+}
+
+impl Default for Trace {
+    fn default() -> Self {
+        Trace { hasher: Xxh3::new(), events: 0 }
+    }
+}
+
+impl Trace {
+    /// Records one event: its kind, simulated time, the node or client it happened at, and a
+    /// digest of its content.
+    pub fn record(&mut self, kind: TraceKind, time_ns: u64, at: u64, digest: u64) {
+        let mut buf = [0u8; 25];
+        buf[0] = kind as u8;
+        buf[1..9].copy_from_slice(&time_ns.to_le_bytes());
+        buf[9..17].copy_from_slice(&at.to_le_bytes());
+        buf[17..25].copy_from_slice(&digest.to_le_bytes());
+        self.hasher.update(&buf);
+        self.events += 1;
+    }
+
+    pub fn hash(&self) -> u64 {
+        self.hasher.digest()
+    }
+
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+}
+
+/// A stable digest of bytes.
+pub fn digest(bytes: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(bytes)
+}

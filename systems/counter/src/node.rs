@@ -1,0 +1,430 @@
+//! The counter's node: a fixed primary that orders increments, and backups that copy its log.
+//!
+//! Node 0 is the primary. It appends each new increment to its log, syncs it, sends it to the
+//! backups, and acknowledges it once a majority of nodes (itself included) hold it durably. It
+//! answers reads with the sum of the committed increments. Backups append what the primary sends
+//! after checking it extends what they hold (the log matching check of Raft, section 5.3),
+//! sync, and acknowledge.
+//!
+//! Recovery: every node keeps the intact prefix of its log and cuts off anything after a damaged
+//! record. The primary cannot tell which of its entries were committed, and its own log may be
+//! damaged, so at every boot it first collects the logs of enough backups that any entry a
+//! majority held is among them (`nodes - majority + 1`), adopts the most complete log (highest
+//! last epoch, then longest, as Raft's election rule), starts a new epoch and appends a no-op.
+//! Like Raft's leader (section 5.4.2) it commits by counting only entries of its own epoch, and
+//! serves reads only once its no-op is committed, so reads never miss an acknowledged increment.
+//!
+//! Exactly once: each entry carries its client request id; a retried request that is already in
+//! the log is answered when (or if) its entry is committed, never appended twice.
+
+use crate::bugs::CounterBug;
+use crate::msg::{Entry, Msg, Request, Response, Timer};
+use crate::storage;
+use faultline_sim::disk::{DiskError, RecordLog};
+use faultline_sim::{Context, Node, NodeId, RequestId};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// The fixed primary.
+pub const PRIMARY: NodeId = NodeId(0);
+/// Most entries in one `Replicate`.
+const BATCH: usize = 256;
+const TICK: Duration = Duration::from_millis(30);
+
+type Cx<'a> = Context<'a, CounterNode>;
+
+/// One node of the counter.
+pub struct CounterNode {
+    id: NodeId,
+    nodes: u32,
+    bug: Option<CounterBug>,
+    /// The node's log: durable, except entries appended under `AckBeforeDurable` before the tick.
+    entries: Vec<Entry>,
+    wal: Option<RecordLog>,
+    /// Entries known to be on this node's disk.
+    synced: u64,
+    /// Committed entries (the primary computes it; backups learn it).
+    commit: u64,
+    primary: Option<Primary>,
+}
+
+/// The primary's volatile state.
+struct Primary {
+    epoch: u64,
+    /// While booting: the logs backups sent in answer to `Fetch`.
+    recovering: Option<BTreeMap<NodeId, Vec<Entry>>>,
+    /// For each backup: how much of the log it holds durably and matching.
+    matched: BTreeMap<NodeId, u64>,
+    /// For each backup: where the next `Replicate` starts.
+    next: BTreeMap<NodeId, u64>,
+    committed_value: i64,
+    /// Reads wait until this many entries are committed (this epoch's no-op included).
+    barrier: u64,
+    index_of: BTreeMap<RequestId, u64>,
+    waiters: BTreeMap<u64, Vec<RequestId>>,
+}
+
+/// Why a handler stopped early: a disk error, after which the node halts.
+struct Halted;
+
+impl CounterNode {
+    pub fn new(id: NodeId, nodes: u32, bug: Option<CounterBug>) -> Self {
+        CounterNode { id, nodes, bug, entries: Vec::new(), wal: None, synced: 0, commit: 0, primary: None }
+    }
+
+    pub fn is_primary(&self) -> bool {
+        self.id == PRIMARY
+    }
+
+    /// Whether the primary is still collecting backup logs at boot.
+    pub fn is_recovering(&self) -> bool {
+        self.primary.as_ref().is_some_and(|p| p.recovering.is_some())
+    }
+
+    pub fn log_len(&self) -> u64 {
+        self.entries.len() as u64
+    }
+
+    pub fn commit(&self) -> u64 {
+        self.commit
+    }
+
+    fn majority(&self) -> usize {
+        self.nodes as usize / 2 + 1
+    }
+
+    fn backups(&self) -> impl Iterator<Item = NodeId> {
+        (1..self.nodes).map(NodeId)
+    }
+
+    fn len(&self) -> u64 {
+        self.entries.len() as u64
+    }
+}
+
+/// Runs `f`, halting the node on a disk error: after a failed sync or an unreadable log the
+/// node's view of its disk is unknown, and only a restart and recovery make it known again.
+fn or_halt<T>(result: Result<T, DiskError>, cx: &mut Cx<'_>) -> Result<T, Halted> {
+    result.map_err(|e| {
+        cx.halt(format!("disk error: {e}"));
+        Halted
+    })
+}
+
+impl Node for CounterNode {
+    type Msg = Msg;
+    type Timer = Timer;
+    type Request = Request;
+    type Response = Response;
+
+    fn on_start(&mut self, cx: &mut Cx<'_>) {
+        let _ = self.boot(cx);
+    }
+
+    fn on_message(&mut self, cx: &mut Cx<'_>, from: NodeId, msg: Msg) {
+        let _ = match msg {
+            Msg::Replicate { start, prev_epoch, entries, commit } => {
+                self.on_replicate(cx, from, start, prev_epoch, entries, commit)
+            }
+            Msg::Ack { len } => self.on_ack(cx, from, len),
+            Msg::Fetch => {
+                cx.send(from, Msg::Log { entries: self.entries.clone() });
+                Ok(())
+            }
+            Msg::Log { entries } => self.on_log(cx, from, entries),
+        };
+    }
+
+    fn on_timer(&mut self, cx: &mut Cx<'_>, Timer::Tick: Timer) {
+        let _ = self.on_tick(cx);
+    }
+
+    fn on_request(&mut self, cx: &mut Cx<'_>, id: RequestId, req: Request) {
+        let _ = match req {
+            Request::Incr { delta } => self.on_incr(cx, id, delta),
+            Request::Read => {
+                self.on_read(cx, id);
+                Ok(())
+            }
+        };
+    }
+
+    fn check_invariants(&self) {
+        assert!(self.commit <= self.len(), "commit {} beyond log length {}", self.commit, self.len());
+        assert!(self.synced <= self.len(), "synced {} beyond log length {}", self.synced, self.len());
+        if let Some(p) = &self.primary {
+            assert!(p.matched.values().all(|m| *m <= self.len()), "a backup matched beyond the log");
+        }
+    }
+}
+
+// Boot and recovery.
+impl CounterNode {
+    fn boot(&mut self, cx: &mut Cx<'_>) -> Result<(), Halted> {
+        let recovered = or_halt(storage::recover(cx.disk()), cx)?;
+        self.entries = recovered.entries;
+        self.synced = self.len();
+        self.wal = Some(recovered.log);
+        if !self.is_primary() {
+            return Ok(());
+        }
+        self.primary = Some(Primary {
+            epoch: 0,
+            recovering: Some(BTreeMap::new()),
+            matched: BTreeMap::new(),
+            next: BTreeMap::new(),
+            committed_value: 0,
+            barrier: u64::MAX,
+            index_of: BTreeMap::new(),
+            waiters: BTreeMap::new(),
+        });
+        for b in self.backups() {
+            cx.send(b, Msg::Fetch);
+        }
+        cx.set_timer(Timer::Tick, TICK);
+        self.maybe_finish_recovery(cx)
+    }
+
+    fn on_log(&mut self, cx: &mut Cx<'_>, from: NodeId, entries: Vec<Entry>) -> Result<(), Halted> {
+        let Some(responses) = self.primary.as_mut().and_then(|p| p.recovering.as_mut()) else {
+            return Ok(());
+        };
+        responses.insert(from, entries);
+        self.maybe_finish_recovery(cx)
+    }
+
+    /// Once enough backups answered, adopts the most complete log and starts a new epoch.
+    fn maybe_finish_recovery(&mut self, cx: &mut Cx<'_>) -> Result<(), Halted> {
+        let needed = (self.nodes as usize - self.majority() + 1).min(self.nodes as usize - 1);
+        let Some(responses) = self.primary.as_mut().and_then(|p| p.recovering.take_if(|r| r.len() >= needed))
+        else {
+            return Ok(());
+        };
+        let rank = |log: &Vec<Entry>| (log.last().map(|e| e.epoch), log.len());
+        let best = responses.into_values().filter(|log| rank(log) > rank(&self.entries)).max_by_key(rank);
+        if let Some(best) = best {
+            self.wal = Some(or_halt(storage::rewrite(cx.disk(), &best), cx)?);
+            self.entries = best;
+            self.synced = self.len();
+        }
+        let floor = self.entries.iter().map(|e| e.epoch).max().unwrap_or(0);
+        let epoch = or_halt(storage::next_epoch(cx.disk(), floor), cx)?;
+        let index_of =
+            (self.entries.iter().enumerate()).filter_map(|(i, e)| Some((e.id?, i as u64))).collect();
+        let p = self.primary.as_mut().expect("primary");
+        (p.epoch, p.index_of) = (epoch, index_of);
+        self.append(cx, Entry { epoch, id: None, delta: 0 })?;
+        self.primary.as_mut().expect("primary").barrier = self.len();
+        self.sync(cx)?;
+        self.replicate(cx);
+        self.advance_commit(cx);
+        Ok(())
+    }
+}
+
+// The primary's side of replication.
+impl CounterNode {
+    fn append(&mut self, cx: &mut Cx<'_>, entry: Entry) -> Result<u64, Halted> {
+        let wal = self.wal.as_mut().expect("booted");
+        or_halt(storage::append(wal, cx.disk(), &entry), cx)?;
+        self.entries.push(entry);
+        Ok(self.len() - 1)
+    }
+
+    fn sync(&mut self, cx: &mut Cx<'_>) -> Result<(), Halted> {
+        let wal = self.wal.as_ref().expect("booted");
+        or_halt(wal.sync(cx.disk()), cx)?;
+        self.synced = self.len();
+        Ok(())
+    }
+
+    /// Sends each backup what it has not been sent yet (only what this node has synced).
+    fn replicate(&mut self, cx: &mut Cx<'_>) {
+        let backups: Vec<NodeId> = self.backups().collect();
+        for b in backups {
+            let p = self.primary.as_mut().expect("primary");
+            let start = *p.next.get(&b).unwrap_or(&0);
+            let end = self.synced.min(start + BATCH as u64);
+            if start >= end {
+                continue;
+            }
+            p.next.insert(b, end);
+            let prev_epoch = start.checked_sub(1).map(|i| self.entries[i as usize].epoch);
+            let entries = self.entries[start as usize..end as usize].to_vec();
+            cx.send(b, Msg::Replicate { start, prev_epoch, entries, commit: self.commit });
+        }
+    }
+
+    fn on_ack(&mut self, cx: &mut Cx<'_>, from: NodeId, len: u64) -> Result<(), Halted> {
+        let Some(p) = self.primary.as_mut().filter(|p| p.recovering.is_none()) else { return Ok(()) };
+        let len = len.min(self.entries.len() as u64);
+        p.matched.insert(from, len);
+        // Acks of earlier messages arrive while later ones are in flight, so `next` only moves
+        // forward here; the tick rewinds it to `matched` to resend what was lost.
+        let next = p.next.entry(from).or_insert(len);
+        *next = (*next).max(len);
+        self.advance_commit(cx);
+        self.replicate(cx);
+        Ok(())
+    }
+
+    /// Commits the longest prefix a majority holds durably, if its last entry is of this epoch,
+    /// and answers the clients waiting on it.
+    fn advance_commit(&mut self, cx: &mut Cx<'_>) {
+        let majority = self.majority();
+        let Some(p) = self.primary.as_mut() else { return };
+        let mut held: Vec<u64> = p.matched.values().copied().collect();
+        held.push(self.synced);
+        held.sort_unstable_by(|a, b| b.cmp(a));
+        let Some(&k) = held.get(majority - 1) else { return };
+        if k <= self.commit || self.entries[k as usize - 1].epoch != p.epoch {
+            return;
+        }
+        for i in self.commit..k {
+            p.committed_value += self.entries[i as usize].delta;
+            for id in p.waiters.remove(&i).unwrap_or_default() {
+                cx.reply(id, Response::Incremented);
+            }
+        }
+        self.commit = k;
+    }
+
+    fn on_tick(&mut self, cx: &mut Cx<'_>) -> Result<(), Halted> {
+        cx.set_timer(Timer::Tick, TICK);
+        let backups: Vec<NodeId> = self.backups().collect();
+        let Some(p) = self.primary.as_mut() else { return Ok(()) };
+        if let Some(responses) = &p.recovering {
+            let silent: Vec<NodeId> = backups.into_iter().filter(|b| !responses.contains_key(b)).collect();
+            for b in silent {
+                cx.send(b, Msg::Fetch);
+            }
+            return Ok(());
+        }
+        // Resend from what each backup acknowledged: covers lost messages.
+        p.next = p.matched.clone();
+        if self.synced < self.len() {
+            self.sync(cx)?;
+        }
+        self.replicate(cx);
+        self.advance_commit(cx);
+        Ok(())
+    }
+}
+
+// Client requests.
+impl CounterNode {
+    fn on_incr(&mut self, cx: &mut Cx<'_>, id: RequestId, delta: i64) -> Result<(), Halted> {
+        let Some(p) = self.primary.as_mut() else {
+            cx.reply(id, Response::NotPrimary { primary: PRIMARY });
+            return Ok(());
+        };
+        if p.recovering.is_some() {
+            cx.reply(id, Response::Unavailable);
+            return Ok(());
+        }
+        if self.bug != Some(CounterBug::NoDedup) {
+            if let Some(&at) = p.index_of.get(&id) {
+                if at < self.commit {
+                    cx.reply(id, Response::Incremented);
+                } else {
+                    p.waiters.entry(at).or_default().push(id);
+                }
+                return Ok(());
+            }
+        }
+        let epoch = p.epoch;
+        let at = self.append(cx, Entry { epoch, id: Some(id), delta })?;
+        let p = self.primary.as_mut().expect("primary");
+        p.index_of.insert(id, at);
+        if self.bug == Some(CounterBug::AckBeforeDurable) {
+            // Planted bug: acknowledged now; synced and replicated only at the next tick.
+            cx.reply(id, Response::Incremented);
+            return Ok(());
+        }
+        p.waiters.entry(at).or_default().push(id);
+        self.sync(cx)?;
+        self.replicate(cx);
+        self.advance_commit(cx);
+        Ok(())
+    }
+
+    fn on_read(&mut self, cx: &mut Cx<'_>, id: RequestId) {
+        let response = match &self.primary {
+            Some(p) if p.recovering.is_none() && self.commit >= p.barrier => {
+                Response::Value(p.committed_value)
+            }
+            Some(_) => Response::Unavailable,
+            None if self.bug == Some(CounterBug::ReadFromBackup) => {
+                // Planted bug: a backup answers from its own copy, which may lag.
+                let known = self.commit.min(self.len()) as usize;
+                Response::Value(self.entries[..known].iter().map(|e| e.delta).sum())
+            }
+            None => Response::NotPrimary { primary: PRIMARY },
+        };
+        cx.reply(id, response);
+    }
+}
+
+// The backups' side.
+impl CounterNode {
+    fn on_replicate(
+        &mut self,
+        cx: &mut Cx<'_>,
+        from: NodeId,
+        start: u64,
+        prev_epoch: Option<u64>,
+        entries: Vec<Entry>,
+        commit: u64,
+    ) -> Result<(), Halted> {
+        if self.is_primary() {
+            return Ok(());
+        }
+        if start > self.len() {
+            cx.send(from, Msg::Ack { len: self.len() });
+            return Ok(());
+        }
+        if let Some(prev) = start.checked_sub(1) {
+            if Some(self.entries[prev as usize].epoch) != prev_epoch {
+                // Log matching fails before `start`: drop the conflicting entry and what follows.
+                self.truncate(cx, prev)?;
+                cx.send(from, Msg::Ack { len: prev });
+                return Ok(());
+            }
+        }
+        let end = self.merge(cx, start, entries)?;
+        self.commit = self.commit.max(commit.min(end));
+        cx.send(from, Msg::Ack { len: end });
+        Ok(())
+    }
+
+    /// Writes `entries` at `start`, replacing a conflicting suffix, and syncs. Returns the end of
+    /// the matched range.
+    fn merge(&mut self, cx: &mut Cx<'_>, start: u64, entries: Vec<Entry>) -> Result<u64, Halted> {
+        let mut at = start;
+        let mut changed = false;
+        for entry in entries {
+            if self.entries.get(at as usize) != Some(&entry) {
+                if at < self.len() {
+                    self.truncate(cx, at)?;
+                }
+                self.append(cx, entry)?;
+                changed = true;
+            }
+            at += 1;
+        }
+        if changed {
+            self.sync(cx)?;
+        }
+        Ok(at)
+    }
+
+    fn truncate(&mut self, cx: &mut Cx<'_>, keep: u64) -> Result<(), Halted> {
+        let wal = self.wal.as_mut().expect("booted");
+        or_halt(wal.truncate(cx.disk(), keep), cx)?;
+        or_halt(wal.sync(cx.disk()), cx)?;
+        self.entries.truncate(keep as usize);
+        self.synced = self.synced.min(keep);
+        self.commit = self.commit.min(keep);
+        Ok(())
+    }
+}
