@@ -1,9 +1,11 @@
 //! faultline: deterministic simulation testing for distributed protocols.
 //!
-//! This crate is the facade and the CLI: it binds the systems to the harness and exposes them
-//! by name.
+//! This crate is the facade and the command line: it binds the built-in systems to the harness
+//! and exposes them by name.
 //!
 //! Modules:
-//! - [`cli`]: the `faultline` command's subcommands.
+//! - [`registry`]: the built-in systems and their planted bugs, by name.
+//! - [`cli`]: the `faultline` command's subcommands, one module each.
 
 pub mod cli;
+pub mod registry;

@@ -1,3 +1,52 @@
+//! The `faultline` command. See `faultline --help`.
+
+use clap::{Parser, Subcommand};
+use faultline::cli::{self, replay, sweep, systems};
+
+/// Deterministic simulation testing for distributed protocols.
+#[derive(Parser, Debug)]
+#[command(name = "faultline", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// List the built-in systems and their planted bugs.
+    Systems(systems::SystemsArgs),
+    /// Run many seeds of a system under faults and summarise.
+    Sweep(sweep::SweepArgs),
+    /// Run one seed again with its options, fault schedule and a log.
+    Replay(replay::ReplayArgs),
+}
+
 fn main() {
-    std::process::exit(2);
+    restore_sigpipe();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => e.exit(), // --help, --version
+        Err(e) => {
+            // One line naming the problem; the full usage is one `--help` away.
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments");
+            std::process::exit(cli::usage_error(first.trim_start_matches("error: ")));
+        }
+    };
+    let code = match cli.command {
+        Command::Systems(args) => systems::run(args),
+        Command::Sweep(args) => sweep::run(args),
+        Command::Replay(args) => replay::run(args),
+    };
+    std::process::exit(code);
+}
+
+/// Rust ignores SIGPIPE, so `faultline replay ... | head` would panic on a closed pipe; restore
+/// the default so the process just ends, as command-line tools do.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: setting a signal disposition to its default at startup, before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }

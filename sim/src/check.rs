@@ -166,6 +166,23 @@ impl<S: System> Check<S> {
         );
     }
 
+    /// Determinism: runs every seed, then runs them all again in reverse order (so each second
+    /// run happens on a thread that has already run others), and asserts that each seed gives
+    /// the same trace hash, history and verdict both times.
+    pub fn assert_deterministic(self) {
+        let first: Vec<RunReport> = self.seed_range().map(|seed| self.run_seed(seed)).collect();
+        for report in first.iter().rev() {
+            let again = self.run_seed(report.seed);
+            assert_eq!(
+                (again.trace_hash, &again.failure, &again.history),
+                (report.trace_hash, &report.failure, &report.history),
+                "seed {} gave a different run the second time: determinism is broken\n{}",
+                report.seed,
+                self.reproduce(report.seed)
+            );
+        }
+    }
+
     fn assert_faults_fired(&self, sweep: &Sweep) {
         let missing: Vec<&str> = self.faults.iter().copied().filter(|f| sweep.counters.get(f) == 0).collect();
         assert!(

@@ -98,6 +98,7 @@ impl<S: System> Client<S> {
         let (op, id) = {
             let mut w = lock(&self.world);
             let op = w.system.next_op(self.id, &mut self.rng);
+            tracing::info!(process = self.process, "invoke {} {}", op.f, op.value);
             w.record_event(Event::invoke(self.process, op.f, op.value.clone(), 0), TraceKind::Invoke);
             (op, RequestId { client: self.id, seq: self.seq })
         };
@@ -131,6 +132,7 @@ impl<S: System> Client<S> {
     }
 
     fn complete(&mut self, f: &str, kind: EventKind, value: Value) {
+        tracing::info!(process = self.process, "{kind:?} {f} {value}");
         let mut w = lock(&self.world);
         w.record_event(Event::complete(self.process, kind, f, value, 0), TraceKind::Complete);
         if kind == EventKind::Info {

@@ -158,10 +158,17 @@ impl<S: System> Shell<S> {
         let mut guard = lock(&self.world);
         let w = &mut *guard;
         let (id, at) = (self.id, u64::from(self.id.0));
-        if let Input::Timer(timer) = &input {
-            w.record(TraceKind::Timer, at, digest(format!("{timer:?}").as_bytes()));
-        } else if matches!(input, Input::Start) {
-            w.record(TraceKind::Start, at, 0);
+        match &input {
+            Input::Start => {
+                tracing::info!("start");
+                w.record(TraceKind::Start, at, 0);
+            }
+            Input::Timer(timer) => {
+                tracing::debug!("timer {timer:?}");
+                w.record(TraceKind::Timer, at, digest(format!("{timer:?}").as_bytes()));
+            }
+            Input::Message(from, msg) => tracing::debug!("from {from}: {msg:?}"),
+            Input::Request(id, req) => tracing::debug!("request {}#{}: {req:?}", id.client, id.seq),
         }
         let now = w.local_time(id);
         let mut out = Vec::new();
@@ -174,11 +181,15 @@ impl<S: System> Shell<S> {
         if let Err(panic) = result {
             let message = panic_message(&*panic);
             let secs = w.elapsed_ns() as f64 / 1e9;
+            tracing::error!("panicked: {message}");
             w.panic.get_or_insert_with(|| format!("node {id} panicked at {secs:.3} s: {message}"));
             return None;
         }
         let elapsed = w.elapsed_ns();
         w.system.observe(&mut w.observer, id, elapsed, &self.node);
+        if !out.is_empty() {
+            tracing::trace!("commands {out:?}");
+        }
         Some((out, Duration::ZERO))
     }
 }

@@ -170,6 +170,7 @@ impl<S: System> Supervisor<S> {
     }
 
     fn heal(&mut self) {
+        tracing::info!("nemesis: heal everything; liveness phase begins");
         self.restarts.clear();
         let n = self.servers.len() as u32;
         let mut w = lock(&self.world);
@@ -195,7 +196,8 @@ impl<S: System> Supervisor<S> {
             let mut w = lock(&self.world);
             (std::mem::take(&mut w.halts), w.phase != Phase::Safety)
         };
-        for (node, _reason) in halts {
+        for (node, reason) in halts {
+            tracing::warn!("{node} halted: {reason}");
             self.crash(node);
             lock(&self.world).counters.add("process.halt");
             let delay = if liveness { 100 } else { self.restart_delay_ms() };
@@ -245,6 +247,7 @@ impl<S: System> Supervisor<S> {
         };
         let mut w = lock(&self.world);
         if let Some(counter) = fired {
+            tracing::info!("nemesis: {fault}");
             w.counters.add(&counter);
         }
         w.record(TraceKind::Fault, 0, digest(fault.to_string().as_bytes()));

@@ -21,7 +21,7 @@ use crate::bugs::CounterBug;
 use crate::msg::{Entry, Msg, Request, Response, Timer};
 use crate::storage;
 use faultline_sim::disk::{DiskError, RecordLog};
-use faultline_sim::{Context, Node, NodeId, RequestId};
+use faultline_sim::{buggify, Context, Node, NodeId, RequestId};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -300,6 +300,10 @@ impl CounterNode {
             }
             return Ok(());
         }
+        // Legal slowness: skip a retransmission round.
+        if buggify!(cx) {
+            return Ok(());
+        }
         // Resend from what each backup acknowledged: covers lost messages.
         p.next = p.matched.clone();
         if self.synced < self.len() {
@@ -343,7 +347,10 @@ impl CounterNode {
         }
         p.waiters.entry(at).or_default().push(id);
         self.sync(cx)?;
-        self.replicate(cx);
+        // Legal slowness: leave the entry for the next tick to send.
+        if !buggify!(cx) {
+            self.replicate(cx);
+        }
         self.advance_commit(cx);
         Ok(())
     }
@@ -376,7 +383,8 @@ impl CounterNode {
         entries: Vec<Entry>,
         commit: u64,
     ) -> Result<(), Halted> {
-        if self.is_primary() {
+        // Legal misbehaviour: ignore the message, as if the network lost it.
+        if self.is_primary() || buggify!(cx) {
             return Ok(());
         }
         if start > self.len() {

@@ -1,0 +1,178 @@
+//! The summary of a sweep: as a table on stdout, and as files in `--out`.
+
+use super::sweep::{reproduce_line, SweepArgs};
+use faultline_sim::faults::KINDS;
+use faultline_sim::report::{Failure, RunReport};
+use faultline_sim::stats::Counters;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+/// What a sweep keeps of one seed's run.
+pub struct SeedResult {
+    pub seed: u64,
+    pub failure: Option<Failure>,
+    pub counters: Counters,
+    pub sim_time: Duration,
+    pub wall_time: Duration,
+    pub trace_hash: u64,
+}
+
+impl SeedResult {
+    pub fn new(report: &RunReport, wall_time: Duration) -> Self {
+        SeedResult {
+            seed: report.seed,
+            failure: report.failure.clone(),
+            counters: report.counters.clone(),
+            sim_time: report.sim_time,
+            wall_time,
+            trace_hash: report.trace_hash,
+        }
+    }
+}
+
+/// A failing seed in the JSON summary.
+#[derive(Serialize)]
+struct FailureLine {
+    seed: u64,
+    class: &'static str,
+    message: String,
+    trace_hash: String,
+    reproduce: String,
+}
+
+/// How often one fault kind fired over the sweep.
+#[derive(Serialize, Default, Clone, Copy)]
+struct FaultTally {
+    seeds: u64,
+    count: u64,
+}
+
+/// The sweep's results, sorted by seed.
+#[derive(Serialize)]
+pub struct Summary {
+    system: String,
+    preset: String,
+    bug: Option<String>,
+    seeds_run: usize,
+    jobs: u32,
+    wall_seconds: f64,
+    sim_seconds: f64,
+    faults: BTreeMap<&'static str, FaultTally>,
+    never_fired: Vec<&'static str>,
+    failures: Vec<FailureLine>,
+    /// Wall seconds from the start of the sweep to the first failing seed's completion, in seed
+    /// order (single job: exact; several jobs: the failing seed's own time is added to those before it).
+    first_failure_wall_seconds: Option<f64>,
+}
+
+impl Summary {
+    pub fn new(args: &SweepArgs, results: Vec<SeedResult>, wall: Duration) -> Self {
+        let mut faults: BTreeMap<&'static str, FaultTally> = BTreeMap::new();
+        for kind in KINDS {
+            let tally = faults.entry(kind.counter).or_default();
+            for r in &results {
+                let n = r.counters.get(kind.counter);
+                tally.seeds += u64::from(n > 0);
+                tally.count += n;
+            }
+        }
+        let never_fired = faults.iter().filter(|(_, t)| t.count == 0).map(|(k, _)| *k).collect();
+        let failures = results.iter().filter_map(|r| failure_line(args, r)).collect();
+        let first_failure_wall_seconds = first_failure(&results);
+        Summary {
+            system: args.system.clone(),
+            preset: args.preset.to_string(),
+            bug: args.bug.clone(),
+            seeds_run: results.len(),
+            jobs: args.jobs,
+            wall_seconds: wall.as_secs_f64(),
+            sim_seconds: results.iter().map(|r| r.sim_time.as_secs_f64()).sum(),
+            faults,
+            never_fired,
+            failures,
+            first_failure_wall_seconds,
+        }
+    }
+
+    pub fn failures(&self) -> usize {
+        self.failures.len()
+    }
+
+    /// Writes `failures.txt` (one reproduce line per failing seed) and `summary.json`.
+    pub fn write(&self, dir: &Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        let lines: String = self.failures.iter().map(|f| format!("{}\n", f.reproduce)).collect();
+        std::fs::write(dir.join("failures.txt"), lines)?;
+        let json = serde_json::to_string_pretty(self).expect("summary serializes");
+        std::fs::write(dir.join("summary.json"), json + "\n")
+    }
+}
+
+fn failure_line(args: &SweepArgs, r: &SeedResult) -> Option<FailureLine> {
+    let f = r.failure.as_ref()?;
+    Some(FailureLine {
+        seed: r.seed,
+        class: f.class.name(),
+        message: f.message.clone(),
+        trace_hash: format!("{:016x}", r.trace_hash),
+        reproduce: reproduce_line(args, r.seed),
+    })
+}
+
+/// Wall time spent on seeds up to and including the first failing one.
+fn first_failure(results: &[SeedResult]) -> Option<f64> {
+    let at = results.iter().position(|r| r.failure.is_some())?;
+    Some(results[..=at].iter().map(|r| r.wall_time.as_secs_f64()).sum())
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let bug = self.bug.as_ref().map(|b| format!(", bug {b}")).unwrap_or_default();
+        writeln!(
+            f,
+            "sweep {} (preset {}{bug}): {} seeds on {} jobs",
+            self.system, self.preset, self.seeds_run, self.jobs
+        )?;
+        let ratio = if self.wall_seconds > 0.0 { self.sim_seconds / self.wall_seconds } else { 0.0 };
+        writeln!(
+            f,
+            "  simulated {:.0} s in {:.2} s wall: {ratio:.0} simulated seconds per wall second",
+            self.sim_seconds, self.wall_seconds
+        )?;
+        writeln!(f, "  faults fired (seeds with it, times):")?;
+        for (name, t) in self.faults.iter().filter(|(_, t)| t.count > 0) {
+            writeln!(f, "    {name:<28} {:>7} {:>10}", t.seeds, t.count)?;
+        }
+        if !self.never_fired.is_empty() {
+            writeln!(f, "  never fired: {}", self.never_fired.join(", "))?;
+        }
+        self.fmt_failures(f)
+    }
+}
+
+impl Summary {
+    fn fmt_failures(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut by_class: BTreeMap<&str, usize> = BTreeMap::new();
+        for failure in &self.failures {
+            *by_class.entry(failure.class).or_default() += 1;
+        }
+        let classes: Vec<String> = by_class.iter().map(|(c, n)| format!("{c} {n}")).collect();
+        let passed = self.seeds_run - self.failures.len();
+        writeln!(
+            f,
+            "  passed {passed}, failed {}{}",
+            self.failures.len(),
+            if classes.is_empty() { String::new() } else { format!(" ({})", classes.join(", ")) }
+        )?;
+        if let Some(secs) = self.first_failure_wall_seconds {
+            writeln!(f, "  first failure after {secs:.2} s of wall time")?;
+        }
+        for failure in &self.failures {
+            writeln!(f, "reproduce: {}    # {}: {}", failure.reproduce, failure.class, failure.message)?;
+        }
+        Ok(())
+    }
+}
