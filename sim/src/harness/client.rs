@@ -10,8 +10,8 @@
 //! them; once the supervisor heals the cluster it must complete `liveness_ops_per_client` more,
 //! each with a definite answer, or the run fails its liveness check.
 
-use super::mailbox::Mailbox;
-use super::world::{lock, sim_now, socket_addr, transmit, Phase, Shared};
+use super::mailbox::{next_until, SharedInbox};
+use super::world::{lock, sim_now, transmit, Phase, Shared};
 use crate::codec;
 use crate::net::Addr;
 use crate::node::{ClientId, Node, RequestId};
@@ -20,7 +20,6 @@ use crate::system::{Answer, System};
 use crate::trace::TraceKind;
 use crate::wire::{Wire, WireOf};
 use faultline_checkers::{Event, EventKind, Value};
-use madsim::net::Endpoint;
 use madsim::time::{sleep, Instant};
 use rand::Rng as _;
 use std::time::Duration;
@@ -30,8 +29,7 @@ type N<S> = <S as System>::Node;
 struct Client<S: System> {
     id: ClientId,
     world: Shared<S>,
-    ep: Endpoint,
-    mailbox: Mailbox,
+    inbox: SharedInbox,
     rng: Rng,
     seq: u64,
     /// The history process id: `id + k * clients` after k crashes (`info`s).
@@ -41,14 +39,13 @@ struct Client<S: System> {
 
 /// Runs client `id` for the whole run.
 pub(crate) async fn run_client<S: System>(world: Shared<S>, id: ClientId) {
-    let ep = Endpoint::bind(socket_addr(Addr::Client(id))).await.expect("client address is free");
-    let (rng, clients) = {
+    let (rng, clients, inbox) = {
         let w = lock(&world);
-        (rng::derive(w.seed, "client", u64::from(id.0)), u64::from(w.options.clients))
+        let inbox = w.inboxes[&Addr::Client(id)].clone();
+        (rng::derive(w.seed, "client", u64::from(id.0)), u64::from(w.options.clients), inbox)
     };
-    let mailbox = Mailbox::new(ep.clone());
     let process = u64::from(id.0);
-    let mut client = Client::<S> { id, world, ep, mailbox, rng, seq: 0, process, clients };
+    let mut client = Client::<S> { id, world, inbox, rng, seq: 0, process, clients };
     client.safety_phase().await;
     client.liveness_phase().await;
 }
@@ -107,7 +104,7 @@ impl<S: System> Client<S> {
         while sim_now() < deadline {
             let target = lock(&self.world).system.route(&op.request, hint.take(), &mut self.rng);
             let wire: WireOf<N<S>> = Wire::Request { id, req: op.request.clone() };
-            transmit(&self.world, &self.ep, Addr::Client(self.id), Addr::Server(target), &wire).await;
+            transmit(&self.world, Addr::Client(self.id), Addr::Server(target), &wire);
             let attempt_ms = lock(&self.world).options.workload.attempt_timeout_ms;
             let until = deadline.min(sim_now() + Duration::from_millis(attempt_ms));
             let Some(response) = self.await_response(id, until).await else {
@@ -143,7 +140,7 @@ impl<S: System> Client<S> {
     /// Waits for the response to `id` until `until`; other frames are stale and dropped.
     async fn await_response(&mut self, id: RequestId, until: Instant) -> Option<<N<S> as Node>::Response> {
         loop {
-            let packet = self.mailbox.next_until(until).await?;
+            let packet = next_until(&self.inbox, until).await?;
             let mut w = lock(&self.world);
             match codec::decode::<WireOf<N<S>>>(&packet.frame) {
                 Ok(Wire::Response { id: got, resp }) if got == id => {

@@ -6,8 +6,8 @@
 //! messages and replies leave, timers are set. A panic in a handler or in the node's local
 //! invariants ends the run as a failure; a `Halt` hands the node to the supervisor to crash.
 
-use super::mailbox::Mailbox;
-use super::world::{lock, sim_now, socket_addr, transmit, Packet, Shared};
+use super::mailbox::{next_until, SharedInbox};
+use super::world::{lock, sim_now, transmit, Packet, Shared};
 use crate::codec;
 use crate::net::Addr;
 use crate::node::{Command, Context, Node, NodeId, RequestId};
@@ -15,7 +15,6 @@ use crate::rng::{self, Rng};
 use crate::system::System;
 use crate::trace::{digest, TraceKind};
 use crate::wire::{Wire, WireOf};
-use madsim::net::Endpoint;
 use madsim::time::{sleep, Instant};
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -34,8 +33,7 @@ enum Input<Nd: Node> {
 struct Shell<S: System> {
     id: NodeId,
     world: Shared<S>,
-    ep: Endpoint,
-    mailbox: Mailbox,
+    inbox: SharedInbox,
     node: N<S>,
     rng: Rng,
     timers: BTreeMap<<N<S> as Node>::Timer, Instant>,
@@ -43,17 +41,15 @@ struct Shell<S: System> {
 
 /// Runs server `id` from boot until it is killed.
 pub(crate) async fn run_server<S: System>(world: Shared<S>, id: NodeId) {
-    let ep =
-        Endpoint::bind(socket_addr(Addr::Server(id))).await.expect("a server's address is free after kill");
-    let (node, rng) = {
+    let (node, rng, inbox) = {
         let mut w = lock(&world);
         let status = &mut w.nodes[id.0 as usize];
         status.incarnation += 1;
         let stream = (u64::from(id.0) << 32) | status.incarnation;
-        (w.system.build_node(id), rng::derive(w.seed, "node", stream))
+        let inbox = w.inboxes[&Addr::Server(id)].clone();
+        (w.system.build_node(id), rng::derive(w.seed, "node", stream), inbox)
     };
-    let mailbox = Mailbox::new(ep.clone());
-    let shell = Shell::<S> { id, world, ep, mailbox, node, rng, timers: BTreeMap::new() };
+    let shell = Shell::<S> { id, world, inbox, node, rng, timers: BTreeMap::new() };
     shell.run().await;
 }
 
@@ -62,7 +58,7 @@ impl<S: System> Shell<S> {
         let mut running = self.step(Input::Start).await;
         while running {
             let deadline = self.timers.values().min().copied().unwrap_or_else(far_future);
-            running = match self.mailbox.next_until(deadline).await {
+            running = match next_until(&self.inbox, deadline).await {
                 Some(packet) => match self.accept(packet) {
                     Some(input) => self.step(input).await,
                     None => true,
@@ -132,11 +128,11 @@ impl<S: System> Shell<S> {
         match command {
             Command::Send { to, msg } => {
                 let wire: WireOf<N<S>> = Wire::Peer { from: self.id, msg };
-                transmit(&self.world, &self.ep, me, Addr::Server(to), &wire).await;
+                transmit(&self.world, me, Addr::Server(to), &wire);
             }
             Command::Reply { to, resp } => {
                 let wire: WireOf<N<S>> = Wire::Response { id: to, resp };
-                transmit(&self.world, &self.ep, me, Addr::Client(to.client), &wire).await;
+                transmit(&self.world, me, Addr::Client(to.client), &wire);
             }
             Command::SetTimer { timer, after } => {
                 let duration = lock(&self.world).timer_duration(self.id, after);

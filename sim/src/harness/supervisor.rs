@@ -3,7 +3,7 @@
 
 use super::client::run_client;
 use super::server::{panic_message, run_server};
-use super::world::{lock, sim_now, socket_addr, Phase, Shared, World};
+use super::world::{lock, sim_now, Phase, Shared, World};
 use crate::net::Addr;
 use crate::node::{ClientId, NodeId};
 use crate::options::{Preset, SimOptions};
@@ -105,7 +105,6 @@ fn spawn_server<S: System>(handle: &Handle, world: &Shared<S>, id: NodeId) -> No
     handle
         .create_node()
         .name(id.to_string())
-        .ip(socket_addr(Addr::Server(id)).ip())
         .init(move || run_server(w.clone(), id))
         .build()
 }
@@ -115,7 +114,6 @@ fn spawn_client<S: System>(handle: &Handle, world: &Shared<S>, id: ClientId) -> 
     handle
         .create_node()
         .name(id.to_string())
-        .ip(socket_addr(Addr::Client(id)).ip())
         .init(move || run_client(w.clone(), id))
         .build()
 }
@@ -265,6 +263,7 @@ impl<S: System> Supervisor<S> {
             return false;
         }
         self.handle.kill(self.servers[i].id());
+        w.inboxes[&Addr::Server(id)].lock().unwrap_or_else(|e| e.into_inner()).clear();
         w.nodes[i].down = true;
         w.nodes[i].paused = false;
         w.disks[i].crash();

@@ -4,6 +4,7 @@
 //! holds. madsim runs all tasks of a run on one thread, so the lock is never contended; it is
 //! held only for synchronous work (a handler step, a fault decision), never across an await.
 
+use super::mailbox::SharedInbox;
 use crate::buggify::Buggify;
 use crate::codec;
 use crate::disk::MemDisk;
@@ -15,16 +16,12 @@ use crate::stats::Counters;
 use crate::system::System;
 use crate::trace::{Trace, TraceKind};
 use faultline_checkers::{Event, History};
-use madsim::net::Endpoint;
 use madsim::time::Instant;
 use serde::Serialize;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-/// The madsim tag every faultline datagram uses.
-pub(crate) const TAG: u64 = 0xFA17;
-const PORT: u16 = 7000;
 
 /// Where the run is.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -69,6 +66,8 @@ pub(crate) struct World<S: System> {
     pub served: Vec<u32>,
     /// The supervisor's random stream (crash outcomes on disk).
     pub rng: Rng,
+    /// Every server's and client's inbox.
+    pub inboxes: BTreeMap<Addr, SharedInbox>,
 }
 
 pub(crate) type Shared<S> = Arc<Mutex<World<S>>>;
@@ -76,6 +75,7 @@ pub(crate) type Shared<S> = Arc<Mutex<World<S>>>;
 impl<S: System> World<S> {
     pub fn new(system: S, seed: u64, options: SimOptions) -> Self {
         let n = options.nodes as usize;
+        let options_clients = options.clients;
         World {
             fabric: Fabric::new(options.net, rng::derive(seed, "net", 0)),
             buggify: Buggify::new(seed, options.buggify),
@@ -94,6 +94,7 @@ impl<S: System> World<S> {
             halts: Vec::new(),
             panic: None,
             rng: rng::derive(seed, "supervisor", 0),
+            inboxes: inboxes(n as u32, options_clients),
         }
     }
 
@@ -126,6 +127,12 @@ impl<S: System> World<S> {
     }
 }
 
+fn inboxes(nodes: u32, clients: u32) -> BTreeMap<Addr, SharedInbox> {
+    let servers = (0..nodes).map(|i| Addr::Server(NodeId(i)));
+    let clients = (0..clients).map(|c| Addr::Client(ClientId(c)));
+    servers.chain(clients).map(|a| (a, SharedInbox::default())).collect()
+}
+
 pub(crate) fn lock<S: System>(world: &Shared<S>) -> MutexGuard<'_, World<S>> {
     // A poisoned lock means a task panicked while holding it; the run is failing anyway and the
     // state is still what it was, so carry on and let the panic be reported.
@@ -138,14 +145,6 @@ pub(crate) fn sim_now() -> Instant {
     Instant::now()
 }
 
-pub(crate) fn socket_addr(addr: Addr) -> SocketAddr {
-    let ip = match addr {
-        Addr::Server(NodeId(i)) => Ipv4Addr::new(10, 0, (i >> 8) as u8, (i & 0xff) as u8 + 1),
-        Addr::Client(ClientId(c)) => Ipv4Addr::new(10, 1, (c >> 8) as u8, (c & 0xff) as u8 + 1),
-    };
-    SocketAddr::new(IpAddr::V4(ip), PORT)
-}
-
 /// A frame in flight, with the sender and the time it is due.
 pub(crate) struct Packet {
     pub from: Addr,
@@ -153,29 +152,27 @@ pub(crate) struct Packet {
     pub frame: Vec<u8>,
 }
 
-/// Encodes `wire` and sends it from `from` to `to` through the fault layer.
-pub(crate) async fn transmit<S: System, W: Serialize>(
-    world: &Shared<S>,
-    ep: &Endpoint,
-    from: Addr,
-    to: Addr,
-    wire: &W,
-) {
+/// Encodes `wire` and sends it from `from` to `to` through the fault layer: each copy the fault
+/// layer lets through is put in the receiver's inbox for its delivery time.
+pub(crate) fn transmit<S: System, W: Serialize>(world: &Shared<S>, from: Addr, to: Addr, wire: &W) {
     let mut frame = codec::encode(wire);
-    let (fate, now) = {
-        let mut w = lock(world);
-        let w = &mut *w;
-        let fate = w.fabric.fate(from, to, &mut w.counters);
-        if fate.corrupt {
-            w.fabric.corrupt(&mut frame);
+    let mut w = lock(world);
+    let w = &mut *w;
+    if let Addr::Server(node) = to {
+        if w.nodes[node.0 as usize].down {
+            w.counters.add("net.to_down_node");
+            return;
         }
-        (fate, sim_now())
-    };
+    }
+    let fate = w.fabric.fate(from, to, &mut w.counters);
+    if fate.corrupt {
+        w.fabric.corrupt(&mut frame);
+    }
+    let now = sim_now();
+    let mut inbox = w.inboxes[&to].lock().unwrap_or_else(|e| e.into_inner());
     let copies = fate.delays.len();
     for (i, delay) in fate.delays.into_iter().enumerate() {
         let frame = if i + 1 == copies { std::mem::take(&mut frame) } else { frame.clone() };
-        let packet = Packet { from, deliver_at: now + delay, frame };
-        // A send to a node that is down is dropped silently by madsim, as a datagram would be.
-        let _ = ep.send_to_raw(socket_addr(to), TAG, Box::new(packet)).await;
+        inbox.push(Packet { from, deliver_at: now + delay, frame });
     }
 }

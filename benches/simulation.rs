@@ -1,0 +1,200 @@
+//! Simulation speed: simulated seconds per wall second and messages per second, and the cost of
+//! faultline's shell and codec over raw madsim endpoints, measured in the same run.
+//!
+//! Run with `cargo bench --bench simulation` (`FAULTLINE_BENCH_SEEDS` sets the seeds per figure).
+//! It prints figures; it asserts nothing.
+
+use faultline_checkers::{History, Value};
+use faultline_sim::harness::{run, RunSpec};
+use faultline_sim::options::{Preset, SimOptions};
+use faultline_sim::rng::Rng;
+use faultline_sim::schedule::Schedule;
+use faultline_sim::system::{Answer, CheckOutcome, Op, System, SystemConfig};
+use faultline_sim::{ClientId, Context, Node, NodeId, RequestId};
+use madsim::net::Endpoint;
+use madsim::runtime::Runtime;
+use madsim::time::{sleep, Duration};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Nodes in the message benchmark, and messages each keeps in flight to each peer.
+const NODES: u32 = 3;
+const IN_FLIGHT: u32 = 8;
+const BENCH_SIM_SECS: u64 = 10;
+
+fn main() {
+    let seeds: u64 = std::env::var("FAULTLINE_BENCH_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(200);
+    println!("faultline simulation benchmark ({seeds} seeds per figure, one core)\n");
+    counter_figures(seeds);
+    println!();
+    message_overhead(seeds / 4 + 1);
+}
+
+#[allow(clippy::disallowed_methods)] // wall time is what a benchmark measures
+fn now() -> Instant {
+    Instant::now()
+}
+
+fn counter_figures(seeds: u64) {
+    for preset in [Preset::Nofault, Preset::Swarm] {
+        let (mut sim, mut messages) = (0.0, 0u64);
+        let start = now();
+        for seed in 0..seeds {
+            let report = run::<faultline_counter::Counter>(&RunSpec::from_preset(seed, preset, None)).expect("valid");
+            sim += report.sim_time.as_secs_f64();
+            messages += report.counters.get("net.delivered");
+        }
+        let wall = start.elapsed().as_secs_f64();
+        println!(
+            "counter {:<8} {:>8.0} simulated s / wall s   {:>9.0} messages / s   {:>6.0} seeds / s",
+            preset.name(),
+            sim / wall,
+            messages as f64 / wall,
+            seeds as f64 / wall
+        );
+    }
+}
+
+/// The same ping traffic through raw madsim endpoints and through faultline's shell and codec.
+fn message_overhead(seeds: u64) {
+    let (raw_msgs, raw_wall) = measure(seeds, raw_pings);
+    let (fl_msgs, fl_wall) = measure(seeds, shell_pings);
+    let raw_rate = raw_msgs as f64 / raw_wall;
+    let fl_rate = fl_msgs as f64 / fl_wall;
+    println!("ping traffic, {NODES} nodes, {IN_FLIGHT} messages in flight per link, {BENCH_SIM_SECS} simulated s per seed:");
+    println!("  raw madsim endpoints        {raw_rate:>10.0} messages / s   ({raw_msgs} messages)");
+    println!("  faultline shell + codec     {fl_rate:>10.0} messages / s   ({fl_msgs} messages)");
+    println!("  overhead: {:.2}x the wall time per message (target: at most 1.5x)", raw_rate / fl_rate);
+}
+
+fn measure(seeds: u64, f: fn(u64) -> u64) -> (u64, f64) {
+    let start = now();
+    let messages = (0..seeds).map(f).sum();
+    (messages, start.elapsed().as_secs_f64())
+}
+
+fn addr(i: u32) -> SocketAddr {
+    SocketAddr::from(([10, 0, 0, i as u8 + 1], 7000))
+}
+
+/// Raw madsim: every node answers each ping with a ping back, payload bytes as they come.
+fn raw_pings(seed: u64) -> u64 {
+    let mut config = madsim::Config::default();
+    config.net.send_latency = Duration::from_millis(1)..Duration::from_millis(5);
+    let rt = Runtime::with_seed_and_config(seed, config);
+    let delivered = Arc::new(AtomicU64::new(0));
+    let count = delivered.clone();
+    rt.block_on(async move {
+        let handle = madsim::runtime::Handle::current();
+        let nodes: Vec<_> = (0..NODES)
+            .map(|i| {
+                let node = handle.create_node().ip(addr(i).ip()).build();
+                node.spawn(raw_node(i, count.clone()));
+                node
+            })
+            .collect();
+        sleep(Duration::from_secs(BENCH_SIM_SECS)).await;
+        for node in nodes {
+            handle.kill(node.id());
+        }
+        sleep(Duration::from_millis(1)).await;
+    });
+    delivered.load(Ordering::Relaxed)
+}
+
+async fn raw_node(me: u32, delivered: Arc<AtomicU64>) {
+    let ep = Endpoint::bind(addr(me)).await.expect("bind");
+    sleep(Duration::from_millis(1)).await;
+    let payload = [0u8; 16];
+    for peer in (0..NODES).filter(|p| *p != me) {
+        for _ in 0..IN_FLIGHT {
+            let _ = ep.send_to(addr(peer), 1, &payload).await;
+        }
+    }
+    let mut buf = [0u8; 64];
+    while let Ok((_, from)) = ep.recv_from(1, &mut buf).await {
+        delivered.fetch_add(1, Ordering::Relaxed);
+        let _ = ep.send_to(from, 1, &buf[..16]).await;
+    }
+}
+
+/// The same traffic as a faultline protocol.
+struct Pinger;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Ping {
+    round: u64,
+    sender: u32,
+}
+
+impl Node for Pinger {
+    type Msg = Ping;
+    type Timer = ();
+    type Request = ();
+    type Response = ();
+
+    fn on_start(&mut self, cx: &mut Context<'_, Self>) {
+        let me = cx.id();
+        for peer in (0..NODES).map(NodeId).filter(|p| *p != me) {
+            for round in 0..u64::from(IN_FLIGHT) {
+                cx.send(peer, Ping { round, sender: me.0 });
+            }
+        }
+    }
+
+    fn on_message(&mut self, cx: &mut Context<'_, Self>, from: NodeId, msg: Ping) {
+        let me = cx.id().0;
+        cx.send(from, Ping { round: msg.round + 1, sender: me });
+    }
+
+    fn on_timer(&mut self, _cx: &mut Context<'_, Self>, _timer: ()) {}
+
+    fn on_request(&mut self, _cx: &mut Context<'_, Self>, _id: RequestId, _req: ()) {}
+}
+
+struct PingSystem;
+
+impl System for PingSystem {
+    type Node = Pinger;
+    type Observer = ();
+    const NAME: &'static str = "ping";
+    const BUGS: &'static [&'static str] = &[];
+
+    fn new(_config: &SystemConfig) -> Result<Self, String> {
+        Ok(PingSystem)
+    }
+
+    fn build_node(&self, _id: NodeId) -> Pinger {
+        Pinger
+    }
+
+    fn next_op(&self, _client: ClientId, _rng: &mut Rng) -> Op<()> {
+        Op { request: (), f: "noop", value: Value::Nil }
+    }
+
+    fn route(&self, _request: &(), _hint: Option<NodeId>, _rng: &mut Rng) -> NodeId {
+        NodeId(0)
+    }
+
+    fn interpret(&self, _request: &(), _response: &()) -> Answer {
+        Answer::NotApplied { hint: None }
+    }
+
+    fn check(&self, _history: &History, _observer: &()) -> Vec<CheckOutcome> {
+        Vec::new()
+    }
+}
+
+fn shell_pings(seed: u64) -> u64 {
+    let mut options = SimOptions { nodes: NODES, clients: 1, safety_ms: BENCH_SIM_SECS * 1000, ..SimOptions::default() };
+    options.workload.ops_per_client = 0;
+    options.workload.liveness_ops_per_client = 0;
+    options.net.delay_ms_min = 1;
+    options.net.delay_ms_max = 5;
+    let spec = RunSpec { seed, options, schedule: Schedule::default(), bug: None };
+    let report = run::<PingSystem>(&spec).expect("valid");
+    report.counters.get("net.delivered")
+}
