@@ -27,6 +27,8 @@ pub(crate) enum Pending {
 impl Pending {
     pub(crate) fn apply(&self, buf: &mut Vec<u8>) {
         match self {
+            // As `pwrite`: writing nothing does not extend the file.
+            Pending::Write { data, .. } if data.is_empty() => {}
             Pending::Write { offset, data } => {
                 let start = *offset as usize;
                 let end = start + data.len();
@@ -200,10 +202,19 @@ impl MemDisk {
 }
 
 /// Rejects a file end past [`MAX_FILE_BYTES`].
-fn check_end(file: &str, offset: u64, len: usize) -> Result<(), DiskError> {
-    match offset.checked_add(len as u64) {
+fn check_end(file: &str, end: Option<u64>) -> Result<(), DiskError> {
+    match end {
         Some(end) if end <= MAX_FILE_BYTES => Ok(()),
         _ => Err(DiskError::Full(file.to_string())),
+    }
+}
+
+/// The end of the file after writing `len` bytes at `offset` (a write of nothing ends nowhere).
+pub(crate) fn write_end(offset: u64, len: usize) -> Option<u64> {
+    if len == 0 {
+        Some(0)
+    } else {
+        offset.checked_add(len as u64)
     }
 }
 
@@ -216,7 +227,7 @@ impl Storage for MemDisk {
     }
 
     fn write(&mut self, file: &str, offset: u64, data: &[u8]) -> Result<(), DiskError> {
-        check_end(file, offset, data.len())?;
+        check_end(file, write_end(offset, data.len()))?;
         let op = Pending::Write { offset, data: data.to_vec() };
         self.inode_or_create(file)?.change(op);
         Ok(())
@@ -233,7 +244,7 @@ impl Storage for MemDisk {
     }
 
     fn truncate(&mut self, file: &str, len: u64) -> Result<(), DiskError> {
-        check_end(file, len, 0)?;
+        check_end(file, Some(len))?;
         self.inode(file)?.change(Pending::Truncate { len });
         Ok(())
     }
@@ -333,6 +344,8 @@ mod tests {
         assert!(matches!(d.write("../x", 0, b"1"), Err(DiskError::Io { .. })));
         assert!(matches!(d.write("a/b", 0, b"1"), Err(DiskError::Io { .. })));
         assert!(matches!(d.write("x", u64::MAX, b"1"), Err(DiskError::Full(_))));
+        d.write("empty", 100, b"").unwrap();
+        assert_eq!(d.len("empty").unwrap(), Some(0), "writing nothing creates but does not extend");
         d.write("x", 0, b"1").unwrap();
         assert!(matches!(d.rename("x", ".."), Err(DiskError::Io { .. })));
         assert!(matches!(d.truncate("x", u64::MAX), Err(DiskError::Full(_))));

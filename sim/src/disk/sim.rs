@@ -21,7 +21,7 @@
 
 use super::crash;
 use super::faults::{Corruption, DiskFaultCounts, DiskFaults};
-use super::mem::MemDisk;
+use super::mem::{write_end, MemDisk};
 use super::{DiskError, Storage};
 use crate::rng::{between, chance, Rng};
 use rand::Rng as _;
@@ -298,7 +298,7 @@ impl Storage for SimDisk {
 
     fn write(&mut self, file: &str, offset: u64, data: &[u8]) -> Result<(), DiskError> {
         self.charge(data.len(), false);
-        self.admit(file, offset.saturating_add(data.len() as u64))?;
+        self.admit(file, write_end(offset, data.len()).unwrap_or(u64::MAX))?;
         self.mem.write(file, offset, data)?;
         if !data.is_empty() {
             self.cure(file, self.sectors(offset, data.len() as u64));
