@@ -209,7 +209,8 @@ fn read_salvaging(disk: &mut dyn Storage, file: &str) -> Result<Vec<u8>, DiskErr
         let want = SALVAGE_BLOCK.min(len - start);
         match disk.read(file, start as u64, want) {
             Ok(block) => {
-                data[start..start + block.len().min(want)].copy_from_slice(&block[..block.len().min(want)])
+                let n = block.len().min(want);
+                data[start..start + n].copy_from_slice(&block[..n]);
             }
             Err(DiskError::ReadError { .. }) => {}
             Err(e) => return Err(e),
