@@ -2,12 +2,14 @@
 //!
 //! A protocol is a deterministic state machine ([`Node`]) that reads time, randomness and its
 //! disk through a [`Context`] and emits commands; one generic async shell runs every protocol,
-//! over madsim's simulated network and time (`--cfg madsim`) or over TCP and real files.
+//! on madsim's simulated time and scheduler (`--cfg madsim`) or over TCP and real files.
 //!
 //! Modules:
 //! - [`node`]: the protocol API: `Node`, `Context`, `Command`, ids and the node's clock reading.
-//! - [`disk`]: the `Storage` trait a node's durable state goes through, its in-memory and
-//!   simulated (faulty) backends, and `RecordLog`, a checksummed write-ahead log on top.
+//! - [`disk`]: the `Storage` trait a node's durable state goes through, its in-memory,
+//!   simulated (faulty) and real backends, and `RecordLog`, a checksummed write-ahead log on top.
+//! - [`clock`]: each node's own clock (offset, linear drift, steps, periodic wobble) and the
+//!   conversion of its timers to simulated time.
 //! - [`buggify`]: FoundationDB-style two-level `buggify!` sites.
 //! - [`rng`]: the named, version-stable PRNG and seed derivation every random draw uses.
 //! - [`testing`]: drive one node by hand in unit tests and assert the exact commands it emits.
@@ -21,10 +23,12 @@
 //! - [`report`]: what a run produced.
 //! - `harness` (simulation builds): one seed becomes a whole run.
 //! - `check` (simulation builds): the test API, `check::<S>(scenario).seeds(n).run()`.
+//! - [`validate`]: the typed error and checks shared by the plain-data fault options.
 
 pub mod buggify;
 #[cfg(madsim)]
 pub mod check;
+pub mod clock;
 pub mod codec;
 pub mod disk;
 pub mod faults;
@@ -40,6 +44,7 @@ pub mod stats;
 pub mod system;
 pub mod testing;
 pub mod trace;
+pub mod validate;
 pub mod wire;
 
 pub use disk::{DiskError, Storage};

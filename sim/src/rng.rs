@@ -5,7 +5,7 @@
 //! streams (the nemesis, each node, each client) are derived from the run seed and a label, so
 //! adding draws to one stream does not shift the others.
 
-use rand::SeedableRng;
+use rand::{Rng as _, SeedableRng};
 
 /// The PRNG behind every random draw in faultline and in the protocols it runs.
 pub type Rng = rand_chacha::ChaCha8Rng;
@@ -20,10 +20,41 @@ pub fn derive(seed: u64, purpose: &str, index: u64) -> Rng {
     Rng::from_seed(key)
 }
 
+/// True with probability `p`. Draws nothing when the answer is certain, and never panics on a
+/// value outside `0..=1` (options validation reports those; here they saturate, NaN is never).
+pub fn chance(rng: &mut Rng, p: f64) -> bool {
+    if p.is_nan() || p <= 0.0 {
+        false
+    } else if p >= 1.0 {
+        true
+    } else {
+        rng.gen::<f64>() < p
+    }
+}
+
+/// Uniform in `min..=max`, or `min` when the range is empty or a single value.
+pub fn between(rng: &mut Rng, min: u64, max: u64) -> u64 {
+    if min >= max {
+        min
+    } else {
+        rng.gen_range(min..=max)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use rand::RngCore;
+
+    #[test]
+    fn chance_and_between_saturate_instead_of_panicking() {
+        let mut rng = derive(3, "chance", 0);
+        assert!(!chance(&mut rng, f64::NAN));
+        assert!(!chance(&mut rng, -1.0));
+        assert!(chance(&mut rng, 7.0));
+        assert_eq!(between(&mut rng, 9, 3), 9);
+        assert!((2..=4).contains(&between(&mut rng, 2, 4)));
+    }
 
     #[test]
     fn streams_are_stable_and_independent() {

@@ -11,16 +11,26 @@
 //! record whose checksums fail. It distinguishes two kinds of damage, because a protocol must
 //! treat them differently (protocol-aware recovery, Alagappan et al., FAST 2018):
 //!
-//! - a damaged region followed by intact records ([`RecordSlot::Damaged`]) was synced once (a
-//!   later record was appended after it), so it is corruption: the records may have been
-//!   acknowledged and must be repaired, from peers, before the node relies on them;
+//! - a damaged region followed by intact records ([`RecordSlot::Damaged`]) is corruption of
+//!   records that may have been synced and acknowledged, so they must be repaired, from peers,
+//!   before the node relies on them. (A disk that writes back unsynced pages out of order can
+//!   also leave a hole of never-synced records before later never-synced ones; recovery cannot
+//!   tell the two apart, and peers that never had those records say so during repair.)
 //! - damage with nothing intact after it ([`Recovered::torn_tail`]) is what a crash in the middle
 //!   of an unsynced append leaves, but a bit flip in the last synced record looks the same. It
 //!   is cut off; the protocol learns the sequence numbers it may have lost and decides.
+//!
+//! Recovery reads around unreadable sectors (they count as damage) and, when it finds damage,
+//! reads the file again before believing it: a bit flipped on the way from the disk is gone on
+//! a second read, and only damage that persists may be cut off as a torn tail.
 
 use super::{DiskError, Storage};
 
 const MAGIC: u32 = 0x464C_5243; // "FLRC"
+/// Bytes read at a time when salvaging around unreadable sectors: the smallest sector size.
+const SALVAGE_BLOCK: usize = 512;
+/// Extra reads of a log whose first read showed damage.
+const REREADS: usize = 2;
 /// Bytes of a record header.
 pub const HEADER_LEN: usize = 24;
 
@@ -81,12 +91,16 @@ pub struct RecordLog {
 }
 
 impl RecordLog {
-    /// Opens (or creates) the log, recovers it, and cuts off a torn tail (synced at once, so
-    /// the cut itself survives a crash). Damaged regions are left in place for the caller.
+    /// Opens (or creates, durably) the log, recovers it, and cuts off a torn tail (synced at
+    /// once, so the cut itself survives a crash). Damaged regions are left in place for the
+    /// caller.
     pub fn open(disk: &mut dyn Storage, file: &str) -> Result<(RecordLog, Recovered), DiskError> {
-        let data = disk.read_all(file)?.unwrap_or_default();
-        let (recovered, starts, end, next_seq) = scan(&data);
-        if end < data.len() as u64 {
+        if disk.len(file)?.is_none() {
+            disk.write(file, 0, &[])?;
+            disk.sync(file)?;
+        }
+        let (len, (recovered, starts, end, next_seq)) = recover(disk, file)?;
+        if end < len {
             disk.truncate(file, end)?;
             disk.sync(file)?;
         }
@@ -159,6 +173,50 @@ impl RecordLog {
         self.next_seq = first_seq;
         Ok(())
     }
+}
+
+/// Reads and scans the log, reading again while damage shows, and keeps the scan with the most
+/// intact records: (file length, scan).
+fn recover(disk: &mut dyn Storage, file: &str) -> Result<(u64, Scan), DiskError> {
+    let data = read_salvaging(disk, file)?;
+    let mut best = scan(&data);
+    for _ in 0..REREADS {
+        if best.0.torn_tail.is_none() && best.0.intact_payloads().is_some() {
+            break;
+        }
+        let again = scan(&read_salvaging(disk, file)?);
+        if intact_count(&again.0) > intact_count(&best.0) {
+            best = again;
+        }
+    }
+    Ok((data.len() as u64, best))
+}
+
+fn intact_count(recovered: &Recovered) -> usize {
+    recovered.slots.iter().filter(|s| matches!(s, RecordSlot::Intact { .. })).count()
+}
+
+/// The whole file; blocks that fail to read (latent sector errors) read as zeros, which no
+/// record checksum accepts, so they surface as damage instead of failing the whole recovery.
+fn read_salvaging(disk: &mut dyn Storage, file: &str) -> Result<Vec<u8>, DiskError> {
+    let len = disk.len(file)?.unwrap_or(0) as usize;
+    match disk.read(file, 0, len) {
+        Err(DiskError::ReadError { .. }) => {}
+        whole => return whole,
+    }
+    let mut data = vec![0u8; len];
+    for start in (0..len).step_by(SALVAGE_BLOCK) {
+        let want = SALVAGE_BLOCK.min(len - start);
+        match disk.read(file, start as u64, want) {
+            Ok(block) => {
+                let n = block.len().min(want);
+                data[start..start + n].copy_from_slice(&block[..n]);
+            }
+            Err(DiskError::ReadError { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(data)
 }
 
 fn encode_into(buf: &mut Vec<u8>, seq: u64, payload: &[u8]) {
@@ -313,6 +371,100 @@ mod tests {
         let (log, rec) = RecordLog::open(&mut d, "wal").unwrap();
         assert_eq!(payloads(&rec), vec!["record-0", "record-1", "new-2"]);
         assert_eq!(log.len(), 3);
+    }
+
+    #[test]
+    fn open_creates_the_file_durably() {
+        let mut d = MemDisk::new();
+        let (log, rec) = RecordLog::open(&mut d, "wal").unwrap();
+        assert_eq!(rec, Recovered::default());
+        log.sync(&mut d).unwrap();
+        d.crash();
+        assert_eq!(d.list().unwrap(), vec!["wal".to_string()]);
+    }
+
+    /// A disk whose reads fail (or flip a bit) in a chosen way, over a `MemDisk`.
+    struct Flaky {
+        disk: MemDisk,
+        /// Reads touching this byte fail with a read error.
+        unreadable: Option<u64>,
+        /// The next this-many reads flip bit 0 of this byte in the copy returned.
+        flip: Option<(u64, usize)>,
+    }
+
+    impl Storage for Flaky {
+        fn read(&mut self, file: &str, offset: u64, len: usize) -> Result<Vec<u8>, DiskError> {
+            if self.unreadable.is_some_and(|at| (offset..offset + len as u64).contains(&at)) {
+                return Err(DiskError::ReadError { file: file.to_string(), offset });
+            }
+            let mut data = self.disk.read(file, offset, len)?;
+            if let Some((at, reads)) = self.flip.filter(|(_, reads)| *reads > 0) {
+                data[(at - offset) as usize] ^= 1;
+                self.flip = Some((at, reads - 1));
+            }
+            Ok(data)
+        }
+        fn write(&mut self, file: &str, offset: u64, data: &[u8]) -> Result<(), DiskError> {
+            self.disk.write(file, offset, data)
+        }
+        fn append(&mut self, file: &str, data: &[u8]) -> Result<u64, DiskError> {
+            self.disk.append(file, data)
+        }
+        fn len(&mut self, file: &str) -> Result<Option<u64>, DiskError> {
+            self.disk.len(file)
+        }
+        fn truncate(&mut self, file: &str, len: u64) -> Result<(), DiskError> {
+            self.disk.truncate(file, len)
+        }
+        fn sync(&mut self, file: &str) -> Result<(), DiskError> {
+            self.disk.sync(file)
+        }
+        fn rename(&mut self, from: &str, to: &str) -> Result<(), DiskError> {
+            self.disk.rename(from, to)
+        }
+        fn remove(&mut self, file: &str) -> Result<(), DiskError> {
+            self.disk.remove(file)
+        }
+        fn list(&mut self) -> Result<Vec<String>, DiskError> {
+            self.disk.list()
+        }
+    }
+
+    /// A log of 100 records of 26 bytes: 2600 bytes, several 512-byte blocks.
+    fn flaky_log() -> Flaky {
+        let mut disk = MemDisk::new();
+        let (mut log, _) = RecordLog::open(&mut disk, "wal").unwrap();
+        for i in 0..100 {
+            log.append(&mut disk, format!("{i:02}").as_bytes()).unwrap();
+        }
+        log.sync(&mut disk).unwrap();
+        Flaky { disk, unreadable: None, flip: None }
+    }
+
+    #[test]
+    fn open_reads_around_an_unreadable_sector_and_reports_it_as_damage() {
+        let mut d = flaky_log();
+        d.unreadable = Some(1000);
+        let (_, rec) = RecordLog::open(&mut d, "wal").unwrap();
+        let damaged: Vec<_> = rec.slots.iter().filter(|s| matches!(s, RecordSlot::Damaged { .. })).collect();
+        assert_eq!(damaged.len(), 1, "one damaged region: {damaged:?}");
+        assert!(matches!(rec.slots.last(), Some(RecordSlot::Intact { seq: 99, .. })));
+        assert_eq!(rec.torn_tail, None);
+    }
+
+    #[test]
+    fn open_reads_again_before_cutting_a_tail_a_read_flipped() {
+        let mut d = flaky_log();
+        let last_byte = 2599;
+        d.flip = Some((last_byte, 1));
+        let (log, rec) = RecordLog::open(&mut d, "wal").unwrap();
+        assert_eq!(rec.torn_tail, None, "the second read was clean");
+        assert_eq!(log.len(), 100);
+        // Damage that persists through every read is cut.
+        d.flip = Some((last_byte, 1 + REREADS));
+        let (log, rec) = RecordLog::open(&mut d, "wal").unwrap();
+        assert_eq!(rec.torn_tail.map(|t| t.seq), Some(99));
+        assert_eq!(log.len(), 99);
     }
 
     #[test]

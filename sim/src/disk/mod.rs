@@ -7,15 +7,32 @@
 //! `fsync` of the file and of its directory would). A crash keeps what was synced; what was not
 //! may be lost, in whole or in part, as the backend's fault model says.
 //!
+//! File names are flat: no `/`, `\` or NUL, not empty, not `.` or `..`, at most 255 bytes.
+//! Every backend rejects other names the same way ([`check_name`]), so a name that would escape
+//! the real data directory fails in simulation first.
+//!
 //! Modules:
-//! - [`mem`]: `MemDisk`, an in-memory disk without faults (unit tests, the oracle of disk tests).
+//! - [`mem`]: `MemDisk`, an in-memory disk without faults: the one implementation of the
+//!   durability semantics (unit tests use it; `SimDisk` adds faults on top of it).
+//! - [`faults`]: `DiskFaults`, the plain-data disk fault options, the fault counters, and the
+//!   placement of data-destroying faults on a minority of nodes.
+//! - [`sim`]: `SimDisk`, one node's simulated disk with every fault of the fault model.
+//! - `crash` (private): what a power cut keeps of each file's unsynced changes, and torn writes.
+//! - [`real`]: `RealDisk`, real files in a data directory with real `fsync`.
 //! - [`log`]: `RecordLog`, append-only checksummed records with recovery that reports damage.
 
+mod crash;
+pub mod faults;
 pub mod log;
 pub mod mem;
+pub mod real;
+pub mod sim;
 
+pub use faults::{place_corruption, Corruption, CrashKeeps, DiskFaultCounts, DiskFaults};
 pub use log::{RecordLog, RecordSlot, Recovered};
 pub use mem::MemDisk;
+pub use real::RealDisk;
+pub use sim::{BitFlip, CrashSummary, LatentSectors, SimDisk};
 
 /// Why a disk call failed. Every variant is something a correct protocol must survive.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -35,6 +52,23 @@ pub enum DiskError {
     /// An I/O error of the real backend.
     #[error("I/O error on {file}: {reason}")]
     Io { file: String, reason: String },
+}
+
+/// The longest file name any backend accepts (the common file-system limit).
+pub const NAME_BYTES_MAX: usize = 255;
+
+/// Rejects a name that is not a plain file name inside the disk's one directory.
+pub fn check_name(file: &str) -> Result<(), DiskError> {
+    let escapes = file.is_empty() || file == "." || file == ".." || file.contains(['/', '\\', '\0']);
+    if escapes || file.len() > NAME_BYTES_MAX {
+        return Err(DiskError::Io {
+            file: file.to_string(),
+            reason: "invalid file name: names are flat (not empty, no '/', '\\' or NUL, not '.' or '..', \
+                     at most 255 bytes)"
+                .to_string(),
+        });
+    }
+    Ok(())
 }
 
 /// A node's durable storage. See the module documentation for durability.
