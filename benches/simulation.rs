@@ -43,7 +43,8 @@ fn counter_figures(seeds: u64) {
         let (mut sim, mut messages) = (0.0, 0u64);
         let start = now();
         for seed in 0..seeds {
-            let report = run::<faultline_counter::Counter>(&RunSpec::from_preset(seed, preset, None)).expect("valid");
+            let report =
+                run::<faultline_counter::Counter>(&RunSpec::from_preset(seed, preset, None)).expect("valid");
             sim += report.sim_time.as_secs_f64();
             messages += report.counters.get("net.delivered");
         }
@@ -189,7 +190,8 @@ impl System for PingSystem {
 }
 
 fn shell_pings(seed: u64) -> u64 {
-    let mut options = SimOptions { nodes: NODES, clients: 1, safety_ms: BENCH_SIM_SECS * 1000, ..SimOptions::default() };
+    let mut options =
+        SimOptions { nodes: NODES, clients: 1, safety_ms: BENCH_SIM_SECS * 1000, ..SimOptions::default() };
     options.workload.ops_per_client = 0;
     options.workload.liveness_ops_per_client = 0;
     options.net.delay_ms_min = 1;

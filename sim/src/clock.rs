@@ -354,7 +354,7 @@ impl ClockFaultCounts {
         [
             ("offset_clocks", self.offset_clocks),
             ("drifting_clocks", self.drifting_clocks),
-            ("clock_steps", self.steps_taken),
+            ("steps_taken", self.steps_taken),
             ("periodic_clocks", self.periodic_clocks),
         ]
     }

@@ -35,6 +35,18 @@ pub const KINDS: &[FaultKind] = &[
     kind("process.crash", "a node lost its memory and unsynced writes, then restarted"),
     kind("process.restart_storm", "a node crashed and restarted several times in a row"),
     kind("process.pause", "a node stopped running for a while (its timers and messages waited)"),
+    kind("disk.lost_unsynced_writes", "a crash or a failed sync lost unsynced writes"),
+    kind("disk.torn_writes", "a crash tore a write inside a sector"),
+    kind("disk.bitflips_at_rest", "a bit of durable data flipped (corruptible disks only)"),
+    kind("disk.bitflips_on_read", "a read returned a copy with a flipped bit (corruptible disks only)"),
+    kind("disk.read_errors", "a read failed on a latent sector error (corruptible disks only)"),
+    kind("disk.fsync_errors", "a sync failed and lost the file's unsynced writes"),
+    kind("disk.full_rejections", "a write failed because the disk was full"),
+    kind("disk.slow_ios", "a disk call was a slow outlier"),
+    kind("clock.offset_clocks", "a node's clock was offset from simulated time"),
+    kind("clock.drifting_clocks", "a node's clock ran fast or slow"),
+    kind("clock.steps_taken", "a node's clock jumped (forwards or backwards)"),
+    kind("clock.periodic_clocks", "a node's clock wobbled periodically"),
     kind("buggify.fired", "a buggify! site fired"),
 ];
 

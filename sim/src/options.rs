@@ -7,7 +7,10 @@
 //! different mix of faults, so rare combinations come up over a sweep). Options are printed in
 //! full at the start of a run and identified by a stable hash of their canonical JSON form.
 
+use crate::clock::ClockOptions;
+use crate::disk::DiskFaults;
 use crate::rng;
+use crate::validate::{self, InvalidOption};
 use rand::seq::SliceRandom;
 use rand::Rng as _;
 use serde::{Deserialize, Serialize};
@@ -29,8 +32,28 @@ pub struct SimOptions {
     pub net: NetOptions,
     pub partition: PartitionOptions,
     pub process: ProcessOptions,
+    pub disk: DiskOptions,
+    /// Each node's clock: offset, drift, steps, periodic wobble (drawn per node from the seed).
+    pub clock: ClockOptions,
     /// Whether `buggify!` sites may fire (two levels: armed with p = 0.25, fire with p = 0.25).
     pub buggify: bool,
+}
+
+/// Disk faults: the rates every disk draws from on each call and crash, and the nemesis's disk
+/// events. Bit flips at rest and latent sector errors hit only the minority of disks the run
+/// allows to be corrupted (see `disk::place_corruption`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DiskOptions {
+    pub faults: DiskFaults,
+    /// Mean time between bit flips at rest on a corruptible disk (0 = none).
+    pub bitflip_interval_ms_mean: u64,
+    /// Mean time between new latent sector errors on a corruptible disk (0 = none).
+    pub latent_interval_ms_mean: u64,
+    /// Mean time between full-disk windows on a random disk (0 = none), and their length.
+    pub full_interval_ms_mean: u64,
+    pub full_ms_min: u64,
+    pub full_ms_max: u64,
 }
 
 /// What the clients do.
@@ -171,6 +194,8 @@ impl Default for SimOptions {
             net: NetOptions::default(),
             partition: PartitionOptions::default(),
             process: ProcessOptions::default(),
+            disk: DiskOptions::default(),
+            clock: ClockOptions::default(),
             buggify: false,
         }
     }
@@ -295,38 +320,41 @@ impl SimOptions {
         o.net = swarm_net(&mut r);
         o.partition = swarm_partitions(&mut r);
         o.process = swarm_process(&mut r);
+        o.disk = swarm_disk(&mut r);
+        if r.gen_bool(0.5) {
+            o.clock = ClockOptions { step_window_ms: o.safety_ms, ..ClockOptions::swarm(&mut r) };
+        }
         o
     }
 
     /// Checks every field; the error names the field and the problem.
     pub fn validate(&self) -> Result<(), String> {
-        check(self.nodes >= 1 && self.nodes <= 64, "nodes", "must be 1..=64")?;
-        check(self.clients >= 1 && self.clients <= 1000, "clients", "must be 1..=1000")?;
-        check(self.safety_ms > 0, "safety_ms", "must be positive")?;
-        check(self.liveness_budget_ms > 0, "liveness_budget_ms", "must be positive")?;
+        self.validate_fields().map_err(|e| e.to_string())?;
+        let nested =
+            |prefix: &str, e: InvalidOption| format!("invalid option {prefix}.{}: {}", e.field, e.reason);
+        self.disk.faults.validate().map_err(|e| nested("disk.faults", e))?;
+        self.clock.validate().map_err(|e| nested("clock", e))
+    }
+
+    fn validate_fields(&self) -> Result<(), InvalidOption> {
+        within("nodes", self.nodes.into(), 1, 64)?;
+        within("clients", self.clients.into(), 1, 1000)?;
+        validate::positive("safety_ms", self.safety_ms)?;
+        validate::positive("liveness_budget_ms", self.liveness_budget_ms)?;
         let w = &self.workload;
-        check(w.attempt_timeout_ms > 0, "workload.attempt_timeout_ms", "must be positive")?;
-        check(
-            w.op_timeout_ms >= w.attempt_timeout_ms,
-            "workload.op_timeout_ms",
-            "must be >= attempt_timeout_ms",
-        )?;
+        validate::positive("workload.attempt_timeout_ms", w.attempt_timeout_ms)?;
+        validate::ordered("workload.attempt_timeout_ms", w.attempt_timeout_ms, w.op_timeout_ms)?;
         self.net.validate()?;
         let p = &self.partition;
-        check(p.hold_ms_min <= p.hold_ms_max, "partition.hold_ms_min", "must be <= hold_ms_max")?;
-        check(
-            p.kinds.is_empty() || p.interval_ms_mean > 0,
-            "partition.interval_ms_mean",
-            "must be positive",
-        )?;
+        validate::ordered("partition.hold_ms_min", p.hold_ms_min, p.hold_ms_max)?;
+        if !p.kinds.is_empty() {
+            validate::positive("partition.interval_ms_mean", p.interval_ms_mean)?;
+        }
         let c = &self.process;
-        check(
-            c.restart_delay_ms_min <= c.restart_delay_ms_max,
-            "process.restart_delay_ms_min",
-            "must be <= max",
-        )?;
-        check(c.pause_ms_min <= c.pause_ms_max, "process.pause_ms_min", "must be <= pause_ms_max")?;
-        probability(c.storm_probability, "process.storm_probability")
+        validate::ordered("process.restart_delay_ms_min", c.restart_delay_ms_min, c.restart_delay_ms_max)?;
+        validate::ordered("process.pause_ms_min", c.pause_ms_min, c.pause_ms_max)?;
+        validate::probability("process.storm_probability", c.storm_probability)?;
+        validate::ordered("disk.full_ms_min", self.disk.full_ms_min, self.disk.full_ms_max)
     }
 
     /// A stable identifier of these options: xxh3 of their canonical JSON.
@@ -348,14 +376,17 @@ impl SimOptions {
 }
 
 impl NetOptions {
-    fn validate(&self) -> Result<(), String> {
-        check(self.delay_ms_min <= self.delay_ms_max, "net.delay_ms_min", "must be <= delay_ms_max")?;
-        probability(self.loss_probability, "net.loss_probability")?;
-        probability(self.duplicate_probability, "net.duplicate_probability")?;
-        probability(self.reorder_probability, "net.reorder_probability")?;
-        probability(self.corrupt_probability, "net.corrupt_probability")?;
-        probability(self.slow_probability, "net.slow_probability")?;
-        check(self.loss_probability < 1.0, "net.loss_probability", "must be < 1 (nothing would arrive)")
+    fn validate(&self) -> Result<(), InvalidOption> {
+        validate::ordered("net.delay_ms_min", self.delay_ms_min, self.delay_ms_max)?;
+        validate::probability("net.loss_probability", self.loss_probability)?;
+        validate::probability("net.duplicate_probability", self.duplicate_probability)?;
+        validate::probability("net.reorder_probability", self.reorder_probability)?;
+        validate::probability("net.corrupt_probability", self.corrupt_probability)?;
+        validate::probability("net.slow_probability", self.slow_probability)?;
+        if self.loss_probability >= 1.0 {
+            return Err(InvalidOption::new("net.loss_probability", "must be below 1 (nothing would arrive)"));
+        }
+        Ok(())
     }
 }
 
@@ -366,16 +397,12 @@ impl fmt::Display for SimOptions {
     }
 }
 
-fn check(ok: bool, field: &str, problem: &str) -> Result<(), String> {
-    if ok {
+fn within(field: &'static str, value: u64, min: u64, max: u64) -> Result<(), InvalidOption> {
+    if (min..=max).contains(&value) {
         Ok(())
     } else {
-        Err(format!("invalid option {field}: {problem}"))
+        Err(InvalidOption::new(field, format!("{value} is not within {min}..={max}")))
     }
-}
-
-fn probability(p: f64, field: &str) -> Result<(), String> {
-    check((0.0..=1.0).contains(&p), field, "must be a probability in [0, 1]")
 }
 
 fn swarm_net(r: &mut rng::Rng) -> NetOptions {
@@ -412,6 +439,22 @@ fn swarm_partitions(r: &mut rng::Rng) -> PartitionOptions {
     p.hold_ms_min = r.gen_range(100..=1_000);
     p.hold_ms_max = p.hold_ms_min + r.gen_range(0..=3_000);
     p
+}
+
+fn swarm_disk(r: &mut rng::Rng) -> DiskOptions {
+    let mut d = DiskOptions { faults: DiskFaults::swarm(r), ..DiskOptions::default() };
+    if r.gen_bool(0.5) {
+        d.bitflip_interval_ms_mean = r.gen_range(200..=3_000);
+    }
+    if r.gen_bool(0.5) {
+        d.latent_interval_ms_mean = r.gen_range(200..=3_000);
+    }
+    if r.gen_bool(0.3) {
+        d.full_interval_ms_mean = r.gen_range(1_000..=5_000);
+        d.full_ms_min = r.gen_range(50..=500);
+        d.full_ms_max = d.full_ms_min + r.gen_range(0..=2_000);
+    }
+    d
 }
 
 fn swarm_process(r: &mut rng::Rng) -> ProcessOptions {

@@ -7,6 +7,7 @@
 //! one family off does not move the others. Partitions of a link hold for a stability window
 //! before they change (VOPR's `partition_stability`).
 
+use crate::disk::{place_corruption, Corruption};
 use crate::node::NodeId;
 use crate::options::{PartitionKind, SimOptions};
 use crate::rng::{self, Rng};
@@ -50,6 +51,21 @@ pub enum Fault {
     Resume {
         node: NodeId,
     },
+    /// Flip a bit of the node's durable data (its disk must be corruptible).
+    BitFlip {
+        node: NodeId,
+    },
+    /// Make a run of sectors of the node's durable data unreadable (a latent sector error).
+    LatentError {
+        node: NodeId,
+    },
+    /// The node's disk fills up: writes that would grow it fail.
+    DiskFull {
+        node: NodeId,
+    },
+    DiskFreed {
+        node: NodeId,
+    },
 }
 
 /// A fault at a time of the safety phase.
@@ -81,6 +97,7 @@ impl Schedule {
         if options.process.pause_interval_ms_mean > 0 {
             plan_pauses(&mut rng::derive(seed, "nemesis.pause", 0), options, &mut events);
         }
+        plan_disk(seed, options, &mut events);
         events.retain(|e| e.at_ms < end);
         events.sort_by_key(|e| e.at_ms);
         Schedule { events }
@@ -110,6 +127,10 @@ impl fmt::Display for Fault {
             Fault::Restart { node } => write!(f, "restart {node}"),
             Fault::Pause { node } => write!(f, "pause {node}"),
             Fault::Resume { node } => write!(f, "resume {node}"),
+            Fault::BitFlip { node } => write!(f, "bit flip at rest on {node}"),
+            Fault::LatentError { node } => write!(f, "latent sector error on {node}"),
+            Fault::DiskFull { node } => write!(f, "disk full on {node}"),
+            Fault::DiskFreed { node } => write!(f, "disk freed on {node}"),
         }
     }
 }
@@ -268,4 +289,46 @@ fn plan_pauses(r: &mut Rng, o: &SimOptions, out: &mut Vec<Event>) {
         }
         t += exp_ms(r, c.pause_interval_ms_mean);
     }
+}
+
+/// The disks a run may corrupt: a minority, drawn from the seed (see `disk::place_corruption`).
+pub fn corruptible(seed: u64, nodes: u32) -> Vec<Corruption> {
+    place_corruption(nodes as usize, &mut rng::derive(seed, "disk.placement", 0))
+}
+
+fn plan_disk(seed: u64, o: &SimOptions, out: &mut Vec<Event>) {
+    let allowed: Vec<NodeId> = (corruptible(seed, o.nodes).into_iter().enumerate())
+        .filter(|(_, c)| *c == Corruption::Allowed)
+        .map(|(i, _)| NodeId(i as u32))
+        .collect();
+    let d = &o.disk;
+    let mut r = rng::derive(seed, "nemesis.disk", 0);
+    let every = |r: &mut Rng, mean: u64, f: &mut dyn FnMut(&mut Rng, u64)| {
+        if mean == 0 {
+            return;
+        }
+        let mut t = exp_ms(r, mean);
+        while t < o.safety_ms {
+            f(r, t);
+            t += exp_ms(r, mean);
+        }
+    };
+    if !allowed.is_empty() {
+        every(&mut r, d.bitflip_interval_ms_mean, &mut |r, t| {
+            let node = *allowed.choose(r).expect("not empty");
+            out.push(Event { at_ms: t, fault: Fault::BitFlip { node } });
+        });
+        every(&mut r, d.latent_interval_ms_mean, &mut |r, t| {
+            let node = *allowed.choose(r).expect("not empty");
+            out.push(Event { at_ms: t, fault: Fault::LatentError { node } });
+        });
+    }
+    every(&mut r, d.full_interval_ms_mean, &mut |r, t| {
+        let node = NodeId(r.gen_range(0..o.nodes));
+        out.push(Event { at_ms: t, fault: Fault::DiskFull { node } });
+        out.push(Event {
+            at_ms: t + uniform_ms(r, d.full_ms_min, d.full_ms_max),
+            fault: Fault::DiskFreed { node },
+        });
+    });
 }

@@ -186,7 +186,7 @@ impl<S: System> Shell<S> {
         if !out.is_empty() {
             tracing::trace!("commands {out:?}");
         }
-        Some((out, Duration::ZERO))
+        Some((out, w.disks[id.0 as usize].take_io_time()))
     }
 }
 

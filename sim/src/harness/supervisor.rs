@@ -4,6 +4,8 @@
 use super::client::run_client;
 use super::server::{panic_message, run_server};
 use super::world::{lock, sim_now, Phase, Shared, World};
+use crate::clock::ClockFaultCounts;
+use crate::disk::{DiskFaultCounts, DiskFaults, SimDisk};
 use crate::net::Addr;
 use crate::node::{ClientId, NodeId};
 use crate::options::{Preset, SimOptions};
@@ -102,20 +104,12 @@ async fn supervise<S: System>(system: S, spec: RunSpec) -> RunReport {
 
 fn spawn_server<S: System>(handle: &Handle, world: &Shared<S>, id: NodeId) -> NodeHandle {
     let w = world.clone();
-    handle
-        .create_node()
-        .name(id.to_string())
-        .init(move || run_server(w.clone(), id))
-        .build()
+    handle.create_node().name(id.to_string()).init(move || run_server(w.clone(), id)).build()
 }
 
 fn spawn_client<S: System>(handle: &Handle, world: &Shared<S>, id: ClientId) -> NodeHandle {
     let w = world.clone();
-    handle
-        .create_node()
-        .name(id.to_string())
-        .init(move || run_client(w.clone(), id))
-        .build()
+    handle.create_node().name(id.to_string()).init(move || run_client(w.clone(), id)).build()
 }
 
 impl<S: System> Supervisor<S> {
@@ -175,6 +169,10 @@ impl<S: System> Supervisor<S> {
         w.phase = Phase::Liveness;
         w.fabric.heal();
         w.fabric.calm();
+        for disk in &mut w.disks {
+            disk.set_faults(DiskFaults::default());
+            disk.end_full_window();
+        }
         drop(w);
         for i in 0..n {
             let status = lock(&self.world).nodes[i as usize];
@@ -242,6 +240,20 @@ impl<S: System> Supervisor<S> {
             Fault::Restart { node } => self.restart(*node),
             Fault::Pause { node } => self.pause(*node, true),
             Fault::Resume { node } => self.pause(*node, false),
+            Fault::BitFlip { node } => self.with_disk(*node, |d| {
+                d.flip_bit_at_rest().map(|f| format!("bit {} of byte {} of {}", f.bit, f.offset, f.file))
+            }),
+            Fault::LatentError { node } => self.with_disk(*node, |d| {
+                d.inject_read_error().map(|l| format!("{} bytes at {} of {}", l.len, l.offset, l.file))
+            }),
+            Fault::DiskFull { node } => self.with_disk(*node, |d| {
+                d.begin_full_window();
+                Some("now full".to_string())
+            }),
+            Fault::DiskFreed { node } => self.with_disk(*node, |d| {
+                d.end_full_window();
+                None
+            }),
         };
         let mut w = lock(&self.world);
         if let Some(counter) = fired {
@@ -253,6 +265,15 @@ impl<S: System> Supervisor<S> {
 
     fn with_world(&self, f: impl FnOnce(&mut World<S>) -> Option<String>) -> Option<String> {
         f(&mut lock(&self.world))
+    }
+
+    /// Applies a disk fault; its own counters record whether it fired, so this returns no
+    /// counter name, only a description for the log.
+    fn with_disk(&self, node: NodeId, f: impl FnOnce(&mut SimDisk) -> Option<String>) -> Option<String> {
+        if let Some(what) = f(&mut lock(&self.world).disks[node.0 as usize]) {
+            tracing::info!("nemesis: disk {node}: {what}");
+        }
+        None
     }
 
     /// Kills node `id` and applies the crash to its disk; false if it was already down.
@@ -311,6 +332,7 @@ impl<S: System> Supervisor<S> {
         let w = &mut *w;
         let fired = w.buggify.fired();
         w.counters.add_n("buggify.fired", fired);
+        add_device_counts(w);
         let checks = if failure.is_some() { Vec::new() } else { w.system.check(&w.history, &w.observer) };
         let failure = failure.or_else(|| RunReport::failure_from_checks(&checks));
         RunReport {
@@ -327,6 +349,25 @@ impl<S: System> Supervisor<S> {
             trace_events: w.trace.events(),
             history: std::mem::take(&mut w.history),
         }
+    }
+}
+
+/// Adds the disks' and clocks' own counts of the faults that fired to the run's counters.
+fn add_device_counts<S: System>(w: &mut World<S>) {
+    let mut disk = DiskFaultCounts::default();
+    for d in &w.disks {
+        disk.add(d.counts());
+    }
+    for (name, n) in disk.entries() {
+        w.counters.add_n(&format!("disk.{name}"), n);
+    }
+    let elapsed = Duration::from_nanos(w.elapsed_ns());
+    let mut clock = ClockFaultCounts::default();
+    for c in &w.clocks {
+        clock.add(&c.counts(elapsed));
+    }
+    for (name, n) in clock.entries() {
+        w.counters.add_n(&format!("clock.{name}"), n);
     }
 }
 

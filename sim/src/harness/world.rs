@@ -6,8 +6,9 @@
 
 use super::mailbox::SharedInbox;
 use crate::buggify::Buggify;
+use crate::clock::NodeClock;
 use crate::codec;
-use crate::disk::MemDisk;
+use crate::disk::SimDisk;
 use crate::net::{Addr, Fabric};
 use crate::node::{ClientId, NodeId, Time};
 use crate::options::SimOptions;
@@ -21,7 +22,6 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-
 
 /// Where the run is.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -51,7 +51,8 @@ pub(crate) struct World<S: System> {
     start: Instant,
     pub phase: Phase,
     pub fabric: Fabric,
-    pub disks: Vec<MemDisk>,
+    pub disks: Vec<SimDisk>,
+    pub clocks: Vec<NodeClock>,
     pub buggify: Buggify,
     pub trace: Trace,
     pub counters: Counters,
@@ -80,7 +81,10 @@ impl<S: System> World<S> {
             fabric: Fabric::new(options.net, rng::derive(seed, "net", 0)),
             buggify: Buggify::new(seed, options.buggify),
             served: vec![0; options.clients as usize],
-            disks: vec![MemDisk::new(); n],
+            disks: disks(seed, &options),
+            clocks: (0..n as u64)
+                .map(|i| NodeClock::draw(&options.clock, &mut rng::derive(seed, "clock", i)))
+                .collect(),
             nodes: vec![NodeStatus::default(); n],
             system,
             seed,
@@ -104,13 +108,13 @@ impl<S: System> World<S> {
     }
 
     /// Node `id`'s own clock reading.
-    pub fn local_time(&self, _id: NodeId) -> Time {
-        Time(Time::EPOCH_NANOS + self.elapsed_ns())
+    pub fn local_time(&self, id: NodeId) -> Time {
+        self.clocks[id.0 as usize].local_time(Duration::from_nanos(self.elapsed_ns()))
     }
 
     /// How much simulated time a timer of `after` on node `id`'s clock takes.
-    pub fn timer_duration(&self, _id: NodeId, after: Duration) -> Duration {
-        after
+    pub fn timer_duration(&self, id: NodeId, after: Duration) -> Duration {
+        self.clocks[id.0 as usize].timer_delay(Duration::from_nanos(self.elapsed_ns()), after)
     }
 
     pub fn record(&mut self, kind: TraceKind, at: u64, digest: u64) {
@@ -125,6 +129,14 @@ impl<S: System> World<S> {
         self.record(kind, event.process, digest);
         self.history.push(event);
     }
+}
+
+/// Each node's disk: the run's disk faults, corruptible only on the placement's minority.
+fn disks(seed: u64, options: &SimOptions) -> Vec<SimDisk> {
+    let placement = crate::schedule::corruptible(seed, options.nodes);
+    (placement.into_iter().enumerate())
+        .map(|(i, c)| SimDisk::new(options.disk.faults.clone(), c, rng::derive(seed, "disk", i as u64)))
+        .collect()
 }
 
 fn inboxes(nodes: u32, clients: u32) -> BTreeMap<Addr, SharedInbox> {

@@ -3,9 +3,8 @@
 /// A deliberate defect; the harness must find each within its seed budget.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum CounterBug {
-    /// The primary acknowledges an increment as soon as it is appended, before it is synced or
-    /// replicated; the sync happens on the next tick. A crash in between loses an acknowledged
-    /// increment.
+    /// The primary acknowledges an increment as soon as it is appended, before the group
+    /// commit syncs and replicates it. A crash in between loses an acknowledged increment.
     AckBeforeDurable,
     /// The primary does not recognise a retried request, so a retry after a lost answer applies
     /// the increment twice.

@@ -46,6 +46,8 @@ pub enum Response {
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Timer {
-    /// The primary's periodic retransmission (and, with `AckBeforeDurable`, its deferred sync).
+    /// The primary's periodic retransmission.
     Tick,
+    /// Group commit: sync the entries appended since the last flush, then replicate them.
+    Flush,
 }

@@ -1,7 +1,9 @@
 //! The counter's node: a fixed primary that orders increments, and backups that copy its log.
 //!
-//! Node 0 is the primary. It appends each new increment to its log, syncs it, sends it to the
-//! backups, and acknowledges it once a majority of nodes (itself included) hold it durably. It
+//! Node 0 is the primary. It appends each new increment to its log and, at the next group
+//! commit (a flush about a millisecond later, covering every increment appended since), syncs
+//! the log and sends the new entries to the backups; it acknowledges an increment once a
+//! majority of nodes (itself included) hold it durably. It
 //! answers reads with the sum of the committed increments. Backups append what the primary sends
 //! after checking it extends what they hold (the log matching check of Raft, section 5.3),
 //! sync, and acknowledge.
@@ -30,6 +32,8 @@ pub const PRIMARY: NodeId = NodeId(0);
 /// Most entries in one `Replicate`.
 const BATCH: usize = 256;
 const TICK: Duration = Duration::from_millis(30);
+/// How long appended increments wait for a group commit.
+const FLUSH: Duration = Duration::from_millis(1);
 
 type Cx<'a> = Context<'a, CounterNode>;
 
@@ -62,6 +66,8 @@ struct Primary {
     barrier: u64,
     index_of: BTreeMap<RequestId, u64>,
     waiters: BTreeMap<u64, Vec<RequestId>>,
+    /// Whether a group commit is scheduled.
+    flush_pending: bool,
 }
 
 /// Why a handler stopped early: a disk error, after which the node halts.
@@ -135,8 +141,11 @@ impl Node for CounterNode {
         };
     }
 
-    fn on_timer(&mut self, cx: &mut Cx<'_>, Timer::Tick: Timer) {
-        let _ = self.on_tick(cx);
+    fn on_timer(&mut self, cx: &mut Cx<'_>, timer: Timer) {
+        let _ = match timer {
+            Timer::Tick => self.on_tick(cx),
+            Timer::Flush => self.on_flush(cx),
+        };
     }
 
     fn on_request(&mut self, cx: &mut Cx<'_>, id: RequestId, req: Request) {
@@ -177,6 +186,7 @@ impl CounterNode {
             barrier: u64::MAX,
             index_of: BTreeMap::new(),
             waiters: BTreeMap::new(),
+            flush_pending: false,
         });
         for b in self.backups() {
             cx.send(b, Msg::Fetch);
@@ -306,9 +316,6 @@ impl CounterNode {
         }
         // Resend from what each backup acknowledged: covers lost messages.
         p.next = p.matched.clone();
-        if self.synced < self.len() {
-            self.sync(cx)?;
-        }
         self.replicate(cx);
         self.advance_commit(cx);
         Ok(())
@@ -341,16 +348,29 @@ impl CounterNode {
         let p = self.primary.as_mut().expect("primary");
         p.index_of.insert(id, at);
         if self.bug == Some(CounterBug::AckBeforeDurable) {
-            // Planted bug: acknowledged now; synced and replicated only at the next tick.
+            // Planted bug: acknowledged before the group commit made it durable anywhere.
             cx.reply(id, Response::Incremented);
+        } else {
+            p.waiters.entry(at).or_default().push(id);
+        }
+        if !p.flush_pending {
+            p.flush_pending = true;
+            cx.set_timer(Timer::Flush, FLUSH);
+        }
+        Ok(())
+    }
+
+    /// Group commit: one sync for every increment appended since the last flush.
+    fn on_flush(&mut self, cx: &mut Cx<'_>) -> Result<(), Halted> {
+        let Some(p) = self.primary.as_mut() else { return Ok(()) };
+        // Legal slowness: put the flush off a little.
+        if buggify!(cx) {
+            cx.set_timer(Timer::Flush, FLUSH * 3);
             return Ok(());
         }
-        p.waiters.entry(at).or_default().push(id);
+        p.flush_pending = false;
         self.sync(cx)?;
-        // Legal slowness: leave the entry for the next tick to send.
-        if !buggify!(cx) {
-            self.replicate(cx);
-        }
+        self.replicate(cx);
         self.advance_commit(cx);
         Ok(())
     }

@@ -41,10 +41,15 @@ pub fn rewrite(disk: &mut dyn Storage, entries: &[Entry]) -> Result<RecordLog, D
     RecordLog::rewrite(disk, LOG, payloads.iter().map(Vec::as_slice))
 }
 
-/// Reads and increments the primary's epoch, durably. A damaged epoch file restarts from the
-/// highest epoch in the log, which is at least as high.
+/// Reads and increments the primary's epoch, durably. The epoch file is only a hint above the
+/// log's own highest epoch (`floor`): a damaged or unreadable file is ignored, which is safe
+/// because an epoch that wrote nothing to the log can be reused.
 pub fn next_epoch(disk: &mut dyn Storage, floor: u64) -> Result<u64, DiskError> {
-    let stored = disk.read_all(EPOCH)?.and_then(|b| postcard::from_bytes::<(u64, u32)>(&b).ok());
+    let stored = match disk.read_all(EPOCH) {
+        Ok(bytes) => bytes.and_then(|b| postcard::from_bytes::<(u64, u32)>(&b).ok()),
+        Err(DiskError::ReadError { .. }) => None,
+        Err(e) => return Err(e),
+    };
     let stored = stored.filter(|(e, crc)| *crc == crc32(*e)).map_or(0, |(e, _)| e);
     let epoch = stored.max(floor) + 1;
     disk.replace_durably(EPOCH, &postcard::to_allocvec(&(epoch, crc32(epoch))).expect("encode"))?;
