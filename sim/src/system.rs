@@ -8,6 +8,7 @@
 
 use crate::node::{ClientId, Node, NodeId};
 use crate::rng::Rng;
+use crate::stats::Counters;
 use faultline_checkers::{EventKind, History, Value, Verdict};
 
 /// How a system is set up for a run.
@@ -93,6 +94,10 @@ pub trait System: Sized + Send + Sync + 'static {
 
     /// Checks the run: the client history and what was observed of the nodes.
     fn check(&self, history: &History, observer: &Self::Observer) -> Vec<CheckOutcome>;
+
+    /// Adds the system's own event counts to the run's counters (elections, snapshots,
+    /// membership changes...), named `<system>.<event>`, so sweeps can show they happened.
+    fn counters(&self, _observer: &Self::Observer, _counters: &mut Counters) {}
 }
 
 /// Parses a bug name against a system's list; the error names the known bugs.

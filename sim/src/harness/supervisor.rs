@@ -330,9 +330,13 @@ impl<S: System> Supervisor<S> {
     fn report(&self, spec: RunSpec, failure: Option<Failure>) -> RunReport {
         let mut w = lock(&self.world);
         let w = &mut *w;
-        let fired = w.buggify.fired();
+        let (fired, evaluations, (_, armed)) =
+            (w.buggify.fired(), w.buggify.evaluations(), w.buggify.sites());
         w.counters.add_n("buggify.fired", fired);
+        w.counters.add_n("buggify.evaluations", evaluations);
+        w.counters.add_n("buggify.armed_sites", armed as u64);
         add_device_counts(w);
+        w.system.counters(&w.observer, &mut w.counters);
         let checks = if failure.is_some() { Vec::new() } else { w.system.check(&w.history, &w.observer) };
         let failure = failure.or_else(|| RunReport::failure_from_checks(&checks));
         RunReport {

@@ -1,0 +1,195 @@
+//! Fault mechanisms, each shown by a small probe node running in the real harness.
+//!
+//! Goal: every fault faultline claims to inject does what it says, end to end (schedule ->
+//! supervisor -> network or disk -> the node). Method: a probe protocol records what it sees
+//! (messages with their send times, what it finds on its disk at boot, its clock readings,
+//! buggify decisions); the probe system's check turns the recording into a verdict about the
+//! one property under test; each test runs a hand-written schedule or option set and asserts
+//! the verdict. The unit tests of `net`, `disk` and `clock` cover the models alone; these cover
+//! the wiring.
+
+mod probe;
+
+use faultline_sim::disk::{CrashKeeps, DiskFaults};
+use faultline_sim::harness::{run, RunSpec};
+use faultline_sim::options::{PartitionKind, SimOptions};
+use faultline_sim::schedule::{Event, Fault, Schedule};
+use faultline_sim::stats::Counters;
+use faultline_sim::NodeId;
+use probe::{Probe, ProbeKind, TORN_LEN, WINDOW_MS};
+
+fn spec(seed: u64, options: SimOptions, events: Vec<Event>) -> RunSpec {
+    RunSpec { seed, options, schedule: Schedule { events }, bug: None }
+}
+
+fn quiet(nodes: u32) -> SimOptions {
+    let mut o = SimOptions { nodes, clients: 1, safety_ms: 3_000, ..SimOptions::default() };
+    o.workload.ops_per_client = 0;
+    o.workload.liveness_ops_per_client = 0;
+    o
+}
+
+/// Runs probe `kind` and returns the run's counters.
+fn probe(kind: ProbeKind, spec: RunSpec) -> Counters {
+    let report = run::<Probe>(&RunSpec { bug: Some(kind.name().to_string()), ..spec }).expect("valid");
+    assert!(report.passed(), "{report}");
+    report.counters
+}
+
+fn cut(kind: PartitionKind, links: &[(u32, u32)]) -> Fault {
+    Fault::Partition { kind, cut: links.iter().map(|&(a, b)| (NodeId(a), NodeId(b))).collect() }
+}
+
+fn at(at_ms: u64, fault: Fault) -> Event {
+    Event { at_ms, fault }
+}
+
+/// Deliveries on link `from -> to` of messages sent before, during and after the window.
+fn link(c: &Counters, from: u32, to: u32) -> [u64; 3] {
+    ["before", "during", "after"].map(|phase| c.get(&format!("probe.n{from}->n{to}.{phase}")))
+}
+
+#[test]
+fn a_partition_drops_both_ways_until_the_heal() {
+    let events =
+        vec![at(WINDOW_MS.0, cut(PartitionKind::Symmetric, &[(0, 1), (1, 0)])), at(WINDOW_MS.1, Fault::Heal)];
+    let c = probe(ProbeKind::Network, spec(1, quiet(3), events));
+    for (a, b) in [(0, 1), (1, 0)] {
+        let [before, during, after] = link(&c, a, b);
+        assert!(before > 50 && after > 50, "n{a}->n{b} should flow outside the partition: {before} {after}");
+        assert_eq!(during, 0, "n{a}->n{b} delivered {during} messages sent during the partition");
+    }
+    assert!(link(&c, 0, 2)[1] > 50 && link(&c, 2, 1)[1] > 50, "links outside the cut must keep flowing");
+    assert!(c.get("net.partition_drop") > 100);
+}
+
+#[test]
+fn a_one_way_partition_drops_one_way_only() {
+    let events = vec![at(WINDOW_MS.0, cut(PartitionKind::OneWay, &[(0, 1)])), at(WINDOW_MS.1, Fault::Heal)];
+    let c = probe(ProbeKind::Network, spec(2, quiet(3), events));
+    assert_eq!(link(&c, 0, 1)[1], 0, "n0->n1 is cut");
+    assert!(link(&c, 1, 0)[1] > 50, "n1->n0 must still flow");
+    assert!(link(&c, 0, 1)[2] > 50, "n0->n1 flows again after the heal");
+}
+
+#[test]
+fn swizzle_clogs_and_unclogs_nodes() {
+    let events = vec![
+        at(WINDOW_MS.0, Fault::Clog { node: NodeId(2) }),
+        at(WINDOW_MS.1, Fault::Unclog { node: NodeId(2) }),
+    ];
+    let c = probe(ProbeKind::Network, spec(3, quiet(3), events));
+    for (a, b) in [(0, 2), (2, 0), (1, 2), (2, 1)] {
+        assert_eq!(link(&c, a, b)[1], 0, "n{a}->n{b} runs through the clogged node");
+        assert!(link(&c, a, b)[2] > 50, "n{a}->n{b} flows after the unclog");
+    }
+    assert!(link(&c, 0, 1)[1] > 50);
+}
+
+#[test]
+fn duplication_duplicates() {
+    let mut o = quiet(2);
+    o.net.duplicate_probability = 1.0;
+    let c = probe(ProbeKind::Duplicates, spec(4, o, Vec::new()));
+    for n in ["n0", "n1"] {
+        let (received, distinct) =
+            (c.get(&format!("probe.{n}.received")), c.get(&format!("probe.{n}.distinct")));
+        assert!(distinct > 100, "{n} received {distinct} distinct messages");
+        assert_eq!(received, 2 * distinct, "{n}: every message must arrive exactly twice");
+    }
+    assert!(c.get("net.duplicate") >= c.get("probe.n0.distinct") + c.get("probe.n1.distinct"));
+}
+
+fn crash_then_restart() -> Vec<Event> {
+    vec![
+        at(1_000, Fault::Crash { node: NodeId(0), storm: false }),
+        at(1_500, Fault::Restart { node: NodeId(0) }),
+    ]
+}
+
+#[test]
+fn a_crash_loses_unsynced_writes_and_keeps_synced_ones() {
+    let c = probe(ProbeKind::Durability, spec(5, quiet(1), crash_then_restart()));
+    assert_eq!(c.get("probe.n0.recovery_boots"), 1, "the node must have restarted once");
+    assert_eq!(c.get("probe.n0.synced_survived"), 1, "a synced file must survive a crash");
+    assert_eq!(c.get("probe.n0.unsynced_survived"), 0, "an unsynced file must not survive a power cut");
+    assert!(c.get("disk.lost_namespace_changes") >= 1);
+}
+
+#[test]
+fn a_torn_write_leaves_a_partial_sector() {
+    let mut o = quiet(1);
+    o.disk.faults = DiskFaults {
+        crash_keeps: CrashKeeps::Everything,
+        torn_write_probability: 1.0,
+        ..DiskFaults::default()
+    };
+    let c = probe(ProbeKind::TornWrite, spec(6, o, crash_then_restart()));
+    let intact = c.get("probe.n0.torn_intact_prefix");
+    assert_eq!(c.get("disk.torn_writes"), 1);
+    assert!(
+        intact > 0 && (intact as usize) < TORN_LEN,
+        "the tear must fall inside the write: {intact} of {TORN_LEN} bytes intact"
+    );
+    assert_ne!(
+        intact % 512,
+        0,
+        "a tear at a sector boundary would not leave a partial sector (intact {intact})"
+    );
+}
+
+#[test]
+fn skew_shifts_now_and_nodes_disagree() {
+    let mut o = quiet(3);
+    o.clock.offset_ms_max = 5_000;
+    let c = probe(ProbeKind::Clock, spec(7, o, Vec::new()));
+    let skews: Vec<u64> = (0..3).map(|n| c.get(&format!("probe.n{n}.skew_ms_abs"))).collect();
+    assert!(skews.iter().all(|s| *s <= 5_000), "skews {skews:?} exceed the 5 s bound");
+    assert!(skews.iter().any(|s| *s > 0), "no clock was skewed: {skews:?}");
+    assert!(skews[0] != skews[1] || skews[1] != skews[2], "every node has the same skew: {skews:?}");
+    assert!(c.get("clock.offset_clocks") >= 1);
+}
+
+#[test]
+fn a_paused_node_runs_nothing_until_resumed() {
+    let events = vec![
+        at(WINDOW_MS.0, Fault::Pause { node: NodeId(1) }),
+        at(WINDOW_MS.1, Fault::Resume { node: NodeId(1) }),
+    ];
+    let c = probe(ProbeKind::Network, spec(8, quiet(2), events));
+    assert_eq!(c.get("probe.n1.ticks_during"), 0, "a paused node's timers must wait");
+    assert!(c.get("probe.n0.ticks_during") > 50, "the other node keeps running");
+    assert!(
+        c.get("probe.n0->n1.sent_during_delivered_after") > 0,
+        "messages sent to a paused node wait for it and arrive after the resume"
+    );
+}
+
+#[test]
+fn buggify_arms_and_fires_at_about_its_rates() {
+    // The probe evaluates one site every 10 ms. Over many runs it must be armed in about a
+    // quarter of them, and fire on about a quarter of its evaluations when armed.
+    let (runs, mut armed, mut fired, mut evaluated) = (400u64, 0u64, 0u64, 0u64);
+    for seed in 0..runs {
+        let mut o = quiet(1);
+        o.buggify = true;
+        o.safety_ms = 500;
+        let c = probe(ProbeKind::Buggify, spec(seed, o, Vec::new()));
+        assert!(
+            c.get("buggify.evaluations") >= 40,
+            "the site was evaluated only {} times",
+            c.get("buggify.evaluations")
+        );
+        if c.get("buggify.armed_sites") == 1 {
+            armed += 1;
+            fired += c.get("buggify.fired");
+            evaluated += c.get("buggify.evaluations");
+        } else {
+            assert_eq!(c.get("buggify.fired"), 0, "an unarmed site fired (seed {seed})");
+        }
+    }
+    let arm_rate = armed as f64 / runs as f64;
+    let fire_rate = fired as f64 / evaluated as f64;
+    assert!((0.18..0.32).contains(&arm_rate), "armed in {armed} of {runs} runs");
+    assert!((0.22..0.28).contains(&fire_rate), "fired {fired} of {evaluated} evaluations");
+}
