@@ -1,7 +1,7 @@
 //! The `faultline` command. See `faultline --help`.
 
 use clap::{Parser, Subcommand};
-use faultline::cli::{self, replay, sweep, systems};
+use faultline::cli::{self, real, replay, sweep, systems};
 
 /// Deterministic simulation testing for distributed protocols.
 #[derive(Parser, Debug)]
@@ -19,6 +19,12 @@ enum Command {
     Sweep(sweep::SweepArgs),
     /// Run one seed again with its options, fault schedule and a log.
     Replay(replay::ReplayArgs),
+    /// Run a system for real: node processes on 127.0.0.1 over TCP, a workload, a kill and a
+    /// restart, and the checks (real-mode build only).
+    Real(real::RealArgs),
+    /// One node process of `faultline real` (started by it).
+    #[command(hide = true)]
+    RealNode(real::RealNodeArgs),
 }
 
 fn main() {
@@ -37,6 +43,8 @@ fn main() {
         Command::Systems(args) => systems::run(args),
         Command::Sweep(args) => sweep::run(args),
         Command::Replay(args) => replay::run(args),
+        Command::Real(args) => real::run(args),
+        Command::RealNode(args) => real::run_node(args),
     };
     std::process::exit(code);
 }

@@ -10,6 +10,12 @@ pub struct SystemEntry {
     /// Runs one simulated run (simulation builds only).
     #[cfg(madsim)]
     pub run: fn(&faultline_sim::harness::RunSpec) -> Result<faultline_sim::report::RunReport, String>,
+    /// Runs the real-mode cluster scenario (real-mode builds only).
+    #[cfg(not(madsim))]
+    pub real: fn(&faultline_sim::real::ClusterArgs) -> Result<faultline_sim::real::ClusterReport, String>,
+    /// Runs one real-mode node process.
+    #[cfg(not(madsim))]
+    pub real_node: fn(&faultline_sim::real::NodeArgs) -> Result<(), String>,
 }
 
 const fn entry<S: System>(description: &'static str) -> SystemEntry {
@@ -19,6 +25,10 @@ const fn entry<S: System>(description: &'static str) -> SystemEntry {
         bugs: S::BUGS,
         #[cfg(madsim)]
         run: faultline_sim::harness::run::<S>,
+        #[cfg(not(madsim))]
+        real: faultline_sim::real::run_cluster::<S>,
+        #[cfg(not(madsim))]
+        real_node: faultline_sim::real::run_node::<S>,
     }
 }
 

@@ -16,15 +16,19 @@
 //! - [`codec`]: serde values in checksummed frames; [`wire`]: what the frames carry.
 //! - [`options`]: `SimOptions`, plain data with presets (`nofault`, `lite`, `swarm`).
 //! - [`schedule`]: the nemesis's fault schedule, planned from the seed as plain data.
+//! - [`shell`]: the transport-independent core of the generic shell (one node, its timers, a step).
 //! - [`net`]: the network fault layer (partitions, loss, delay, duplication, corruption).
 //! - [`faults`]: the catalogue of fault kinds and their counters; [`stats`]: the counters.
 //! - [`system`]: the `System` trait that binds a protocol to a workload and its checks.
 //! - [`trace`]: the trace hash that makes determinism testable.
 //! - [`report`]: what a run produced.
+//! - [`attempts`]: how a client retries an operation and what it records when it gives up.
+//! - `real` (real-mode builds): nodes as processes over TCP, and the cluster command.
 //! - `harness` (simulation builds): one seed becomes a whole run.
 //! - `check` (simulation builds): the test API, `check::<S>(scenario).seeds(n).run()`.
 //! - [`validate`]: the typed error and checks shared by the plain-data fault options.
 
+pub mod attempts;
 pub mod buggify;
 #[cfg(madsim)]
 pub mod check;
@@ -37,9 +41,12 @@ pub mod harness;
 pub mod net;
 pub mod node;
 pub mod options;
+#[cfg(not(madsim))]
+pub mod real;
 pub mod report;
 pub mod rng;
 pub mod schedule;
+pub mod shell;
 pub mod stats;
 pub mod system;
 pub mod testing;

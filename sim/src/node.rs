@@ -77,9 +77,10 @@ impl std::ops::Add<Duration> for Time {
     }
 }
 
-/// What crosses the network: encoded with the codec into checksummed frames.
-pub trait Message: Serialize + DeserializeOwned + Clone + Debug + 'static {}
-impl<T: Serialize + DeserializeOwned + Clone + Debug + 'static> Message for T {}
+/// What crosses the network: encoded with the codec into checksummed frames. `Send` because
+/// real mode reads frames on connection tasks.
+pub trait Message: Serialize + DeserializeOwned + Clone + Debug + Send + 'static {}
+impl<T: Serialize + DeserializeOwned + Clone + Debug + Send + 'static> Message for T {}
 
 /// A protocol: a deterministic state machine.
 ///

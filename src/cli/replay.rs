@@ -4,7 +4,7 @@
 //! the node it happened on (level from `RUST_LOG`, `info` by default), then the verdicts, and
 //! as its last line `trace-hash: <hex>`: the same seed gives the same hash, always.
 
-use super::{usage_error, EXIT_FAILURE_FOUND, EXIT_OK};
+use super::usage_error;
 use crate::registry;
 use faultline_sim::options::Preset;
 
@@ -46,6 +46,7 @@ mod imp {
 #[cfg(madsim)]
 mod imp {
     use super::*;
+    use crate::cli::{EXIT_FAILURE_FOUND, EXIT_OK};
     use faultline_sim::harness::RunSpec;
     use std::io::IsTerminal;
     use tracing::{Event, Subscriber};

@@ -5,7 +5,7 @@
 //! says how many seeds ran and failed (by class), which faults fired and how often (and which
 //! never did), and how fast simulated time went; every failing seed gets a reproduce line.
 
-use super::{usage_error, Shard, EXIT_FAILURE_FOUND, EXIT_OK};
+use super::{usage_error, Shard};
 use crate::registry;
 use faultline_sim::options::Preset;
 use std::path::PathBuf;
@@ -91,6 +91,7 @@ mod imp {
 mod imp {
     use super::*;
     use crate::cli::summary::{SeedResult, Summary};
+    use crate::cli::{EXIT_FAILURE_FOUND, EXIT_OK};
     use faultline_sim::harness::RunSpec;
     use indicatif::{ProgressBar, ProgressStyle};
     use std::sync::atomic::{AtomicUsize, Ordering};

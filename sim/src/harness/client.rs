@@ -12,11 +12,12 @@
 
 use super::mailbox::{next_until, SharedInbox};
 use super::world::{lock, sim_now, transmit, Phase, Shared};
+use crate::attempts::{Attempts, Process};
 use crate::codec;
 use crate::net::Addr;
 use crate::node::{ClientId, Node, RequestId};
 use crate::rng::{self, Rng};
-use crate::system::{Answer, System};
+use crate::system::System;
 use crate::trace::TraceKind;
 use crate::wire::{Wire, WireOf};
 use faultline_checkers::{Event, EventKind, Value};
@@ -32,20 +33,17 @@ struct Client<S: System> {
     inbox: SharedInbox,
     rng: Rng,
     seq: u64,
-    /// The history process id: `id + k * clients` after k crashes (`info`s).
-    process: u64,
-    clients: u64,
+    process: Process,
 }
 
 /// Runs client `id` for the whole run.
 pub(crate) async fn run_client<S: System>(world: Shared<S>, id: ClientId) {
-    let (rng, clients, inbox) = {
+    let (rng, process, inbox) = {
         let w = lock(&world);
         let inbox = w.inboxes[&Addr::Client(id)].clone();
-        (rng::derive(w.seed, "client", u64::from(id.0)), u64::from(w.options.clients), inbox)
+        (rng::derive(w.seed, "client", u64::from(id.0)), Process::new(id.0, w.options.clients), inbox)
     };
-    let process = u64::from(id.0);
-    let mut client = Client::<S> { id, world, inbox, rng, seq: 0, process, clients };
+    let mut client = Client::<S> { id, world, inbox, rng, seq: 0, process };
     client.safety_phase().await;
     client.liveness_phase().await;
 }
@@ -95,46 +93,39 @@ impl<S: System> Client<S> {
         let (op, id) = {
             let mut w = lock(&self.world);
             let op = w.system.next_op(self.id, &mut self.rng);
-            tracing::info!(process = self.process, "invoke {} {}", op.f, op.value);
-            w.record_event(Event::invoke(self.process, op.f, op.value.clone(), 0), TraceKind::Invoke);
+            tracing::info!(process = self.process.id(), "invoke {} {}", op.f, op.value);
+            w.record_event(Event::invoke(self.process.id(), op.f, op.value.clone(), 0), TraceKind::Invoke);
             (op, RequestId { client: self.id, seq: self.seq })
         };
         self.seq += 1;
-        let (mut hint, mut maybe_applied) = (None, false);
+        let mut attempts = Attempts::default();
         while sim_now() < deadline {
-            let target = lock(&self.world).system.route(&op.request, hint.take(), &mut self.rng);
+            let target = lock(&self.world).system.route(&op.request, attempts.take_hint(), &mut self.rng);
             let wire: WireOf<N<S>> = Wire::Request { id, req: op.request.clone() };
             transmit(&self.world, Addr::Client(self.id), Addr::Server(target), &wire);
             let attempt_ms = lock(&self.world).options.workload.attempt_timeout_ms;
             let until = deadline.min(sim_now() + Duration::from_millis(attempt_ms));
             let Some(response) = self.await_response(id, until).await else {
-                maybe_applied = true;
+                attempts.timed_out();
                 continue;
             };
             let answer = lock(&self.world).system.interpret(&op.request, &response);
-            match answer {
-                Answer::Done(kind, value) => {
-                    self.complete(op.f, kind, value);
-                    return kind;
-                }
-                Answer::NotApplied { hint: h } => hint = h,
-                Answer::Unknown { hint: h } => (hint, maybe_applied) = (h, true),
+            if let Some((kind, value)) = attempts.answered(answer) {
+                self.complete(op.f, kind, value);
+                return kind;
             }
             sleep(Duration::from_millis(self.rng.gen_range(5..=50))).await;
         }
-        // Gave up: unknown if any attempt may have taken effect, otherwise certainly not.
-        let kind = if maybe_applied { EventKind::Info } else { EventKind::Fail };
-        self.complete(op.f, kind, Value::Nil);
+        let (kind, value) = attempts.give_up();
+        self.complete(op.f, kind, value);
         kind
     }
 
     fn complete(&mut self, f: &str, kind: EventKind, value: Value) {
-        tracing::info!(process = self.process, "{kind:?} {f} {value}");
+        tracing::info!(process = self.process.id(), "{kind:?} {f} {value}");
         let mut w = lock(&self.world);
-        w.record_event(Event::complete(self.process, kind, f, value, 0), TraceKind::Complete);
-        if kind == EventKind::Info {
-            self.process += self.clients;
-        }
+        w.record_event(Event::complete(self.process.id(), kind, f, value, 0), TraceKind::Complete);
+        self.process.completed(kind);
     }
 
     /// Waits for the response to `id` until `until`; other frames are stale and dropped.

@@ -2,7 +2,7 @@
 //! heals, holds the system to its liveness budget, and checks the run.
 
 use super::client::run_client;
-use super::server::{panic_message, run_server};
+use super::server::run_server;
 use super::world::{lock, sim_now, Phase, Shared, World};
 use crate::clock::ClockFaultCounts;
 use crate::disk::{DiskFaultCounts, DiskFaults, SimDisk};
@@ -11,6 +11,7 @@ use crate::node::{ClientId, NodeId};
 use crate::options::{Preset, SimOptions};
 use crate::report::{Failure, FailureClass, RunReport};
 use crate::schedule::{Event, Fault, Schedule};
+use crate::shell::panic_message;
 use crate::stats::Counters;
 use crate::system::{System, SystemConfig};
 use crate::trace::{digest, TraceKind};

@@ -1,0 +1,218 @@
+//! The real-mode cluster command: start the node processes, drive the workload over TCP, kill
+//! and restart one node in the middle, check the history, stop the cluster.
+
+use super::client::{now, RealClient, Recorder};
+use super::conn::node_addr;
+use crate::node::ClientId;
+use crate::rng;
+use crate::system::{CheckOutcome, System, SystemConfig};
+use faultline_checkers::{EventKind, History, Verdict};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// What the cluster command was asked to do.
+#[derive(Clone, Debug)]
+pub struct ClusterArgs {
+    pub system: String,
+    /// The `faultline` executable to start nodes with (this one).
+    pub exe: PathBuf,
+    pub nodes: u32,
+    pub clients: u32,
+    pub ops: u32,
+    pub base_port: u16,
+    /// Where the nodes keep their data; a fresh temporary directory when `None`.
+    pub dir: Option<PathBuf>,
+    pub seed: u64,
+    pub bug: Option<String>,
+}
+
+/// What happened.
+pub struct ClusterReport {
+    pub history: History,
+    pub checks: Vec<CheckOutcome>,
+    pub victim: u32,
+    pub counts: [usize; 3],
+}
+
+impl ClusterReport {
+    pub fn passed(&self) -> bool {
+        self.checks.iter().all(|c| c.verdict.is_ok())
+    }
+}
+
+/// The node processes; killed when dropped, so no error path leaves them running.
+struct Cluster<'a> {
+    args: &'a ClusterArgs,
+    dir: PathBuf,
+    children: Vec<Option<Child>>,
+}
+
+impl Drop for Cluster<'_> {
+    fn drop(&mut self) {
+        for i in 0..self.children.len() {
+            self.kill(i as u32);
+        }
+    }
+}
+
+impl Cluster<'_> {
+    fn spawn(&mut self, id: u32) -> Result<(), String> {
+        let data = self.dir.join(format!("n{id}"));
+        let log = std::fs::File::create(self.dir.join(format!("n{id}.log"))).map_err(|e| e.to_string())?;
+        let mut cmd = Command::new(&self.args.exe);
+        cmd.args([
+            "real-node",
+            &self.args.system,
+            "--id",
+            &id.to_string(),
+            "--nodes",
+            &self.args.nodes.to_string(),
+        ])
+        .args(["--port", &self.args.base_port.to_string(), "--seed", &self.args.seed.to_string()])
+        .arg("--dir")
+        .arg(&data)
+        .stdout(log.try_clone().map_err(|e| e.to_string())?)
+        .stderr(log)
+        .stdin(Stdio::null());
+        if let Some(bug) = &self.args.bug {
+            cmd.args(["--bug", bug]);
+        }
+        let child = cmd.spawn().map_err(|e| format!("cannot start node {id}: {e}"))?;
+        self.children[id as usize] = Some(child);
+        Ok(())
+    }
+
+    fn kill(&mut self, id: u32) {
+        if let Some(mut child) = self.children[id as usize].take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Waits until every node accepts connections.
+    fn wait_ready(&mut self) -> Result<(), String> {
+        let deadline = now() + Duration::from_secs(20);
+        for id in 0..self.args.nodes {
+            let addr = node_addr(self.args.base_port, id);
+            while std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+                if let Some(Some(status)) =
+                    self.children[id as usize].as_mut().map(|c| c.try_wait().ok().flatten())
+                {
+                    return Err(format!(
+                        "node {id} exited at start ({status}); see {}",
+                        self.dir.join(format!("n{id}.log")).display()
+                    ));
+                }
+                if now() > deadline {
+                    return Err(format!("node {id} is not listening on {addr} after 20 s"));
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Runs the whole real-mode scenario for system `S`.
+pub fn run_cluster<S: System>(args: &ClusterArgs) -> Result<ClusterReport, String> {
+    if args.nodes == 0 || args.clients == 0 || args.ops == 0 {
+        return Err("--nodes, --clients and --ops must be positive".into());
+    }
+    let system = Arc::new(S::new(&SystemConfig { nodes: args.nodes, bug: args.bug.clone() })?);
+    let (dir, temporary) = data_dir(args)?;
+    let mut cluster = Cluster { args, dir: dir.clone(), children: (0..args.nodes).map(|_| None).collect() };
+    for id in 0..args.nodes {
+        cluster.spawn(id)?;
+    }
+    cluster.wait_ready()?;
+    println!(
+        "started {} nodes on {} .. {} (data and logs in {})",
+        args.nodes,
+        node_addr(args.base_port, 0),
+        node_addr(args.base_port, args.nodes - 1),
+        dir.display()
+    );
+    let victim = (args.seed % u64::from(args.nodes)) as u32;
+    let recorder = Arc::new(Recorder { history: Mutex::new(History::new()), start: now() });
+    let runtime =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+    let cluster = Mutex::new(cluster);
+    runtime.block_on(workload(args, &system, &recorder, &cluster, victim))?;
+    drop(cluster);
+    let history = std::mem::take(&mut *recorder.history.lock().unwrap_or_else(|e| e.into_inner()));
+    let mut checks = system.check(&history, &S::Observer::default());
+    checks.push(served_after_restart(&history));
+    if temporary && checks.iter().all(|c| c.verdict.is_ok()) {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let counts = count_outcomes(&history);
+    Ok(ClusterReport { history, checks, victim, counts })
+}
+
+fn data_dir(args: &ClusterArgs) -> Result<(PathBuf, bool), String> {
+    let (dir, temporary) = match &args.dir {
+        Some(d) => (d.clone(), false),
+        None => (std::env::temp_dir().join(format!("faultline-real-{}", std::process::id())), true),
+    };
+    if dir.exists() && std::fs::read_dir(&dir).map_err(|e| e.to_string())?.next().is_some() {
+        return Err(format!("{} is not empty: give an empty or new directory", dir.display()));
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    Ok((dir, temporary))
+}
+
+/// The clients' operations, with the victim killed halfway and restarted a second later.
+async fn workload<S: System>(
+    args: &ClusterArgs,
+    system: &Arc<S>,
+    recorder: &Arc<Recorder>,
+    cluster: &Mutex<Cluster<'_>>,
+    victim: u32,
+) -> Result<(), String> {
+    let done = AtomicU32::new(0);
+    let per_client = args.ops.div_ceil(args.clients);
+    let clients = (0..args.clients).map(|c| {
+        let rng = rng::derive(args.seed, "real-client", u64::from(c));
+        let mut client =
+            RealClient::new(ClientId(c), args.clients, system.clone(), args.base_port, rng, recorder.clone());
+        let done = &done;
+        async move {
+            for _ in 0..per_client.min(args.ops.saturating_sub(c * per_client)) {
+                client.perform().await;
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    });
+    let killer = async {
+        while done.load(Ordering::Relaxed) < args.ops / 2 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        println!("killing n{victim} after {} operations", done.load(Ordering::Relaxed));
+        cluster.lock().unwrap_or_else(|e| e.into_inner()).kill(victim);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        println!("restarting n{victim}");
+        cluster.lock().unwrap_or_else(|e| e.into_inner()).spawn(victim)
+    };
+    let (_, restarted) = tokio::join!(futures::future::join_all(clients), killer);
+    restarted
+}
+
+/// The cluster must keep serving: some operation completed `ok` in the second half.
+fn served_after_restart(history: &History) -> CheckOutcome {
+    let oks: Vec<u64> = history.events.iter().filter(|e| e.kind == EventKind::Ok).map(|e| e.time).collect();
+    let last = history.events.last().map_or(0, |e| e.time);
+    let verdict = if oks.iter().any(|t| *t > last / 2) {
+        Verdict::Ok
+    } else {
+        Verdict::Violation("no operation succeeded in the second half of the run".into())
+    };
+    CheckOutcome::new("served-after-restart", verdict)
+}
+
+fn count_outcomes(history: &History) -> [usize; 3] {
+    let count = |k: EventKind| history.events.iter().filter(|e| e.kind == k).count();
+    [count(EventKind::Ok), count(EventKind::Fail), count(EventKind::Info)]
+}
