@@ -35,8 +35,8 @@ fn main() {
         Err(e) => {
             // One line naming the problem; the full usage is one `--help` away.
             let text = e.render().to_string();
-            let first = text.lines().next().unwrap_or("invalid arguments");
-            std::process::exit(cli::usage_error(first.trim_start_matches("error: ")));
+            let head: Vec<&str> = text.lines().take_while(|l| !l.trim().is_empty()).map(str::trim).collect();
+            std::process::exit(cli::usage_error(head.join(" ").trim_start_matches("error: ")));
         }
     };
     let code = match cli.command {

@@ -21,7 +21,8 @@
 //! - [`faults`]: the catalogue of fault kinds and their counters; [`stats`]: the counters.
 //! - [`system`]: the `System` trait that binds a protocol to a workload and its checks.
 //! - [`trace`]: the trace hash that makes determinism testable.
-//! - [`report`]: what a run produced.
+//! - [`spec`]: `RunSpec`, everything that defines a run; [`report`]: what a run produced.
+//! - [`shrink`]: reduce a failing run to a smaller one that fails the same way.
 //! - [`attempts`]: how a client retries an operation and what it records when it gives up.
 //! - `real` (real-mode builds): nodes as processes over TCP, and the cluster command.
 //! - `harness` (simulation builds): one seed becomes a whole run.
@@ -47,6 +48,8 @@ pub mod report;
 pub mod rng;
 pub mod schedule;
 pub mod shell;
+pub mod shrink;
+pub mod spec;
 pub mod stats;
 pub mod system;
 pub mod testing;

@@ -20,7 +20,9 @@ use std::panic::Location;
 use std::time::Duration;
 
 /// A server node of the cluster, numbered from 0.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, arbitrary::Arbitrary,
+)]
 pub struct NodeId(pub u32);
 
 /// A client process of the workload, numbered from 0.

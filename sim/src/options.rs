@@ -108,7 +108,9 @@ pub struct NetOptions {
 }
 
 /// The kinds of partition the nemesis may create.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, arbitrary::Arbitrary,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum PartitionKind {
     /// Two random groups that cannot reach each other, both ways.

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// One thing the nemesis does.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, arbitrary::Arbitrary)]
 #[serde(rename_all = "snake_case", tag = "fault")]
 pub enum Fault {
     /// Cut these directed server-to-server links, replacing any partition in force.
@@ -69,7 +69,7 @@ pub enum Fault {
 }
 
 /// A fault at a time of the safety phase.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, arbitrary::Arbitrary)]
 pub struct Event {
     pub at_ms: u64,
     #[serde(flatten)]
@@ -77,7 +77,7 @@ pub struct Event {
 }
 
 /// The whole plan, sorted by time.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, arbitrary::Arbitrary)]
 pub struct Schedule {
     pub events: Vec<Event>,
 }
@@ -107,8 +107,125 @@ impl Schedule {
         self.events.len()
     }
 
+    /// Checks that every event fits a cluster of `nodes` within `safety_ms`, in time order.
+    pub fn validate(&self, nodes: u32, safety_ms: u64) -> Result<(), String> {
+        for (i, e) in self.events.iter().enumerate() {
+            if e.at_ms >= safety_ms {
+                return Err(format!(
+                    "schedule event {i} at {} ms is past the safety phase ({safety_ms} ms)",
+                    e.at_ms
+                ));
+            }
+            if let Some(n) = e.fault.nodes().find(|n| n.0 >= nodes) {
+                return Err(format!(
+                    "schedule event {i} ({}) names {n}, but the cluster has {nodes} nodes",
+                    e.fault
+                ));
+            }
+            if i > 0 && self.events[i - 1].at_ms > e.at_ms {
+                return Err(format!(
+                    "schedule event {i} at {} ms comes before the event listed ahead of it",
+                    e.at_ms
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes any schedule (from a fuzzer, say) fit a cluster: node ids and times are wrapped
+    /// into range, self-links dropped, and events sorted.
+    pub fn fit(mut self, nodes: u32, safety_ms: u64) -> Schedule {
+        let nodes = nodes.max(1);
+        for e in &mut self.events {
+            e.at_ms %= safety_ms.max(1);
+            e.fault.map_nodes(|n| NodeId(n.0 % nodes));
+            if let Fault::Partition { cut, .. } = &mut e.fault {
+                cut.retain(|(a, b)| a != b);
+                cut.sort();
+                cut.dedup();
+            }
+        }
+        self.events.sort_by_key(|e| e.at_ms);
+        self
+    }
+
     pub fn is_empty(&self) -> bool {
         self.events.is_empty()
+    }
+}
+
+impl Fault {
+    /// The nodes the fault names.
+    pub fn nodes(&self) -> impl Iterator<Item = NodeId> + '_ {
+        let (links, one): (&[(NodeId, NodeId)], Option<NodeId>) = match self {
+            Fault::Partition { cut, .. } => (cut, None),
+            Fault::Heal => (&[], None),
+            Fault::Clog { node }
+            | Fault::Unclog { node }
+            | Fault::Crash { node, .. }
+            | Fault::Restart { node }
+            | Fault::Pause { node }
+            | Fault::Resume { node }
+            | Fault::BitFlip { node }
+            | Fault::LatentError { node }
+            | Fault::DiskFull { node }
+            | Fault::DiskFreed { node } => (&[], Some(*node)),
+        };
+        links.iter().flat_map(|(a, b)| [*a, *b]).chain(one)
+    }
+
+    fn map_nodes(&mut self, f: impl Fn(NodeId) -> NodeId) {
+        match self {
+            Fault::Partition { cut, .. } => cut.iter_mut().for_each(|(a, b)| (*a, *b) = (f(*a), f(*b))),
+            Fault::Heal => {}
+            Fault::Clog { node }
+            | Fault::Unclog { node }
+            | Fault::Crash { node, .. }
+            | Fault::Restart { node }
+            | Fault::Pause { node }
+            | Fault::Resume { node }
+            | Fault::BitFlip { node }
+            | Fault::LatentError { node }
+            | Fault::DiskFull { node }
+            | Fault::DiskFreed { node } => *node = f(*node),
+        }
+    }
+}
+
+/// Proptest strategies for schedules, so property tests can generate and shrink them.
+pub mod strategy {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One fault among `nodes` nodes.
+    pub fn fault(nodes: u32) -> impl Strategy<Value = Fault> {
+        let node = (0..nodes.max(1)).prop_map(NodeId);
+        let link = (0..nodes.max(1), 0..nodes.max(1)).prop_map(|(a, b)| (NodeId(a), NodeId(b)));
+        prop_oneof![
+            (proptest::sample::select(PartitionKind::ALL.to_vec()), proptest::collection::vec(link, 0..6))
+                .prop_map(|(kind, cut)| Fault::Partition { kind, cut }),
+            Just(Fault::Heal),
+            node.clone().prop_map(|node| Fault::Crash { node, storm: false }),
+            node.clone().prop_map(|node| Fault::Restart { node }),
+            node.clone().prop_map(|node| Fault::Pause { node }),
+            node.clone().prop_map(|node| Fault::Resume { node }),
+            node.clone().prop_map(|node| Fault::Clog { node }),
+            node.clone().prop_map(|node| Fault::Unclog { node }),
+            node.clone().prop_map(|node| Fault::BitFlip { node }),
+            node.clone().prop_map(|node| Fault::LatentError { node }),
+            node.clone().prop_map(|node| Fault::DiskFull { node }),
+            node.prop_map(|node| Fault::DiskFreed { node }),
+        ]
+    }
+
+    /// A schedule of up to `max_events` faults within `safety_ms`, valid for `nodes` nodes.
+    pub fn schedule(nodes: u32, safety_ms: u64, max_events: usize) -> impl Strategy<Value = Schedule> {
+        proptest::collection::vec((0..safety_ms.max(1), fault(nodes)), 0..=max_events).prop_map(
+            move |events| {
+                let events = events.into_iter().map(|(at_ms, fault)| Event { at_ms, fault }).collect();
+                Schedule { events }.fit(nodes, safety_ms)
+            },
+        )
     }
 }
 
@@ -331,4 +448,60 @@ fn plan_disk(seed: u64, o: &SimOptions, out: &mut Vec<Event>) {
             fault: Fault::DiskFreed { node },
         });
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::Preset;
+    use proptest::prelude::*;
+
+    #[test]
+    fn planned_schedules_are_valid_and_a_function_of_the_seed() {
+        for seed in 0..300 {
+            let o = Preset::Swarm.options(seed);
+            let s = Schedule::plan(seed, &o);
+            s.validate(o.nodes, o.safety_ms).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+            assert_eq!(s, Schedule::plan(seed, &o));
+        }
+    }
+
+    #[test]
+    fn partitions_of_each_kind_cut_something_and_never_a_self_link() {
+        for kind in PartitionKind::ALL {
+            for n in [2, 3, 5, 7] {
+                let cut = partition_links(&mut rng::derive(1, "t", u64::from(n)), kind, n);
+                assert!(!cut.is_empty(), "{kind:?} with {n} nodes cut nothing");
+                assert!(cut.iter().all(|(a, b)| a != b && a.0 < n && b.0 < n));
+            }
+        }
+    }
+
+    #[test]
+    fn a_majorities_ring_leaves_every_node_a_majority_of_its_own() {
+        let n = 5;
+        let cut = partition_links(&mut rng::derive(2, "t", 0), PartitionKind::MajoritiesRing, n);
+        let sees = |a: u32| (0..n).filter(|b| !cut.contains(&(NodeId(a), NodeId(*b)))).collect::<Vec<_>>();
+        let views: Vec<Vec<u32>> = (0..n).map(sees).collect();
+        assert!(views.iter().all(|v| v.len() as u32 > n / 2), "{views:?}");
+        assert!(
+            views.iter().collect::<std::collections::BTreeSet<_>>().len() > 1,
+            "every node sees the same majority"
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn generated_schedules_are_valid(s in strategy::schedule(5, 10_000, 30)) {
+            prop_assert!(s.validate(5, 10_000).is_ok());
+        }
+
+        #[test]
+        fn any_schedule_fits_once_fitted(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let mut u = arbitrary::Unstructured::new(&bytes);
+            if let Ok(s) = <Schedule as arbitrary::Arbitrary>::arbitrary(&mut u) {
+                prop_assert!(s.fit(3, 5_000).validate(3, 5_000).is_ok());
+            }
+        }
+    }
 }

@@ -8,6 +8,8 @@
 pub mod real;
 pub mod replay;
 #[cfg(madsim)]
+pub mod simlog;
+#[cfg(madsim)]
 pub mod summary;
 pub mod sweep;
 pub mod systems;

@@ -1,26 +1,43 @@
-//! `faultline replay`: run one seed again, with its options, its fault schedule and a log.
+//! `faultline replay`: run one seed (or a saved run spec) again, with its log; or shrink it.
 //!
 //! Prints the run's options and schedule, then a `tracing` log stamped with simulated time and
 //! the node it happened on (level from `RUST_LOG`, `info` by default), then the verdicts, and
 //! as its last line `trace-hash: <hex>`: the same seed gives the same hash, always.
+//!
+//! With `--shrink`, a failing run is reduced to a smaller one that fails the same way (fewer
+//! fault events, clients and operations, a shorter run, fewer fault rates); the result is saved
+//! as a run spec and printed with the line that replays it.
 
 use super::usage_error;
 use crate::registry;
 use faultline_sim::options::Preset;
+use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
 pub struct ReplayArgs {
     /// The system to run (see `faultline systems`).
     pub system: String,
     /// The seed to replay.
-    #[arg(long)]
-    pub seed: u64,
+    #[arg(long, required_unless_present = "spec", conflicts_with = "spec")]
+    pub seed: Option<u64>,
     /// Fault profile: nofault, lite or swarm.
     #[arg(long, default_value = "swarm")]
     pub preset: Preset,
     /// Run with this planted bug.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "spec")]
     pub bug: Option<String>,
+    /// Replay a saved run spec (JSON, as `--shrink` writes) instead of a seed.
+    #[arg(long)]
+    pub spec: Option<PathBuf>,
+    /// Shrink a failing run to a smaller one that fails the same way.
+    #[arg(long)]
+    pub shrink: bool,
+    /// Runs the shrinker may spend.
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub shrink_budget: u32,
+    /// Where `--shrink` writes the shrunk run spec.
+    #[arg(long, default_value = "faultline-out")]
+    pub out: PathBuf,
 }
 
 pub fn run(args: ReplayArgs) -> i32 {
@@ -46,23 +63,48 @@ mod imp {
 #[cfg(madsim)]
 mod imp {
     use super::*;
+    use crate::cli::simlog::init_log;
     use crate::cli::{EXIT_FAILURE_FOUND, EXIT_OK};
-    use faultline_sim::harness::RunSpec;
-    use std::io::IsTerminal;
-    use tracing::{Event, Subscriber};
-    use tracing_subscriber::fmt::format::{FormatEvent, FormatFields, Writer};
-    use tracing_subscriber::fmt::{FmtContext, FormattedFields};
-    use tracing_subscriber::registry::LookupSpan;
-    use tracing_subscriber::EnvFilter;
+    use faultline_sim::report::RunReport;
+    use faultline_sim::shrink::{shrink, Signature};
+    use faultline_sim::spec::RunSpec;
 
     pub fn replay(system: &registry::SystemEntry, args: &ReplayArgs) -> i32 {
-        let spec = RunSpec::from_preset(args.seed, args.preset, args.bug.clone());
-        let bug = args.bug.as_ref().map(|b| format!(" --bug {b}")).unwrap_or_default();
-        println!("faultline replay {} --seed {} --preset {}{bug}", system.name, args.seed, args.preset);
+        let (spec, line) = match load(system, args) {
+            Ok(x) => x,
+            Err(e) => return usage_error(e),
+        };
+        if let Some(bug) = &spec.bug {
+            if let Err(e) = registry::check_bug(system, Some(bug)) {
+                return usage_error(e);
+            }
+        }
+        println!("{line}");
         println!("options (hash {:016x}):\n{}", spec.options.hash(), spec.options);
         println!("fault schedule ({} events):\n{}", spec.schedule.len(), spec.schedule);
+        if args.shrink {
+            return shrink_run(system, args, spec);
+        }
         init_log();
-        let report = (system.run)(&spec).expect("arguments were validated");
+        let report = (system.run)(&spec).expect("the spec was validated");
+        finish(&report)
+    }
+
+    /// The spec to run and the command line that names it.
+    fn load(system: &registry::SystemEntry, args: &ReplayArgs) -> Result<(RunSpec, String), String> {
+        if let Some(path) = &args.spec {
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let spec = RunSpec::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+            return Ok((spec, format!("faultline replay {} --spec {}", system.name, path.display())));
+        }
+        let seed = args.seed.expect("clap requires --seed without --spec");
+        let spec = RunSpec::from_preset(seed, args.preset, args.bug.clone());
+        let bug = args.bug.as_ref().map(|b| format!(" --bug {b}")).unwrap_or_default();
+        Ok((spec, format!("faultline replay {} --seed {seed} --preset {}{bug}", system.name, args.preset)))
+    }
+
+    fn finish(report: &RunReport) -> i32 {
         println!("{report}");
         println!("trace-hash: {:016x}", report.trace_hash);
         if report.passed() {
@@ -72,53 +114,59 @@ mod imp {
         }
     }
 
-    /// Logs to stdout, each line stamped with simulated time and the node it happened on.
-    fn init_log() {
-        // madsim warns that std's HashMap seeds cannot be reset on a reused thread; faultline
-        // never iterates a std HashMap, and determinism is tested, so that warning is noise here.
-        let filter =
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,madsim=error"));
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_ansi(std::io::stdout().is_terminal())
-            .event_format(SimFormat)
-            .with_writer(std::io::stdout)
-            .try_init();
-    }
-
-    /// `  1.234567s  INFO n2    message`: simulated seconds since the run started, the level, the
-    /// node (from madsim's `node` span) or `-` for the supervisor, then the event's fields.
-    struct SimFormat;
-
-    impl<S, N> FormatEvent<S, N> for SimFormat
-    where
-        S: Subscriber + for<'a> LookupSpan<'a>,
-        N: for<'a> FormatFields<'a> + 'static,
-    {
-        fn format_event(
-            &self,
-            ctx: &FmtContext<'_, S, N>,
-            mut w: Writer<'_>,
-            event: &Event<'_>,
-        ) -> std::fmt::Result {
-            match madsim::time::TimeHandle::try_current() {
-                Some(t) => write!(w, "{:>11.6}s ", t.elapsed().as_secs_f64())?,
-                None => write!(w, "{:>12} ", "-")?,
-            }
-            let node = ctx
-                .event_scope()
-                .and_then(|scope| scope.from_root().find(|span| span.name() == "node"))
-                .and_then(|span| span.extensions().get::<FormattedFields<N>>().and_then(|f| node_name(f)))
-                .unwrap_or_else(|| "-".to_string());
-            write!(w, "{:>5} {node:<4} ", event.metadata().level())?;
-            ctx.field_format().format_fields(w.by_ref(), event)?;
-            writeln!(w)
+    fn shrink_run(system: &registry::SystemEntry, args: &ReplayArgs, spec: RunSpec) -> i32 {
+        let report = (system.run)(&spec).expect("the spec was validated");
+        println!("{report}");
+        if report.passed() {
+            println!("the run passed: nothing to shrink");
+            return EXIT_OK;
         }
+        let (events, ops, clients) =
+            (spec.schedule.len(), spec.options.workload.ops_per_client, spec.options.clients);
+        let shrunk =
+            shrink(spec, report, args.shrink_budget, |s| (system.run)(s).expect("candidates are validated"));
+        let s = &shrunk.spec;
+        println!(
+            "shrunk in {} runs: {events} -> {} fault events, {clients} -> {} clients, {ops} -> {} operations per client, {} ms safety phase",
+            shrunk.runs,
+            s.schedule.len(),
+            s.options.clients,
+            s.options.workload.ops_per_client,
+            s.options.safety_ms
+        );
+        println!("edits kept: {}", summarize(&shrunk.kept));
+        println!("minimal fault schedule:\n{}", s.schedule);
+        let path = args.out.join(format!("{}-seed{}-shrunk.json", system.name, s.seed));
+        if let Err(e) =
+            std::fs::create_dir_all(&args.out).and_then(|_| std::fs::write(&path, s.to_json() + "\n"))
+        {
+            return usage_error(format!("cannot write {}: {e}", path.display()));
+        }
+        let again = (system.run)(s).expect("the spec was validated");
+        assert_eq!(
+            (Signature::of(&again), again.trace_hash),
+            (Signature::of(&shrunk.report), shrunk.report.trace_hash),
+            "the shrunk run did not reproduce"
+        );
+        println!("reproduce: faultline replay {} --spec {}", system.name, path.display());
+        finish(&again)
     }
 
-    /// The `name="n2"` field of madsim's node span.
-    fn node_name(fields: &str) -> Option<String> {
-        let rest = &fields[fields.find("name=")? + 5..];
-        Some(rest.split_whitespace().next()?.trim_matches('"').to_string())
+    /// "dropped 1 fault event(s)" x 12, "buggify off" -> counted, in first-seen order.
+    fn summarize(kept: &[String]) -> String {
+        let mut counts: Vec<(&str, usize)> = Vec::new();
+        for k in kept {
+            match counts.iter_mut().find(|(name, _)| *name == k.as_str()) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((k, 1)),
+            }
+        }
+        let parts: Vec<String> =
+            counts.iter().map(|(k, n)| if *n > 1 { format!("{k} (x{n})") } else { k.to_string() }).collect();
+        if parts.is_empty() {
+            "none".into()
+        } else {
+            parts.join(", ")
+        }
     }
 }

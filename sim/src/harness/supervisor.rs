@@ -8,10 +8,10 @@ use crate::clock::ClockFaultCounts;
 use crate::disk::{DiskFaultCounts, DiskFaults, SimDisk};
 use crate::net::Addr;
 use crate::node::{ClientId, NodeId};
-use crate::options::{Preset, SimOptions};
 use crate::report::{Failure, FailureClass, RunReport};
-use crate::schedule::{Event, Fault, Schedule};
+use crate::schedule::{Event, Fault};
 use crate::shell::panic_message;
+pub use crate::spec::RunSpec;
 use crate::stats::Counters;
 use crate::system::{System, SystemConfig};
 use crate::trace::{digest, TraceKind};
@@ -24,29 +24,10 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Everything that defines a run.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RunSpec {
-    pub seed: u64,
-    pub options: SimOptions,
-    pub schedule: Schedule,
-    pub bug: Option<String>,
-}
-
-impl RunSpec {
-    /// The run `seed` gives under `preset`: options (drawn from the seed for swarm) and the
-    /// fault schedule drawn from both.
-    pub fn from_preset(seed: u64, preset: Preset, bug: Option<String>) -> Self {
-        let options = preset.options(seed);
-        let schedule = Schedule::plan(seed, &options);
-        RunSpec { seed, options, schedule, bug }
-    }
-}
-
 /// Runs one simulated run of system `S`. An `Err` is a configuration error (invalid options,
 /// unknown bug), never a test outcome.
 pub fn run<S: System>(spec: &RunSpec) -> Result<RunReport, String> {
-    spec.options.validate()?;
+    spec.validate()?;
     let system = S::new(&SystemConfig { nodes: spec.options.nodes, bug: spec.bug.clone() })?;
     let mut config = madsim::Config::default();
     // faultline delays every message itself (see `net`); madsim's own latency stays negligible.
