@@ -80,6 +80,10 @@ impl Raft {
     /// Drops `at` and everything after it, on disk and in memory, keeping the promise.
     pub(crate) fn truncate_log(&mut self, cx: &mut Context<'_, Raft>, at: u64) -> Result<(), Stop> {
         self.save_promise(cx)?;
+        self.drop_tail(cx, at)
+    }
+
+    fn drop_tail(&mut self, cx: &mut Context<'_, Raft>, at: u64) -> Result<(), Stop> {
         let base = self.log.base().index;
         let result = self.store().truncate_from(cx.disk(), base, at);
         self.disk(result)?;
@@ -183,8 +187,10 @@ impl Raft {
         if let Some(k) = entries.iter().position(|e| self.log.readable_term_at(e.index) != Some(e.term)) {
             self.append_from_leader(cx, &entries[k..])?;
         } else if self.has_bug(RaftBug::TruncateOnStaleAppend) && last_new < self.log.last_index() {
-            // BUG(TruncateOnStaleAppend): a delayed, shorter message cuts matching entries.
-            self.truncate_log(cx, last_new + 1)?;
+            // BUG(TruncateOnStaleAppend): a delayed, shorter message cuts matching entries, and
+            // the node forgets it ever acknowledged them (as a Raft without promises would).
+            self.drop_tail(cx, last_new + 1)?;
+            self.promise = self.log.last().max(self.hard.promise);
         }
         let matched = self.log.first_hole().map_or(last_new, |h| last_new.min(h - 1));
         self.mark_through(cx, matched)?;

@@ -5,9 +5,10 @@
 //! ever observed names one command (one digest), and (b) every (index, term) ever observed is
 //! preceded by one (term, digest) at index - 1; by induction on the index, (a) and (b) give
 //! identical prefixes. So the checker keeps one record per (index, term) pair, not every log.
-//! Entries next to a gap (a snapshot boundary, a damaged entry) have no known predecessor and
-//! are checked for (a) only. Each node's previous log is cached so that an unchanged prefix is
-//! not checked again.
+//! The first entry after a snapshot has a predecessor whose term is known (the snapshot's) but
+//! not its digest: terms are compared, digests only when both are known. Entries after a gap
+//! (an entry the node cannot read) have no known predecessor and are checked for (a) only. Each
+//! node's previous log is cached so that an unchanged prefix is not checked again.
 
 use super::{Invariant, ObservedEntry, RaftObservation};
 use crate::Verdict;
@@ -16,8 +17,9 @@ use std::collections::BTreeMap;
 #[derive(Clone)]
 struct Seen {
     digest: u64,
-    /// (term, digest) of the entry at index - 1, when some observation showed it.
-    prev: Option<(u64, u64)>,
+    /// (term, digest) of the entry at index - 1, when some observation showed it (the digest
+    /// is unknown when that entry was the last one of a snapshot).
+    prev: Option<(u64, Option<u64>)>,
     by: String,
 }
 
@@ -31,11 +33,11 @@ pub struct LogMatching {
 impl LogMatching {
     fn check_entry(&mut self, obs: &RaftObservation, at: usize) -> Result<(), String> {
         let e = obs.log[at];
-        let prev = at
-            .checked_sub(1)
-            .map(|p| obs.log[p])
-            .filter(|p| p.index + 1 == e.index)
-            .map(|p| (p.term, p.digest));
+        let prev = match at.checked_sub(1).map(|p| obs.log[p]) {
+            Some(p) if p.index + 1 == e.index => Some((p.term, Some(p.digest))),
+            None if obs.snapshot.0 + 1 == e.index && obs.snapshot.0 > 0 => Some((obs.snapshot.1, None)),
+            _ => None,
+        };
         let seen = self.seen.entry((e.index, e.term)).or_insert_with(|| Seen {
             digest: e.digest,
             prev,
@@ -51,23 +53,32 @@ impl LogMatching {
             ));
         }
         match (seen.prev, prev) {
-            (Some(a), Some(b)) if a != b => Err(format!(
-                "entry {} has different predecessors: (term {}, digest {:016x}) in {} but (term {}, digest {:016x}) in {}",
+            (Some(a), Some(b)) if !same_predecessor(a, b) => Err(format!(
+                "entry {} has different predecessors: {} in {} but {} in {}",
                 e,
-                a.0,
-                a.1,
+                describe(a),
                 seen.by,
-                b.0,
-                b.1,
+                describe(b),
                 obs.label()
             )),
-            (None, Some(_)) => {
+            (Some((_, None)) | None, Some((_, Some(_)))) | (None, Some(_)) => {
                 seen.prev = prev;
                 seen.by = obs.label();
                 Ok(())
             }
             _ => Ok(()),
         }
+    }
+}
+
+fn same_predecessor(a: (u64, Option<u64>), b: (u64, Option<u64>)) -> bool {
+    a.0 == b.0 && (a.1.is_none() || b.1.is_none() || a.1 == b.1)
+}
+
+fn describe(p: (u64, Option<u64>)) -> String {
+    match p.1 {
+        Some(d) => format!("(term {}, digest {d:016x})", p.0),
+        None => format!("(term {}, in a snapshot)", p.0),
     }
 }
 
@@ -148,6 +159,23 @@ mod tests {
             obs(1, 3, 1, Follower, &[(1, 1, 10), (2, 1, 22)]),
         ];
         assert!(check_with(LogMatching::default(), &seq).is_violation());
+    }
+
+    #[test]
+    fn an_entry_right_after_a_snapshot_is_compared_by_the_snapshots_term() {
+        // Figure 13's hazard: a node installs a snapshot ending at (3, term 2) but keeps its
+        // old (4, term 1), which another log shows after (3, term 1).
+        let ok = [
+            obs(0, 1, 2, Leader, &[(1, 1, 10), (2, 1, 20), (3, 2, 30), (4, 2, 40)]),
+            RaftObservation { snapshot: (3, 2), ..obs(1, 2, 2, Follower, &[(4, 2, 40)]) },
+        ];
+        assert_eq!(check_with(LogMatching::default(), &ok), Verdict::Ok);
+        let bad = [
+            obs(0, 1, 1, Leader, &[(1, 1, 10), (2, 1, 20), (3, 1, 31), (4, 1, 41)]),
+            RaftObservation { snapshot: (3, 2), ..obs(1, 2, 2, Follower, &[(4, 1, 41)]) },
+        ];
+        let v = check_with(LogMatching::default(), &bad);
+        assert!(matches!(&v, Verdict::Violation(w) if w.contains("in a snapshot")), "{v}");
     }
 
     #[test]
