@@ -131,11 +131,12 @@ impl Raft {
         term: u64,
         last: LogId,
     ) -> Result<(), Stop> {
-        if term > self.hard.term {
+        let adopted = term > self.hard.term;
+        if adopted {
             if self.leader_is_recent() {
                 return Ok(()); // thesis 4.2.3: a disruptive server does not depose a live leader
             }
-            self.observe_term(cx, term)?;
+            self.observe_term(cx, term)?; // resets the election timer
         }
         let free = self.hard.voted_for.is_none_or(|v| v == from);
         let granted = term == self.hard.term && free && self.can_vote() && last >= self.vote_floor();
@@ -148,7 +149,7 @@ impl Raft {
                 self.save_hard(cx, hard)?;
             }
         }
-        if granted {
+        if granted && !adopted {
             self.reset_election_timer(cx);
         }
         let term = self.hard.term;

@@ -68,7 +68,7 @@ pub use config::{ConfigError, RaftConfig};
 pub use kv::KvStore;
 pub use msg::{LogId, Msg, Request, Response, Unavailable};
 pub use observe::{RaftStatus, StatusRole};
-pub use storage::RecoveryReport;
+pub use storage::{RecoveryReport, LOG_FILE, META_FILES, SNAPSHOT_FILE};
 
 use crate::log::RaftLog;
 use crate::membership::{Change, Membership};

@@ -264,6 +264,9 @@ impl Raft {
                 p.probing = false;
             }
             (_, Some(next)) => {
+                // A follower that lost acknowledged entries (a hole) asks for them again: its
+                // match index really did go down. A stale reply only causes a resend.
+                p.matched = p.matched.min(next.saturating_sub(1));
                 p.next = next.clamp(p.matched + 1, last + 1);
                 p.probing = true;
             }

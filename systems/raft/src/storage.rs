@@ -44,9 +44,12 @@ use faultline_sim::{DiskError, NodeId, Storage};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-const META_FILES: [&str; 2] = ["raft.meta.a", "raft.meta.b"];
-const SNAPSHOT_FILE: &str = "raft.snapshot";
-const LOG_FILE: &str = "raft.log";
+/// The two copies of the hard state.
+pub const META_FILES: [&str; 2] = ["raft.meta.a", "raft.meta.b"];
+/// The latest snapshot.
+pub const SNAPSHOT_FILE: &str = "raft.snapshot";
+/// The write-ahead log (a `RecordLog`).
+pub const LOG_FILE: &str = "raft.log";
 
 /// What must be on disk before the node answers (Figure 2's persistent state, plus the promise).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
