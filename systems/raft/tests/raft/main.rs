@@ -5,6 +5,7 @@
 mod cluster;
 
 mod bugs;
+mod chaos;
 mod election;
 mod handlers;
 mod membership;
