@@ -59,17 +59,23 @@ impl Raft {
         if !self.can_campaign() {
             return Ok(());
         }
-        let me = self.id;
-        self.role = Role::PreCandidate { granted: BTreeSet::from([me]) };
+        self.role = Role::PreCandidate { granted: BTreeSet::from([self.id]) };
         self.leader = None;
-        if self.members.is_quorum([me].into_iter()) {
+        if self.solicit(Msg::PreVote { term: self.hard.term + 1, last: self.log.last() }) {
             return self.start_election(cx);
         }
-        let (term, last) = (self.hard.term + 1, self.log.last());
-        for peer in self.peers() {
-            self.send(peer, Msg::PreVote { term, last });
-        }
         Ok(())
+    }
+
+    /// Asks every peer `msg` (a pre-vote or vote request); true if this node alone is a quorum.
+    fn solicit(&mut self, msg: Msg) -> bool {
+        if self.members.is_quorum([self.id].into_iter()) {
+            return true;
+        }
+        for peer in self.peers() {
+            self.send(peer, msg.clone());
+        }
+        false
     }
 
     /// The other members of the latest configuration.
@@ -95,17 +101,21 @@ impl Raft {
         if !granted {
             return self.observe_term(cx, term);
         }
-        let next_term = self.hard.term + 1;
-        let Role::PreCandidate { granted: votes } = &mut self.role else { return Ok(()) };
-        if term != next_term {
-            return Ok(());
-        }
-        votes.insert(from);
-        let votes = votes.clone();
-        if self.members.is_quorum(votes.into_iter()) {
+        if term == self.hard.term + 1 && self.count_grant(from, true) {
             return self.start_election(cx);
         }
         Ok(())
+    }
+
+    /// Records `from`'s grant in the current pre-vote or vote round; true once it is a quorum.
+    fn count_grant(&mut self, from: NodeId, pre_vote: bool) -> bool {
+        let votes = match (&mut self.role, pre_vote) {
+            (Role::PreCandidate { granted }, true) | (Role::Candidate { granted }, false) => granted,
+            _ => return false,
+        };
+        votes.insert(from);
+        let votes = votes.clone();
+        self.members.is_quorum(votes.into_iter())
     }
 
     fn start_election(&mut self, cx: &mut Context<'_, Raft>) -> Result<(), Stop> {
@@ -114,12 +124,8 @@ impl Raft {
         self.save_hard(cx, hard)?;
         self.role = Role::Candidate { granted: BTreeSet::from([me]) };
         self.reset_election_timer(cx);
-        if self.members.is_quorum([me].into_iter()) {
+        if self.solicit(Msg::Vote { term: self.hard.term, last: self.log.last() }) {
             return self.become_leader(cx);
-        }
-        let (term, last) = (self.hard.term, self.log.last());
-        for peer in self.peers() {
-            self.send(peer, Msg::Vote { term, last });
         }
         Ok(())
     }
@@ -132,29 +138,33 @@ impl Raft {
         last: LogId,
     ) -> Result<(), Stop> {
         let adopted = term > self.hard.term;
+        if adopted && self.leader_is_recent() {
+            return Ok(()); // thesis 4.2.3: a disruptive server does not depose a live leader
+        }
+        let free = adopted || self.hard.voted_for.is_none_or(|v| v == from);
+        let granted = term >= self.hard.term && free && self.can_vote() && last >= self.vote_floor();
         if adopted {
-            if self.leader_is_recent() {
-                return Ok(()); // thesis 4.2.3: a disruptive server does not depose a live leader
+            // One write for the new term and the vote (or the new term alone).
+            self.follow_voting(cx, term, None, granted.then_some(from))?;
+        } else if granted {
+            if self.hard.voted_for.is_none() {
+                self.save_vote(cx, from)?;
             }
-            self.observe_term(cx, term)?; // resets the election timer
-        }
-        let free = self.hard.voted_for.is_none_or(|v| v == from);
-        let granted = term == self.hard.term && free && self.can_vote() && last >= self.vote_floor();
-        if granted && self.hard.voted_for.is_none() {
-            let hard = HardState { voted_for: Some(from), ..self.hard.clone() };
-            if self.has_bug(RaftBug::VoteNotPersisted) {
-                // BUG(VoteNotPersisted): the vote is remembered in memory only.
-                self.hard = hard;
-            } else {
-                self.save_hard(cx, hard)?;
-            }
-        }
-        if granted && !adopted {
             self.reset_election_timer(cx);
         }
         let term = self.hard.term;
         self.send(from, Msg::VoteReply { term, granted });
         Ok(())
+    }
+
+    fn save_vote(&mut self, cx: &mut Context<'_, Raft>, to: NodeId) -> Result<(), Stop> {
+        let hard = HardState { voted_for: Some(to), ..self.hard.clone() };
+        if self.has_bug(RaftBug::VoteNotPersisted) {
+            // BUG(VoteNotPersisted): the vote is remembered in memory only.
+            self.hard = hard;
+            return Ok(());
+        }
+        self.save_hard(cx, hard)
     }
 
     pub(crate) fn handle_vote_reply(
@@ -167,14 +177,7 @@ impl Raft {
         if term > self.hard.term {
             return self.observe_term(cx, term);
         }
-        let current = self.hard.term;
-        let Role::Candidate { granted: votes } = &mut self.role else { return Ok(()) };
-        if term != current || !granted {
-            return Ok(());
-        }
-        votes.insert(from);
-        let votes = votes.clone();
-        if self.members.is_quorum(votes.into_iter()) {
+        if granted && term == self.hard.term && self.count_grant(from, false) {
             return self.become_leader(cx);
         }
         Ok(())
@@ -210,15 +213,19 @@ impl Raft {
         term: u64,
         leader: Option<NodeId>,
     ) -> Result<(), Stop> {
+        self.follow_voting(cx, term, leader, None)
+    }
+
+    /// `follow`, also voting for `vote` when the term is new (both written at once).
+    fn follow_voting(
+        &mut self,
+        cx: &mut Context<'_, Raft>,
+        term: u64,
+        leader: Option<NodeId>,
+        vote: Option<NodeId>,
+    ) -> Result<(), Stop> {
         if term > self.hard.term {
-            let hard = HardState { term, voted_for: None, ..self.hard.clone() };
-            if self.is_leader() && self.has_bug(RaftBug::NoStepDownOnHigherTerm) {
-                // BUG(NoStepDownOnHigherTerm): adopt the term, keep leading, drop the message.
-                self.save_hard(cx, hard)?;
-                return Err(Stop);
-            }
-            self.save_hard(cx, hard)?;
-            self.leader = None;
+            self.adopt_term(cx, term, vote)?;
         }
         if !matches!(self.role, Role::Follower) {
             self.end_role(cx);
@@ -229,6 +236,30 @@ impl Raft {
             self.leader_contact = Some(self.now);
         }
         self.reset_election_timer(cx);
+        Ok(())
+    }
+
+    fn adopt_term(
+        &mut self,
+        cx: &mut Context<'_, Raft>,
+        term: u64,
+        vote: Option<NodeId>,
+    ) -> Result<(), Stop> {
+        let mut hard = HardState { term, voted_for: vote, ..self.hard.clone() };
+        if self.is_leader() && self.has_bug(RaftBug::NoStepDownOnHigherTerm) {
+            // BUG(NoStepDownOnHigherTerm): adopt the term, keep leading, drop the message.
+            self.save_hard(cx, hard)?;
+            return Err(Stop);
+        }
+        if vote.is_some() && self.has_bug(RaftBug::VoteNotPersisted) {
+            // BUG(VoteNotPersisted): the new term is written, the vote only remembered.
+            hard.voted_for = None;
+            self.save_hard(cx, hard)?;
+            self.hard.voted_for = vote;
+        } else {
+            self.save_hard(cx, hard)?;
+        }
+        self.leader = None;
         Ok(())
     }
 

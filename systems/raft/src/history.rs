@@ -7,7 +7,7 @@
 //! the same request id, and if it gives up the operation is `info` (an earlier attempt may
 //! still take effect). Membership changes are admin operations outside the key-value model.
 
-use crate::msg::{Request, Response};
+use crate::msg::{Request, Response, WriteOp};
 use faultline_checkers::{EventKind, Value};
 
 /// What a response means for the history.
@@ -36,9 +36,9 @@ pub fn invocation(req: &Request) -> Option<(&'static str, Value)> {
     let pair = |k: &String, v: &String| Value::List(vec![k.as_str().into(), v.as_str().into()]);
     Some(match req {
         Request::Get { key } => ("get", Value::List(vec![key.as_str().into(), Value::Nil])),
-        Request::Put { key, value } => ("put", pair(key, value)),
-        Request::Append { key, value } => ("append", pair(key, value)),
-        Request::Cas { key, from, to } => {
+        Request::Write(WriteOp::Put { key, value }) => ("put", pair(key, value)),
+        Request::Write(WriteOp::Append { key, value }) => ("append", pair(key, value)),
+        Request::Write(WriteOp::Cas { key, from, to }) => {
             ("cas", Value::List(vec![key.as_str().into(), str_or_nil(from.as_ref()), to.as_str().into()]))
         }
         Request::AddServer { .. } | Request::RemoveServer { .. } => return None,
@@ -48,17 +48,18 @@ pub fn invocation(req: &Request) -> Option<(&'static str, Value)> {
 /// The history's `(completion kind, output value)` for a request's response.
 pub fn completion(req: &Request, resp: &Response) -> Result<Completion, MismatchedResponse> {
     use Completion::Done;
-    let input = invocation(req).map(|(_, v)| v);
+    let input = || invocation(req).map(|(_, v)| v).unwrap_or_default();
+    let cas = |req: &Request| matches!(req, Request::Write(WriteOp::Cas { .. }));
     let done = match (req, resp) {
         (_, Response::NotLeader { .. } | Response::Unavailable(_)) => Completion::Retry,
         (Request::Get { key }, Response::Value(v)) => {
             Done(EventKind::Ok, Value::List(vec![key.as_str().into(), str_or_nil(v.as_ref())]))
         }
-        (Request::Put { .. } | Request::Append { .. }, Response::Written) => {
-            Done(EventKind::Ok, input.unwrap_or_default())
+        (Request::Write(WriteOp::Put { .. } | WriteOp::Append { .. }), Response::Written) => {
+            Done(EventKind::Ok, input())
         }
-        (Request::Cas { .. }, Response::Swapped) => Done(EventKind::Ok, input.unwrap_or_default()),
-        (Request::Cas { .. }, Response::CasFailed { .. }) => Done(EventKind::Fail, input.unwrap_or_default()),
+        (r, Response::Swapped) if cas(r) => Done(EventKind::Ok, input()),
+        (r, Response::CasFailed { .. }) if cas(r) => Done(EventKind::Fail, input()),
         (
             Request::AddServer { .. } | Request::RemoveServer { .. },
             Response::Members(_) | Response::Invalid { .. },
@@ -80,7 +81,7 @@ mod tests {
 
     #[test]
     fn requests_map_to_the_key_value_model() {
-        let get = Request::Get { key: "k".into() };
+        let get = Request::get("k");
         assert_eq!(invocation(&get), Some(("get", Value::List(vec![s("k"), Value::Nil]))));
         assert_eq!(
             completion(&get, &Response::Value(Some("v".into()))),
@@ -90,7 +91,7 @@ mod tests {
             completion(&get, &Response::Value(None)),
             Ok(Completion::Done(EventKind::Ok, Value::List(vec![s("k"), Value::Nil])))
         );
-        let append = Request::Append { key: "k".into(), value: "x".into() };
+        let append = Request::append("k", "x");
         assert_eq!(
             completion(&append, &Response::Written),
             Ok(Completion::Done(EventKind::Ok, Value::List(vec![s("k"), s("x")])))
@@ -99,7 +100,7 @@ mod tests {
 
     #[test]
     fn a_failed_compare_is_a_fail_and_redirects_are_retries() {
-        let cas = Request::Cas { key: "k".into(), from: None, to: "1".into() };
+        let cas = Request::cas("k", None, "1");
         let input = Value::List(vec![s("k"), Value::Nil, s("1")]);
         assert_eq!(invocation(&cas), Some(("cas", input.clone())));
         assert_eq!(completion(&cas, &Response::Swapped), Ok(Completion::Done(EventKind::Ok, input.clone())));
@@ -112,7 +113,7 @@ mod tests {
 
     #[test]
     fn mismatched_pairs_are_errors_and_admin_requests_are_not_recorded() {
-        let get = Request::Get { key: "k".into() };
+        let get = Request::get("k");
         assert!(completion(&get, &Response::Written).is_err());
         assert_eq!(invocation(&Request::AddServer { node: NodeId(4) }), None);
     }

@@ -66,13 +66,13 @@ mod storage;
 pub use bugs::RaftBug;
 pub use config::{ConfigError, RaftConfig};
 pub use kv::KvStore;
-pub use msg::{LogId, Msg, Request, Response, Unavailable};
+pub use msg::{LogId, Msg, Request, Response, Unavailable, WriteOp};
 pub use observe::{RaftStatus, StatusRole};
 pub use storage::{RecoveryReport, LOG_FILE, META_FILES, SNAPSHOT_FILE};
 
 use crate::log::RaftLog;
 use crate::membership::{Change, Membership};
-use crate::msg::{Snapshot, WriteOp};
+use crate::msg::Snapshot;
 use crate::state::{LeaderState, Role};
 use crate::storage::{HardState, Store};
 use faultline_sim::{Context, DiskError, Node, NodeId, RequestId, Time};
@@ -376,9 +376,7 @@ impl Raft {
         }
         match req {
             Request::Get { key } => self.request_read(id, key),
-            Request::Put { key, value } => self.request_write(cx, id, WriteOp::Put { key, value }),
-            Request::Append { key, value } => self.request_write(cx, id, WriteOp::Append { key, value }),
-            Request::Cas { key, from, to } => self.request_write(cx, id, WriteOp::Cas { key, from, to }),
+            Request::Write(op) => self.request_write(cx, id, op),
             Request::AddServer { node } => self.request_change(cx, id, Change::Add(node)),
             Request::RemoveServer { node } => self.request_change(cx, id, Change::Remove(node)),
         }

@@ -71,19 +71,7 @@ pub enum Request {
     Get {
         key: String,
     },
-    Put {
-        key: String,
-        value: String,
-    },
-    Append {
-        key: String,
-        value: String,
-    },
-    Cas {
-        key: String,
-        from: Option<String>,
-        to: String,
-    },
+    Write(WriteOp),
     /// Admin: add a server to the cluster (single-server change, thesis 4.1).
     AddServer {
         node: NodeId,
@@ -92,6 +80,25 @@ pub enum Request {
     RemoveServer {
         node: NodeId,
     },
+}
+
+impl Request {
+    pub fn get(key: &str) -> Request {
+        Request::Get { key: key.into() }
+    }
+
+    pub fn put(key: &str, value: &str) -> Request {
+        Request::Write(WriteOp::Put { key: key.into(), value: value.into() })
+    }
+
+    pub fn append(key: &str, value: &str) -> Request {
+        Request::Write(WriteOp::Append { key: key.into(), value: value.into() })
+    }
+
+    /// Compare-and-set; `from: None` expects the key to be missing.
+    pub fn cas(key: &str, from: Option<&str>, to: &str) -> Request {
+        Request::Write(WriteOp::Cas { key: key.into(), from: from.map(str::to_string), to: to.into() })
+    }
 }
 
 /// Why a leader cannot take a request right now; the client retries with the same request id.

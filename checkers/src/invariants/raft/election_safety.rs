@@ -6,14 +6,12 @@
 //! times in a term is of course fine.
 
 use super::{Invariant, RaftObservation, RaftRole};
-use crate::Verdict;
 use std::collections::BTreeMap;
 
 #[derive(Default)]
 pub struct ElectionSafety {
     /// term -> the first leader seen in it, as its evidence label.
     leaders: BTreeMap<u64, (u32, String)>,
-    violation: Option<String>,
 }
 
 impl Invariant for ElectionSafety {
@@ -21,21 +19,15 @@ impl Invariant for ElectionSafety {
         "election safety"
     }
 
-    fn observe(&mut self, obs: &RaftObservation) {
-        if obs.role != RaftRole::Leader || self.violation.is_some() {
-            return;
+    fn check(&mut self, obs: &RaftObservation) -> Result<(), String> {
+        if obs.role != RaftRole::Leader {
+            return Ok(());
         }
         let (node, first) = self.leaders.entry(obs.term).or_insert_with(|| (obs.node, obs.label()));
         if *node != obs.node {
-            self.violation = Some(format!("two leaders in term {}: {} and {}", obs.term, first, obs.label()));
+            return Err(format!("two leaders in term {}: {} and {}", obs.term, first, obs.label()));
         }
-    }
-
-    fn verdict(&self) -> Verdict {
-        match &self.violation {
-            Some(why) => Verdict::Violation(why.clone()),
-            None => Verdict::Ok,
-        }
+        Ok(())
     }
 }
 
@@ -44,6 +36,7 @@ mod tests {
     use super::super::build::obs;
     use super::super::{check_with, RaftRole::*};
     use super::*;
+    use crate::Verdict;
 
     #[test]
     fn one_leader_per_term_passes() {

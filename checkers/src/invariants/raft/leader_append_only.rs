@@ -7,14 +7,12 @@
 //! the entries live on in the snapshot). A new term starts a new comparison.
 
 use super::{Invariant, ObservedEntry, RaftObservation, RaftRole};
-use crate::Verdict;
 use std::collections::BTreeMap;
 
 #[derive(Default)]
 pub struct LeaderAppendOnly {
     /// node -> (term, label, log) of its latest observation as leader.
     last: BTreeMap<u32, (u64, String, Vec<ObservedEntry>)>,
-    violation: Option<String>,
 }
 
 fn first_lost(before: &[ObservedEntry], after: &RaftObservation) -> Option<ObservedEntry> {
@@ -26,35 +24,23 @@ impl Invariant for LeaderAppendOnly {
         "leader append-only"
     }
 
-    fn observe(&mut self, obs: &RaftObservation) {
-        if self.violation.is_some() {
-            return;
-        }
+    fn check(&mut self, obs: &RaftObservation) -> Result<(), String> {
         if obs.role != RaftRole::Leader {
             self.last.remove(&obs.node);
-            return;
+            return Ok(());
         }
-        if let Some((term, label, log)) = self.last.get(&obs.node) {
-            if *term == obs.term {
-                if let Some(lost) = first_lost(log, obs) {
-                    let now = obs.entry(lost.index).map_or("nothing".to_string(), |e| e.to_string());
-                    self.violation = Some(format!(
-                        "leader {} had entry {lost} at {label} but has {now} there at {}",
-                        obs.node,
-                        obs.label()
-                    ));
-                    return;
-                }
+        if let Some((_, label, log)) = self.last.get(&obs.node).filter(|(term, ..)| *term == obs.term) {
+            if let Some(lost) = first_lost(log, obs) {
+                let now = obs.entry(lost.index).map_or("nothing".to_string(), |e| e.to_string());
+                return Err(format!(
+                    "leader {} had entry {lost} at {label} but has {now} there at {}",
+                    obs.node,
+                    obs.label()
+                ));
             }
         }
         self.last.insert(obs.node, (obs.term, obs.label(), obs.log.clone()));
-    }
-
-    fn verdict(&self) -> Verdict {
-        match &self.violation {
-            Some(why) => Verdict::Violation(why.clone()),
-            None => Verdict::Ok,
-        }
+        Ok(())
     }
 }
 
@@ -63,6 +49,7 @@ mod tests {
     use super::super::build::obs;
     use super::super::{check_with, RaftRole::*};
     use super::*;
+    use crate::Verdict;
 
     #[test]
     fn appending_and_compacting_pass() {

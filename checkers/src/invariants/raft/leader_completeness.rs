@@ -11,7 +11,6 @@
 //! term (see `leader_append_only`), so each (entry, leader, term) pair is compared once.
 
 use super::{Invariant, ObservedEntry, RaftObservation, RaftRole};
-use crate::Verdict;
 use std::collections::BTreeMap;
 
 struct Committed {
@@ -29,7 +28,6 @@ pub struct LeaderCompleteness {
     by_index: BTreeMap<u64, usize>,
     /// (term, leader) -> how many of `committed` were already compared with it.
     compared: BTreeMap<(u64, u32), usize>,
-    violation: Option<String>,
 }
 
 impl LeaderCompleteness {
@@ -75,23 +73,12 @@ impl Invariant for LeaderCompleteness {
         "leader completeness"
     }
 
-    fn observe(&mut self, obs: &RaftObservation) {
-        if self.violation.is_some() {
-            return;
-        }
+    fn check(&mut self, obs: &RaftObservation) -> Result<(), String> {
         self.record_commits(obs);
         if obs.role == RaftRole::Leader {
-            if let Err(why) = self.compare_leader(obs) {
-                self.violation = Some(why);
-            }
+            self.compare_leader(obs)?;
         }
-    }
-
-    fn verdict(&self) -> Verdict {
-        match &self.violation {
-            Some(why) => Verdict::Violation(why.clone()),
-            None => Verdict::Ok,
-        }
+        Ok(())
     }
 }
 
@@ -100,6 +87,7 @@ mod tests {
     use super::super::build::{committed, obs};
     use super::super::{check_with, RaftRole::*};
     use super::*;
+    use crate::Verdict;
 
     #[test]
     fn later_leaders_holding_committed_entries_pass() {

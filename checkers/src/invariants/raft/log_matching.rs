@@ -11,7 +11,6 @@
 //! node's previous log is cached so that an unchanged prefix is not checked again.
 
 use super::{Invariant, ObservedEntry, RaftObservation};
-use crate::Verdict;
 use std::collections::BTreeMap;
 
 #[derive(Clone)]
@@ -27,7 +26,6 @@ struct Seen {
 pub struct LogMatching {
     seen: BTreeMap<(u64, u64), Seen>,
     last_log: BTreeMap<u32, Vec<ObservedEntry>>,
-    violation: Option<String>,
 }
 
 impl LogMatching {
@@ -87,26 +85,14 @@ impl Invariant for LogMatching {
         "log matching"
     }
 
-    fn observe(&mut self, obs: &RaftObservation) {
-        if self.violation.is_some() {
-            return;
-        }
+    fn check(&mut self, obs: &RaftObservation) -> Result<(), String> {
         let cached = self.last_log.get(&obs.node).map(Vec::as_slice).unwrap_or(&[]);
         let unchanged = cached.iter().zip(&obs.log).take_while(|(a, b)| a == b).count();
         for at in unchanged..obs.log.len() {
-            if let Err(why) = self.check_entry(obs, at) {
-                self.violation = Some(why);
-                return;
-            }
+            self.check_entry(obs, at)?;
         }
         self.last_log.insert(obs.node, obs.log.clone());
-    }
-
-    fn verdict(&self) -> Verdict {
-        match &self.violation {
-            Some(why) => Verdict::Violation(why.clone()),
-            None => Verdict::Ok,
-        }
+        Ok(())
     }
 }
 
@@ -115,6 +101,7 @@ mod tests {
     use super::super::build::obs;
     use super::super::{check_with, RaftRole::*};
     use super::*;
+    use crate::Verdict;
 
     #[test]
     fn divergent_uncommitted_suffixes_pass() {

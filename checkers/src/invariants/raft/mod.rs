@@ -3,8 +3,8 @@
 //!
 //! The Raft crate produces a [`RaftObservation`] from a node after each step; the checkers here
 //! consume them in order. Each property lives in its own module, opens with its statement and
-//! paper section, and implements [`Invariant`]: `observe` each record, then ask for the
-//! [`Verdict`]. [`RaftInvariants`] runs all five together.
+//! paper section, and implements [`Invariant`]; a [`Monitor`] feeds one and keeps its first
+//! violation as a [`Verdict`]. [`RaftInvariants`] runs all five together.
 //!
 //! The observations are plain data, so the checkers depend on nothing in the workspace and can
 //! be fed hand-built sequences (as the tests do) or records from another Raft implementation.
@@ -95,40 +95,79 @@ impl fmt::Display for ObservedEntry {
     }
 }
 
-/// An incremental property checker over a sequence of observations.
+/// One property, checked incrementally over a sequence of observations.
 pub trait Invariant {
     /// The property's name, for reports.
     fn name(&self) -> &'static str;
-    /// Feeds the next observation (observations arrive in the order they were taken).
-    fn observe(&mut self, obs: &RaftObservation);
+    /// Checks the next observation (observations arrive in the order they were taken); `Err`
+    /// carries the evidence of a violation.
+    fn check(&mut self, obs: &RaftObservation) -> Result<(), String>;
+}
+
+/// Feeds an invariant and keeps the first violation; later observations are not checked.
+pub struct Monitor<I> {
+    invariant: I,
+    violation: Option<String>,
+}
+
+impl<I: Invariant> Monitor<I> {
+    pub fn new(invariant: I) -> Self {
+        Monitor { invariant, violation: None }
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.invariant.name()
+    }
+
+    pub fn observe(&mut self, obs: &RaftObservation) {
+        if self.violation.is_none() {
+            self.violation = self.invariant.check(obs).err();
+        }
+    }
+
     /// `Ok` so far, or the first violation with its evidence.
-    fn verdict(&self) -> Verdict;
+    pub fn verdict(&self) -> Verdict {
+        match &self.violation {
+            Some(why) => Verdict::Violation(why.clone()),
+            None => Verdict::Ok,
+        }
+    }
 }
 
 /// Runs `invariant` over `observations` and returns its verdict.
-pub fn check_with(mut invariant: impl Invariant, observations: &[RaftObservation]) -> Verdict {
+pub fn check_with(invariant: impl Invariant, observations: &[RaftObservation]) -> Verdict {
+    let mut monitor = Monitor::new(invariant);
     for obs in observations {
-        invariant.observe(obs);
+        monitor.observe(obs);
     }
-    invariant.verdict()
+    monitor.verdict()
 }
 
 /// All five Raft properties at once.
 pub struct RaftInvariants {
-    checks: Vec<Box<dyn Invariant>>,
+    monitors: Vec<Monitor<Box<dyn Invariant>>>,
+}
+
+impl Invariant for Box<dyn Invariant> {
+    fn name(&self) -> &'static str {
+        self.as_ref().name()
+    }
+
+    fn check(&mut self, obs: &RaftObservation) -> Result<(), String> {
+        self.as_mut().check(obs)
+    }
 }
 
 impl Default for RaftInvariants {
     fn default() -> Self {
-        RaftInvariants {
-            checks: vec![
-                Box::new(ElectionSafety::default()),
-                Box::new(LogMatching::default()),
-                Box::new(LeaderCompleteness::default()),
-                Box::new(StateMachineSafety::default()),
-                Box::new(LeaderAppendOnly::default()),
-            ],
-        }
+        let all: [Box<dyn Invariant>; 5] = [
+            Box::new(ElectionSafety::default()),
+            Box::new(LogMatching::default()),
+            Box::new(LeaderCompleteness::default()),
+            Box::new(StateMachineSafety::default()),
+            Box::new(LeaderAppendOnly::default()),
+        ];
+        RaftInvariants { monitors: all.into_iter().map(Monitor::new).collect() }
     }
 }
 
@@ -138,21 +177,21 @@ impl RaftInvariants {
     }
 
     pub fn observe(&mut self, obs: &RaftObservation) {
-        for check in &mut self.checks {
-            check.observe(obs);
+        for monitor in &mut self.monitors {
+            monitor.observe(obs);
         }
     }
 
     /// Each property's name and verdict.
     pub fn verdicts(&self) -> Vec<(&'static str, Verdict)> {
-        self.checks.iter().map(|c| (c.name(), c.verdict())).collect()
+        self.monitors.iter().map(|m| (m.name(), m.verdict())).collect()
     }
 
     /// `Ok` when every property holds, else the first violation, prefixed with its name.
     pub fn verdict(&self) -> Verdict {
-        for check in &self.checks {
-            if let Verdict::Violation(why) = check.verdict() {
-                return Verdict::Violation(format!("{}: {why}", check.name()));
+        for monitor in &self.monitors {
+            if let Verdict::Violation(why) = monitor.verdict() {
+                return Verdict::Violation(format!("{}: {why}", monitor.name()));
             }
         }
         Verdict::Ok

@@ -7,13 +7,11 @@
 //! applied it) and flags any other digest at that index, by any node, at any later time.
 
 use super::{Invariant, RaftObservation};
-use crate::Verdict;
 use std::collections::BTreeMap;
 
 #[derive(Default)]
 pub struct StateMachineSafety {
     applied: BTreeMap<u64, (u64, String)>,
-    violation: Option<String>,
 }
 
 impl Invariant for StateMachineSafety {
@@ -21,27 +19,17 @@ impl Invariant for StateMachineSafety {
         "state machine safety"
     }
 
-    fn observe(&mut self, obs: &RaftObservation) {
-        if self.violation.is_some() {
-            return;
-        }
+    fn check(&mut self, obs: &RaftObservation) -> Result<(), String> {
         for &(index, digest) in &obs.applied {
             let (first, by) = self.applied.entry(index).or_insert_with(|| (digest, obs.label()));
             if *first != digest {
-                self.violation = Some(format!(
+                return Err(format!(
                     "index {index}: {by} applied {first:016x} but {} applied {digest:016x}",
                     obs.label()
                 ));
-                return;
             }
         }
-    }
-
-    fn verdict(&self) -> Verdict {
-        match &self.violation {
-            Some(why) => Verdict::Violation(why.clone()),
-            None => Verdict::Ok,
-        }
+        Ok(())
     }
 }
 
@@ -50,6 +38,7 @@ mod tests {
     use super::super::build::obs;
     use super::super::{check_with, RaftRole::*};
     use super::*;
+    use crate::Verdict;
 
     fn applied(node: u32, time: u64, list: &[(u64, u64)]) -> RaftObservation {
         RaftObservation { applied: list.to_vec(), ..obs(node, time, 1, Follower, &[]) }

@@ -13,6 +13,15 @@ fn with_bug(members: u32, bug: Option<RaftBug>) -> RaftConfig {
     RaftConfig { bug, ..RaftConfig::with_members(members) }
 }
 
+/// A scripted cluster (timers fire only when told) in which n0 has just been elected.
+fn scripted(config: RaftConfig, seed: u64) -> Cluster {
+    let mut c = Cluster::with_config(config.members.len() as u32, config, seed);
+    c.freeze_timers();
+    c.tick(Duration::from_millis(400));
+    c.campaign(0);
+    c
+}
+
 fn violation(c: &Cluster) -> String {
     match c.invariants.verdict() {
         Verdict::Violation(why) => why,
@@ -59,10 +68,7 @@ fn bug_vote_not_persisted_elects_two_leaders_in_one_term() {
 /// n0 leads term 1 but cannot reach anyone; n1 is elected in term 2 and reaches n0. n0's clock
 /// runs slowly, so its own quorum check does not step it down first.
 fn higher_term_reaches_leader(bug: Option<RaftBug>) -> Cluster {
-    let mut c = Cluster::with_config(3, with_bug(3, bug), 6);
-    c.freeze_timers();
-    c.tick(Duration::from_millis(400));
-    c.campaign(0);
+    let mut c = scripted(with_bug(3, bug), 6);
     c.cut(0, 1);
     c.cut(0, 2);
     c.tick(Duration::from_millis(400));
@@ -86,23 +92,20 @@ fn bug_no_step_down_on_higher_term_leaves_two_leaders_in_a_term() {
 /// n0 leads and the key holds "old"; n0 is cut off, n1 is elected and writes "new"; then a
 /// client reads at n0. Returns the cluster and the read's id.
 fn read_at_deposed_leader(bug: Option<RaftBug>) -> (Cluster, faultline_sim::RequestId) {
-    let mut c = Cluster::with_config(3, with_bug(3, bug), 12);
-    c.freeze_timers();
-    c.tick(Duration::from_millis(400));
-    c.campaign(0);
+    let mut c = scripted(with_bug(3, bug), 12);
     let id = c.next_id(0);
-    c.submit(0, id, Request::Put { key: "k".into(), value: "old".into() });
+    c.submit(0, id, Request::put("k", "old"));
     c.deliver_all();
     c.fire(0, Timer::Heartbeat);
     c.isolate(0);
     c.tick(Duration::from_millis(400));
     c.campaign(1);
     let id = c.next_id(1);
-    c.submit(1, id, Request::Put { key: "k".into(), value: "new".into() });
+    c.submit(1, id, Request::put("k", "new"));
     c.deliver_all();
     assert_eq!(c.answer(id), Some(&Response::Written));
     let read = c.next_id(2);
-    c.submit(0, read, Request::Get { key: "k".into() });
+    c.submit(0, read, Request::get("k"));
     c.deliver_all();
     (c, read)
 }
@@ -121,10 +124,7 @@ fn bug_stale_local_read_returns_a_value_overwritten_by_a_newer_leader() {
 /// n2 is down; n0 and n1 commit two writes; a delayed copy of the first AppendEntries then
 /// reaches n1; n0 is stopped and n2 returns; n1 stands for election.
 fn stale_append_then_failover(bug: Option<RaftBug>) -> Cluster {
-    let mut c = Cluster::with_config(3, with_bug(3, bug), 9);
-    c.freeze_timers();
-    c.tick(Duration::from_millis(400));
-    c.campaign(0);
+    let mut c = scripted(with_bug(3, bug), 9);
     c.stop(2);
     let mut first: Option<Envelope> = None;
     for i in 0..2 {
@@ -137,6 +137,11 @@ fn stale_append_then_failover(bug: Option<RaftBug>) -> Cluster {
     }
     c.inject(first);
     c.deliver_all();
+    fail_over(c)
+}
+
+/// n0 stops for good, n2 comes back, and n1 is elected.
+fn fail_over(mut c: Cluster) -> Cluster {
     c.stop(0);
     c.restart(2);
     c.tick(Duration::from_millis(400));
@@ -163,10 +168,7 @@ fn bug_truncate_on_stale_append_loses_committed_entries() {
 /// which writes and snapshots at index 3 (term 2); after the heal n1 sends n4 its snapshot.
 fn snapshot_over_divergent_log(bug: Option<RaftBug>) -> Cluster {
     let config = RaftConfig { snapshot_threshold: 3, ..with_bug(5, bug) };
-    let mut c = Cluster::with_config(5, config, 13);
-    c.freeze_timers();
-    c.tick(Duration::from_millis(400));
-    c.campaign(0);
+    let mut c = scripted(config, 13);
     c.fire(0, Timer::Heartbeat);
     c.partition(&[&[0, 4], &[1, 2, 3]]);
     for i in 0..4 {
@@ -202,23 +204,15 @@ fn bug_snapshot_keeps_conflicting_entries_breaks_log_matching() {
 /// n2 is down; n0 and n1 commit a write; n1 crashes (losing what it did not sync); n0 is
 /// stopped and n2 returns: n1 and n2 elect a leader.
 fn crash_after_ack(bug: Option<RaftBug>) -> Cluster {
-    let mut c = Cluster::with_config(3, with_bug(3, bug), 10);
-    c.freeze_timers();
-    c.tick(Duration::from_millis(400));
-    c.campaign(0);
+    let mut c = scripted(with_bug(3, bug), 10);
     c.fire(0, Timer::Heartbeat);
     c.stop(2);
     let id = c.next_id(0);
-    c.submit(0, id, Request::Put { key: "k".into(), value: "v".into() });
+    c.submit(0, id, Request::put("k", "v"));
     c.deliver_all();
     assert_eq!(c.answer(id), Some(&Response::Written));
     c.restart(1);
-    c.stop(0);
-    c.restart(2);
-    c.tick(Duration::from_millis(400));
-    c.campaign(1);
-    c.fire(1, Timer::Heartbeat);
-    c
+    fail_over(c)
 }
 
 #[test]

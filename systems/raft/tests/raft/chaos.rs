@@ -13,7 +13,7 @@
 
 use crate::cluster::Cluster;
 use crate::recovery::corrupt_log_record;
-use faultline_raft::{RaftBug, RaftConfig, Request, Response, StatusRole, LOG_FILE};
+use faultline_raft::{RaftBug, RaftConfig, Request, Response, StatusRole, WriteOp, LOG_FILE};
 use faultline_sim::{NodeId, RequestId, Storage};
 use rand::Rng as _;
 use std::collections::BTreeMap;
@@ -82,7 +82,10 @@ impl Run {
                 self.cov.restarts += 1;
                 self.c.restart(node)
             }
-            r if r < 0.003 && self.stopped.len() < ((n - 1) / 2) as usize && !self.stopped.contains(&node) => {
+            r if r < 0.003
+                && self.stopped.len() < ((n - 1) / 2) as usize
+                && !self.stopped.contains(&node) =>
+            {
                 self.c.stop(node);
                 self.stopped.push(node);
             }
@@ -124,7 +127,8 @@ impl Run {
     }
 
     fn network(&mut self) {
-        let installs = self.c.queue.iter().filter(|e| matches!(e.msg, faultline_raft::Msg::InstallSnapshot { .. }));
+        let installs =
+            self.c.queue.iter().filter(|e| matches!(e.msg, faultline_raft::Msg::InstallSnapshot { .. }));
         self.cov.snapshots_installed += installs.count() as u64;
         let len = self.c.queue.len();
         if len > 0 && self.rng.gen_bool(0.05) {
@@ -165,7 +169,7 @@ impl Run {
         let req = if self.rng.gen_bool(0.3) {
             Request::Get { key }
         } else {
-            Request::Append { key, value: format!("c{client}.{};", id.seq) }
+            Request::append(&key, &format!("c{client}.{};", id.seq))
         };
         let target = self.rng.gen_range(0..self.nodes());
         let op = InFlight { id, req, acked_at_send: self.acked.clone(), target, resend_at: Duration::ZERO };
@@ -208,8 +212,12 @@ impl Run {
     fn complete(&mut self, client: usize, resp: Response) {
         let op = self.clients[client].take().expect("in flight");
         match (op.req, resp) {
-            (Request::Append { key, value }, Response::Written) => self.acked.entry(key).or_default().push(value),
-            (Request::Get { key }, Response::Value(v)) => self.reads.push((key, v.unwrap_or_default(), op.acked_at_send)),
+            (Request::Write(WriteOp::Append { key, value }), Response::Written) => {
+                self.acked.entry(key).or_default().push(value)
+            }
+            (Request::Get { key }, Response::Value(v)) => {
+                self.reads.push((key, v.unwrap_or_default(), op.acked_at_send))
+            }
             (req, resp) => panic!("{req:?} answered with {resp:?}"),
         }
     }
@@ -225,7 +233,8 @@ impl Run {
         }
         let up = |c: &Cluster| (0..c.nodes.len()).all(|i| c.status(i).role != StatusRole::Failed);
         if !self.c.run_until(Duration::from_secs(20), |c| c.leader().is_some() && c.converged() && up(c)) {
-            let statuses: Vec<String> = (0..self.nodes()).map(|i| format!("{:?}", self.c.status(i))).collect();
+            let statuses: Vec<String> =
+                (0..self.nodes()).map(|i| format!("{:?}", self.c.status(i))).collect();
             return Err(format!("no convergence after the heal:\n{}", statuses.join("\n")));
         }
         Ok(())
@@ -316,7 +325,8 @@ fn raft_random_faults_keep_every_invariant_three_nodes() {
 
 #[test]
 fn raft_random_faults_keep_every_invariant_five_nodes_small_messages() {
-    let config = RaftConfig { snapshot_threshold: 8, max_entries_per_message: 2, ..RaftConfig::with_members(5) };
+    let config =
+        RaftConfig { snapshot_threshold: 8, max_entries_per_message: 2, ..RaftConfig::with_members(5) };
     let mut cov = Coverage::default();
     for seed in 0..20 {
         if let Err(why) = chaos(1000 + seed, config.clone(), 5, 4000, &mut cov) {

@@ -153,13 +153,6 @@ impl Cluster {
         before - self.queue.len()
     }
 
-    /// Takes the messages in flight that match out of the network (to replay them later).
-    pub fn hold_where(&mut self, pred: impl Fn(&Envelope) -> bool) -> Vec<Envelope> {
-        let (take, keep): (VecDeque<_>, VecDeque<_>) = self.queue.drain(..).partition(|e| pred(e));
-        self.queue = keep;
-        take.into()
-    }
-
     /// Puts messages back in flight (a delayed delivery, or a duplicate).
     pub fn inject(&mut self, envs: impl IntoIterator<Item = Envelope>) {
         self.queue.extend(envs);
@@ -385,11 +378,11 @@ impl Cluster {
     }
 
     pub fn put(&mut self, client: u32, key: &str, value: &str) -> Response {
-        self.call(client, Request::Put { key: key.into(), value: value.into() })
+        self.call(client, Request::put(key, value))
     }
 
     pub fn get(&mut self, client: u32, key: &str) -> Response {
-        self.call(client, Request::Get { key: key.into() })
+        self.call(client, Request::get(key))
     }
 
     /// Unfreezes the timers and runs until every running node applied the same state.
@@ -410,9 +403,4 @@ impl Cluster {
         let applied: BTreeSet<u64> = up.iter().map(|&i| self.status(i).applied_index).collect();
         digests.len() == 1 && applied.len() == 1
     }
-}
-
-/// Messages of one kind, for `deliver_where` and friends.
-pub fn is_append(e: &Envelope) -> bool {
-    matches!(e.msg, Msg::Append(_))
 }

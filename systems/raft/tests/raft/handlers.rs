@@ -204,7 +204,7 @@ fn raft_handler_a_client_write_is_replicated_then_answered_on_commit() {
     // client when a majority holds the entry and it is applied.
     let mut l = leader();
     let id = RequestId { client: ClientId(4), seq: 1 };
-    let out = l.request(id, Request::Put { key: "k".into(), value: "v".into() });
+    let out = l.request(id, Request::put("k", "v"));
     let entry = Entry {
         index: 2,
         term: 1,
@@ -228,7 +228,7 @@ fn raft_handler_requests_at_a_follower_are_redirected_to_its_leader() {
         Msg::Append(Append { term: 1, prev: LogId::default(), entries: vec![], commit: 0, round: 1 }),
     );
     let id = RequestId { client: ClientId(0), seq: 1 };
-    let out = t.request(id, Request::Get { key: "k".into() });
+    let out = t.request(id, Request::get("k"));
     assert_eq!(out, vec![Command::Reply { to: id, resp: Response::NotLeader { hint: Some(n(0)) } }]);
 }
 
@@ -238,7 +238,7 @@ fn raft_handler_a_read_waits_for_a_quorum_to_confirm_a_new_round() {
     // index; one acknowledgement of round 2 (plus the leader) is a majority of three.
     let mut l = leader();
     let id = RequestId { client: ClientId(5), seq: 1 };
-    let out = l.request(id, Request::Get { key: "k".into() });
+    let out = l.request(id, Request::get("k"));
     let probe = Msg::Append(Append { term: 1, prev: LogId::new(1, 1), entries: vec![], commit: 1, round: 2 });
     assert_eq!(out, vec![send(1, probe.clone()), send(2, probe)]);
     assert_eq!(l.message(n(2), ack(1, 1, 1)), vec![], "round 1 does not confirm a round-2 read");

@@ -30,7 +30,7 @@ fn raft_a_deposed_leader_never_serves_a_stale_read() {
     assert!(c.run_until(Duration::from_secs(5), |c| c.leader().is_some_and(|l| l != old)));
     assert_eq!(c.put(1, "k", "new"), Response::Written);
     let read = c.next_id(2);
-    c.submit(old, read, Request::Get { key: "k".into() });
+    c.submit(old, read, Request::get("k"));
     c.run_for(Duration::from_secs(3));
     let told: Vec<&Response> = c.replies.iter().filter(|(_, id, _)| *id == read).map(|(_, _, r)| r).collect();
     assert!(told.iter().all(|r| matches!(r, Response::NotLeader { .. })), "{told:?}");
@@ -49,7 +49,7 @@ fn raft_a_new_leader_answers_reads_only_after_committing_its_no_op() {
     let next = (leader + 1) % 3;
     c.campaign_holding(next, |e| matches!(e.msg, faultline_raft::Msg::Append(_)));
     let read = c.next_id(1);
-    c.submit(next as usize, read, Request::Get { key: "k".into() });
+    c.submit(next as usize, read, Request::get("k"));
     c.deliver_where(|e| matches!(e.msg, faultline_raft::Msg::PreVote { .. }));
     assert_eq!(c.answer(read), None, "answered before the no-op committed");
     c.deliver_all();

@@ -7,7 +7,7 @@ use faultline_sim::NodeId;
 use std::time::Duration;
 
 pub fn append(key: &str, value: &str) -> Request {
-    Request::Append { key: key.into(), value: value.into() }
+    Request::append(key, value)
 }
 
 #[test]
