@@ -283,8 +283,10 @@ impl Raft {
         }
         self.install_recovery(recovery);
         if self.report.meta_repaired {
+            // Rewrite the bad copy from the good one. If that fails without halting (a full
+            // disk), the good copy still holds: carry on.
             let hard = self.hard.clone();
-            if self.save_hard(cx, hard).is_err() {
+            if self.save_hard(cx, hard).is_err() && self.halt.is_some() {
                 return;
             }
         }

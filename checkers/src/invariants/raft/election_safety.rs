@@ -5,13 +5,13 @@
 //! a different node as leader in the same term is a violation. One node observed as leader many
 //! times in a term is of course fine.
 
-use super::{Invariant, RaftObservation, RaftRole};
+use super::{Invariant, RaftObservation, RaftRole, Witness};
 use std::collections::BTreeMap;
 
 #[derive(Default)]
 pub struct ElectionSafety {
-    /// term -> the first leader seen in it, as its evidence label.
-    leaders: BTreeMap<u64, (u32, String)>,
+    /// term -> the first leader seen in it.
+    leaders: BTreeMap<u64, Witness>,
 }
 
 impl Invariant for ElectionSafety {
@@ -23,8 +23,8 @@ impl Invariant for ElectionSafety {
         if obs.role != RaftRole::Leader {
             return Ok(());
         }
-        let (node, first) = self.leaders.entry(obs.term).or_insert_with(|| (obs.node, obs.label()));
-        if *node != obs.node {
+        let first = self.leaders.entry(obs.term).or_insert_with(|| obs.witness());
+        if first.node != obs.node {
             return Err(format!("two leaders in term {}: {} and {}", obs.term, first, obs.label()));
         }
         Ok(())

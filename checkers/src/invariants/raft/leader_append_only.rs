@@ -6,13 +6,13 @@
 //! unchanged, except those the later snapshot has compacted away (compaction is not deletion:
 //! the entries live on in the snapshot). A new term starts a new comparison.
 
-use super::{Invariant, ObservedEntry, RaftObservation, RaftRole};
+use super::{Invariant, ObservedEntry, RaftObservation, RaftRole, Witness};
 use std::collections::BTreeMap;
 
 #[derive(Default)]
 pub struct LeaderAppendOnly {
-    /// node -> (term, label, log) of its latest observation as leader.
-    last: BTreeMap<u32, (u64, String, Vec<ObservedEntry>)>,
+    /// node -> (witness, log) of its latest observation as leader.
+    last: BTreeMap<u32, (Witness, Vec<ObservedEntry>)>,
 }
 
 fn first_lost(before: &[ObservedEntry], after: &RaftObservation) -> Option<ObservedEntry> {
@@ -29,17 +29,22 @@ impl Invariant for LeaderAppendOnly {
             self.last.remove(&obs.node);
             return Ok(());
         }
-        if let Some((_, label, log)) = self.last.get(&obs.node).filter(|(term, ..)| *term == obs.term) {
+        if let Some((seen, log)) = self.last.get_mut(&obs.node).filter(|(seen, _)| seen.term == obs.term) {
             if let Some(lost) = first_lost(log, obs) {
                 let now = obs.entry(lost.index).map_or("nothing".to_string(), |e| e.to_string());
                 return Err(format!(
-                    "leader {} had entry {lost} at {label} but has {now} there at {}",
+                    "leader {} had entry {lost} at {seen} but has {now} there at {}",
                     obs.node,
                     obs.label()
                 ));
             }
+            *seen = obs.witness();
+            if log.as_slice() != obs.log.as_slice() {
+                log.clone_from(&obs.log);
+            }
+            return Ok(());
         }
-        self.last.insert(obs.node, (obs.term, obs.label(), obs.log.clone()));
+        self.last.insert(obs.node, (obs.witness(), obs.log.clone()));
         Ok(())
     }
 }

@@ -10,14 +10,14 @@
 //! snapshot cannot be compared and counts as present. A leader's log only grows within its
 //! term (see `leader_append_only`), so each (entry, leader, term) pair is compared once.
 
-use super::{Invariant, ObservedEntry, RaftObservation, RaftRole};
+use super::{Invariant, ObservedEntry, RaftObservation, RaftRole, Witness};
 use std::collections::BTreeMap;
 
 struct Committed {
     entry: ObservedEntry,
     /// The term of the first observation that showed it committed.
     at_term: u64,
-    by: String,
+    by: Witness,
 }
 
 #[derive(Default)]
@@ -28,11 +28,17 @@ pub struct LeaderCompleteness {
     by_index: BTreeMap<u64, usize>,
     /// (term, leader) -> how many of `committed` were already compared with it.
     compared: BTreeMap<(u64, u32), usize>,
+    /// node -> the commit index up to which its observations were already recorded.
+    recorded: BTreeMap<u32, u64>,
 }
 
 impl LeaderCompleteness {
     fn record_commits(&mut self, obs: &RaftObservation) {
-        for e in obs.log.iter().take_while(|e| e.index <= obs.commit_index) {
+        // Entries at or below a commit index this node already showed were recorded then.
+        let done = self.recorded.entry(obs.node).or_insert(0);
+        let from = obs.log.partition_point(|e| e.index <= *done);
+        *done = (*done).max(obs.commit_index);
+        for e in obs.log[from..].iter().take_while(|e| e.index <= obs.commit_index) {
             if let Some(&at) = self.by_index.get(&e.index) {
                 // A second, different committed entry at this index is a state machine safety
                 // matter; keep the first, but remember the lowest term it was seen committed in.
@@ -43,7 +49,7 @@ impl LeaderCompleteness {
                 continue;
             }
             self.by_index.insert(e.index, self.committed.len());
-            self.committed.push(Committed { entry: *e, at_term: obs.term, by: obs.label() });
+            self.committed.push(Committed { entry: *e, at_term: obs.term, by: obs.witness() });
         }
     }
 

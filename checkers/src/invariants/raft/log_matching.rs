@@ -10,7 +10,7 @@
 //! (an entry the node cannot read) have no known predecessor and are checked for (a) only. Each
 //! node's previous log is cached so that an unchanged prefix is not checked again.
 
-use super::{Invariant, ObservedEntry, RaftObservation};
+use super::{Invariant, ObservedEntry, RaftObservation, Witness};
 use std::collections::BTreeMap;
 
 #[derive(Clone)]
@@ -19,7 +19,7 @@ struct Seen {
     /// (term, digest) of the entry at index - 1, when some observation showed it (the digest
     /// is unknown when that entry was the last one of a snapshot).
     prev: Option<(u64, Option<u64>)>,
-    by: String,
+    by: Witness,
 }
 
 #[derive(Default)]
@@ -39,7 +39,7 @@ impl LogMatching {
         let seen = self.seen.entry((e.index, e.term)).or_insert_with(|| Seen {
             digest: e.digest,
             prev,
-            by: obs.label(),
+            by: obs.witness(),
         });
         if seen.digest != e.digest {
             return Err(format!(
@@ -61,7 +61,7 @@ impl LogMatching {
             )),
             (Some((_, None)) | None, Some((_, Some(_)))) | (None, Some(_)) => {
                 seen.prev = prev;
-                seen.by = obs.label();
+                seen.by = obs.witness();
                 Ok(())
             }
             _ => Ok(()),
@@ -88,6 +88,9 @@ impl Invariant for LogMatching {
     fn check(&mut self, obs: &RaftObservation) -> Result<(), String> {
         let cached = self.last_log.get(&obs.node).map(Vec::as_slice).unwrap_or(&[]);
         let unchanged = cached.iter().zip(&obs.log).take_while(|(a, b)| a == b).count();
+        if unchanged == obs.log.len() && cached.len() == obs.log.len() {
+            return Ok(());
+        }
         for at in unchanged..obs.log.len() {
             self.check_entry(obs, at)?;
         }

@@ -83,9 +83,29 @@ impl RaftObservation {
         }
     }
 
-    /// Short label for evidence text: `n2 at t=1500 (term 3, leader)`.
+    /// Who and when, for evidence text (cheap to keep; formatted only for a violation).
+    pub fn witness(&self) -> Witness {
+        Witness { node: self.node, time: self.time, term: self.term, role: self.role }
+    }
+
+    /// Short label for evidence text: `n2 at t=1500 (term 3, Leader)`.
     pub fn label(&self) -> String {
-        format!("n{} at t={} (term {}, {:?})", self.node, self.time, self.term, self.role)
+        self.witness().to_string()
+    }
+}
+
+/// The observation an entry or a leader was seen in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Witness {
+    pub node: u32,
+    pub time: u64,
+    pub term: u64,
+    pub role: RaftRole,
+}
+
+impl fmt::Display for Witness {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "n{} at t={} (term {}, {:?})", self.node, self.time, self.term, self.role)
     }
 }
 

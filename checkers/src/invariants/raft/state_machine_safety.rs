@@ -6,12 +6,12 @@
 //! as (index, digest). The checker keeps the first digest applied at each index (and who
 //! applied it) and flags any other digest at that index, by any node, at any later time.
 
-use super::{Invariant, RaftObservation};
+use super::{Invariant, RaftObservation, Witness};
 use std::collections::BTreeMap;
 
 #[derive(Default)]
 pub struct StateMachineSafety {
-    applied: BTreeMap<u64, (u64, String)>,
+    applied: BTreeMap<u64, (u64, Witness)>,
 }
 
 impl Invariant for StateMachineSafety {
@@ -21,7 +21,7 @@ impl Invariant for StateMachineSafety {
 
     fn check(&mut self, obs: &RaftObservation) -> Result<(), String> {
         for &(index, digest) in &obs.applied {
-            let (first, by) = self.applied.entry(index).or_insert_with(|| (digest, obs.label()));
+            let (first, by) = self.applied.entry(index).or_insert_with(|| (digest, obs.witness()));
             if *first != digest {
                 return Err(format!(
                     "index {index}: {by} applied {first:016x} but {} applied {digest:016x}",
