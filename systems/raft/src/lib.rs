@@ -67,7 +67,7 @@ pub use bugs::RaftBug;
 pub use config::{ConfigError, RaftConfig};
 pub use kv::KvStore;
 pub use msg::{LogId, Msg, Request, Response, Unavailable, WriteOp};
-pub use observe::{RaftStatus, StatusRole};
+pub use observe::{convergence, RaftStatus, StatusRole};
 pub use storage::{RecoveryReport, LOG_FILE, META_FILES, SNAPSHOT_FILE};
 
 use crate::log::RaftLog;

@@ -42,6 +42,38 @@ pub struct RaftStatus {
     pub state_digest: u64,
 }
 
+/// Why a cluster has not converged yet, or `Ok` once it has: exactly one leader, known to
+/// every active member, and every active member's state machine at the same index with the
+/// same digest, nothing awaiting repair. For the harness's liveness phase ("pending: ...").
+pub fn convergence(statuses: &[RaftStatus]) -> Result<(), String> {
+    let leaders: Vec<&RaftStatus> = statuses.iter().filter(|s| s.role == StatusRole::Leader).collect();
+    let [leader] = leaders.as_slice() else {
+        let ids: Vec<String> = leaders.iter().map(|s| s.id.to_string()).collect();
+        return Err(format!("{} leaders ({})", leaders.len(), ids.join(", ")));
+    };
+    for s in statuses.iter().filter(|s| leader.members.contains(&s.id)) {
+        if matches!(s.role, StatusRole::Recovering | StatusRole::Failed) {
+            return Err(format!("{} is {:?}", s.id, s.role));
+        }
+        if let Some(hole) = s.first_hole {
+            return Err(format!("{} is waiting to repair entry {hole}", s.id));
+        }
+        if s.leader != Some(leader.id) || s.term != leader.term {
+            return Err(format!(
+                "{} follows {:?} in term {}, not {} in term {}",
+                s.id, s.leader, s.term, leader.id, leader.term
+            ));
+        }
+        if (s.applied_index, s.state_digest) != (leader.applied_index, leader.state_digest) {
+            return Err(format!(
+                "{} applied {} but the leader {}",
+                s.id, s.applied_index, leader.applied_index
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl Raft {
     /// This node's state for the invariant checkers (`time` is the node's own clock; the
     /// harness may overwrite it with simulated time). `applied` lists what the last step

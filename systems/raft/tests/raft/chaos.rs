@@ -13,7 +13,7 @@
 
 use crate::cluster::Cluster;
 use crate::recovery::corrupt_log_record;
-use faultline_raft::{RaftBug, RaftConfig, Request, Response, StatusRole, WriteOp, LOG_FILE};
+use faultline_raft::{RaftBug, RaftConfig, Request, Response, WriteOp, LOG_FILE};
 use faultline_sim::{NodeId, RequestId, Storage};
 use rand::Rng as _;
 use std::collections::BTreeMap;
@@ -234,11 +234,9 @@ impl Run {
         for n in 0..self.nodes() as u32 {
             self.c.set_rate(n, 100);
         }
-        let up = |c: &Cluster| (0..c.nodes.len()).all(|i| c.status(i).role != StatusRole::Failed);
-        if !self.c.run_until(Duration::from_secs(20), |c| c.leader().is_some() && c.converged() && up(c)) {
-            let statuses: Vec<String> =
-                (0..self.nodes()).map(|i| format!("{:?}", self.c.status(i))).collect();
-            return Err(format!("no convergence after the heal:\n{}", statuses.join("\n")));
+        if !self.c.run_until(Duration::from_secs(20), Cluster::converged) {
+            let why = self.c.pending().unwrap_err();
+            return Err(format!("no convergence 20 s after the heal: {why}"));
         }
         Ok(())
     }

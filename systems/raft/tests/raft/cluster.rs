@@ -396,11 +396,17 @@ impl Cluster {
         assert_eq!(self.invariants.verdict(), Verdict::Ok, "a Raft invariant was violated");
     }
 
-    /// Whether every running node applied the same state as the leader.
+    /// Whether the running nodes have converged (see `faultline_raft::convergence`).
     pub fn converged(&self) -> bool {
-        let up: Vec<usize> = (0..self.nodes.len()).filter(|i| !self.down.contains(&(*i as u32))).collect();
-        let digests: BTreeSet<u64> = up.iter().map(|&i| self.status(i).state_digest).collect();
-        let applied: BTreeSet<u64> = up.iter().map(|&i| self.status(i).applied_index).collect();
-        digests.len() == 1 && applied.len() == 1
+        self.pending().is_ok()
+    }
+
+    /// Why the running nodes have not converged yet.
+    pub fn pending(&self) -> Result<(), String> {
+        let up: Vec<_> = (0..self.nodes.len())
+            .filter(|i| !self.down.contains(&(*i as u32)))
+            .map(|i| self.status(i))
+            .collect();
+        faultline_raft::convergence(&up)
     }
 }

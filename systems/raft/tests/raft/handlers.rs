@@ -245,3 +245,14 @@ fn raft_handler_a_read_waits_for_a_quorum_to_confirm_a_new_round() {
     let out = l.message(n(2), ack(1, 2, 1));
     assert_eq!(out, vec![Command::Reply { to: id, resp: Response::Value(None) }]);
 }
+
+#[test]
+fn raft_handler_a_node_outside_the_configuration_never_campaigns() {
+    // Thesis 4.2.2/4.2.3: a node not in its latest configuration (here n3, never added) only
+    // re-arms its timer when it fires; it sends nothing.
+    let mut t = TestNode::new(n(3), 7, || Raft::new(RaftConfig::with_members(3)).unwrap());
+    t.start();
+    t.advance(Duration::from_millis(400));
+    assert_eq!(norm(t.timer(Timer::Election)), vec![election_timer()]);
+    assert_eq!(t.node.status().term, 0);
+}

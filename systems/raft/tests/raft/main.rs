@@ -6,6 +6,7 @@ mod cluster;
 
 mod bugs;
 mod chaos;
+mod disk_faults;
 mod election;
 mod handlers;
 mod membership;
