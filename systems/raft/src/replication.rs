@@ -78,7 +78,7 @@ impl Raft {
     }
 
     /// Drops `at` and everything after it, on disk and in memory, keeping the promise.
-    pub(crate) fn truncate_log(&mut self, cx: &mut Context<'_, Raft>, at: u64) -> Result<(), Stop> {
+    fn truncate_log(&mut self, cx: &mut Context<'_, Raft>, at: u64) -> Result<(), Stop> {
         self.save_promise(cx)?;
         self.drop_tail(cx, at)
     }
@@ -217,8 +217,15 @@ impl Raft {
     /// Replaces the log from `entries[0]` on with `entries` (a conflict, a hole, or new ones).
     fn append_from_leader(&mut self, cx: &mut Context<'_, Raft>, entries: &[Entry]) -> Result<(), Stop> {
         let at = entries[0].index;
-        if at <= self.log.last_index() {
+        if self.log.is_hole(at) {
+            // Repair: the entries after the hole may match the leader's and be committed, with
+            // this node counted; the promise must outlive them.
             self.truncate_log(cx, at)?;
+        } else if at <= self.log.last_index() {
+            // A conflict: the leader holds every committed entry (leader completeness), so the
+            // entry at `at` and all after it are uncommitted, and the promise may fall back.
+            self.drop_tail(cx, at)?;
+            self.promise = self.log.last().max(self.hard.promise);
         }
         for e in entries {
             if let Command::Config { members, .. } = &e.command {

@@ -100,7 +100,12 @@ impl Raft {
             keep |= self.log.term_at(last.index).is_some();
         }
         let suffix = if keep { self.log.entries(last.index + 1, usize::MAX) } else { Vec::new() };
-        self.save_promise(cx)?;
+        // Entries dropped past a hole may be committed ones this node acknowledged: keep the
+        // promise. Otherwise everything dropped is in the snapshot or conflicts with it.
+        let holes = self.log.first_hole().is_some();
+        if holes {
+            self.save_promise(cx)?;
+        }
         self.write_snapshot(cx, &snapshot, &suffix)?;
         self.log = RaftLog::new(last);
         self.members = Membership::new(last.index, snapshot.members.clone());
@@ -114,6 +119,9 @@ impl Raft {
         self.commit = last.index;
         self.applied = last.index;
         self.snapshot = Some(snapshot);
+        if !holes {
+            self.promise = self.log.last().max(self.hard.promise);
+        }
         Ok(())
     }
 

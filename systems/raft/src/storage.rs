@@ -31,11 +31,13 @@
 //! it takes no further part (see `Role::Failed`) rather than risk a second vote in one term.
 //!
 //! The *promise* is the most up-to-date log end (term, then index) this node ever acknowledged.
-//! While the log holds those entries it is simply the log's end; when the node must drop
-//! acknowledged entries (repairing after a hole, or a conflict), the promise survives in the
-//! hard state, and the node grants votes only to candidates at least as up-to-date as it, and
-//! campaigns only once its log has caught up with it. That keeps the election restriction
-//! (section 5.4.1) sound for entries this node helped commit and then lost.
+//! While the log holds those entries it is simply the log's end. Repairing a hole drops the
+//! intact entries after it too, and those may be committed entries this node was counted for;
+//! so before such a drop the promise is written to the hard state, and the node grants votes
+//! only to candidates at least as up-to-date as it, and campaigns only once its log has caught
+//! up with it. That keeps the election restriction (section 5.4.1) sound for entries this node
+//! helped commit and then lost. (Entries dropped because they conflict with the leader's are
+//! uncommitted by leader completeness, so an ordinary conflict lets the promise fall back.)
 
 use crate::log::{digest, RaftLog, Slot};
 use crate::msg::{Entry, LogId, Snapshot};

@@ -256,3 +256,25 @@ fn raft_handler_a_node_outside_the_configuration_never_campaigns() {
     assert_eq!(norm(t.timer(Timer::Election)), vec![election_timer()]);
     assert_eq!(t.node.status().term, 0);
 }
+
+#[test]
+fn raft_handler_after_a_conflict_a_follower_judges_candidates_by_its_new_log() {
+    // Section 5.3 with 5.4.1: entries the leader overwrote were uncommitted (leader
+    // completeness), so after the overwrite the follower compares candidates against its new
+    // log end (2, t1), not the discarded (2, t2). (Only a repair past an unreadable entry keeps
+    // the old end as a floor; see storage.rs.)
+    let mut t = node(1);
+    let entries = vec![noop(1, 1), noop(2, 2)];
+    t.message(n(2), Msg::Append(Append { term: 2, prev: LogId::default(), entries, commit: 0, round: 1 }));
+    let overwrite = Msg::Append(Append {
+        term: 3,
+        prev: LogId::new(1, 1),
+        entries: vec![noop(2, 1)],
+        commit: 0,
+        round: 1,
+    });
+    assert_eq!(norm(t.message(n(0), overwrite)), vec![election_timer(), send(0, ack(3, 1, 2))]);
+    t.advance(Duration::from_millis(400));
+    let out = norm(t.message(n(2), Msg::Vote { term: 4, last: LogId::new(2, 1) }));
+    assert_eq!(out, vec![election_timer(), send(2, Msg::VoteReply { term: 4, granted: true })]);
+}
