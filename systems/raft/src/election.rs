@@ -9,8 +9,9 @@
 //! votes for itself durably and requests votes. A member grants one vote per term, durably,
 //! to a candidate at least as up-to-date as its own log and its promise (see `storage.rs`),
 //! and ignores higher-term vote requests while it hears from a leader, so a removed or
-//! partitioned node cannot force a working leader out. A node with unreadable entries, or not
-//! in its latest configuration, never campaigns; one with unreadable entries never votes.
+//! partitioned node cannot force a working leader out. A node with unreadable entries never
+//! campaigns or votes; a node outside its latest configuration campaigns only while that
+//! configuration is uncommitted (thesis 4.2.2), and never counts its own vote.
 //!
 //! Any message carrying a higher term makes a node adopt that term and become a follower
 //! (section 5.1).
@@ -39,10 +40,15 @@ impl Raft {
             && matches!(self.role, Role::Follower | Role::PreCandidate { .. } | Role::Candidate { .. })
     }
 
-    /// Whether this node may stand for election: a member, with its whole log readable and at
-    /// least as far as everything it ever acknowledged.
+    /// Whether this node may stand for election: its whole log readable and at least as far as
+    /// everything it ever acknowledged, and a member of its latest configuration, or still
+    /// needed because the configuration that removes it is not committed (thesis 4.2.2: "a
+    /// server that is not part of its own latest configuration should still start new
+    /// elections, as it might still be needed until the Cnew entry is committed"; its own vote
+    /// does not count then).
     fn can_campaign(&self) -> bool {
-        self.members.is_member(self.id) && self.log.first_hole().is_none() && self.log.last() >= self.promise
+        let needed = self.members.is_member(self.id) || self.members.latest_index() > self.commit;
+        needed && self.log.first_hole().is_none() && self.log.last() >= self.promise
     }
 
     /// Heard from a leader of its term within the minimum election timeout (or leads itself).

@@ -9,10 +9,11 @@
 //! old configuration overlapping every majority of the new one, so no joint consensus is needed.
 //!
 //! A removed leader keeps leading until the entry removing it is committed, not counting itself
-//! in majorities meanwhile, then steps down (thesis 4.2.2). A node that is not in its latest
-//! configuration never starts an election; a removed node that never learned of its removal
-//! may time out, but its pre-votes are refused by nodes that hear from the leader (thesis
-//! 4.2.3, 9.6). Deviation: new servers join as voters at once, without the catch-up rounds of
+//! in majorities meanwhile, then steps down (thesis 4.2.2). A node outside its latest
+//! configuration starts elections only while that configuration is uncommitted (it may still
+//! be needed to commit it; its own vote does not count), and never once it is committed. A
+//! removed node that never learned of its removal may time out, but its pre-votes are refused
+//! by nodes that hear from the leader (thesis 4.2.3, 9.6). Deviation: new servers join as voters at once, without the catch-up rounds of
 //! thesis 4.2.1; the cluster may stall briefly while they catch up, but safety is unaffected.
 
 use crate::msg::{Command, Response, Unavailable};

@@ -20,6 +20,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 const KEYS: [&str; 2] = ["x", "y"];
+/// The client that asks for membership changes (when the run has spare processes).
+const ADMIN: usize = 3;
 
 /// One client's operation in flight.
 struct InFlight {
@@ -53,14 +55,16 @@ struct Coverage {
     max_term: u64,
     restarts: u64,
     reads: u64,
+    changes: u64,
 }
 
 impl Run {
     fn new(seed: u64, config: RaftConfig, nodes: u32) -> Self {
+        let clients = if config.members.len() < nodes as usize { ADMIN + 1 } else { ADMIN };
         Run {
             c: Cluster::with_config(nodes, config, seed),
             rng: faultline_sim::rng::derive(seed, "chaos", 0),
-            clients: (0..3).map(|_| None).collect(),
+            clients: (0..clients).map(|_| None).collect(),
             acked: BTreeMap::new(),
             reads: Vec::new(),
             seen_replies: 0,
@@ -165,6 +169,9 @@ impl Run {
     }
 
     fn new_op(&mut self, client: usize) {
+        if client == ADMIN {
+            return self.new_change();
+        }
         let key = KEYS[self.rng.gen_range(0..KEYS.len())].to_string();
         let id = self.c.next_id(client as u32);
         let req = if self.rng.gen_bool(0.3) {
@@ -176,6 +183,25 @@ impl Run {
         let acked_at_send = self.acked.iter().map(|(k, v)| (k.clone(), v.len())).collect();
         let op = InFlight { id, req, acked_at_send, target, resend_at: Duration::ZERO };
         self.clients[client] = Some(op);
+    }
+
+    /// The admin adds or removes one server (keeping three to five members), now and then.
+    fn new_change(&mut self) {
+        if !self.rng.gen_bool(0.01) {
+            return;
+        }
+        let Some(leader) = self.c.leader() else { return };
+        let members = self.c.status(leader).members;
+        let node = NodeId(self.rng.gen_range(0..self.nodes() as u32));
+        let req = match members.contains(&node) {
+            true if members.len() > 3 => Request::RemoveServer { node },
+            false => Request::AddServer { node },
+            true => return,
+        };
+        let id = self.c.next_id(ADMIN as u32);
+        let target = self.rng.gen_range(0..self.nodes());
+        let op = InFlight { id, req, acked_at_send: BTreeMap::new(), target, resend_at: Duration::ZERO };
+        self.clients[ADMIN] = Some(op);
     }
 
     fn clients(&mut self) {
@@ -221,6 +247,9 @@ impl Run {
                 let before = op.acked_at_send.get(&key).copied().unwrap_or(0);
                 self.reads.push((key, v.unwrap_or_default(), before))
             }
+            (Request::AddServer { .. } | Request::RemoveServer { .. }, Response::Members(_)) => {
+                self.cov.changes += 1
+            }
             (req, resp) => panic!("{req:?} answered with {resp:?}"),
         }
     }
@@ -236,7 +265,8 @@ impl Run {
         }
         if !self.c.run_until(Duration::from_secs(20), Cluster::converged) {
             let why = self.c.pending().unwrap_err();
-            return Err(format!("no convergence 20 s after the heal: {why}"));
+            let all: Vec<String> = (0..self.nodes()).map(|i| format!("{:?}", self.c.status(i))).collect();
+            return Err(format!("no convergence 20 s after the heal: {why}\n{}", all.join("\n")));
         }
         Ok(())
     }
@@ -300,8 +330,14 @@ fn chaos(seed: u64, config: RaftConfig, nodes: u32, millis: u64, cov: &mut Cover
     cov.snapshots_installed += run.cov.snapshots_installed;
     cov.restarts += run.cov.restarts;
     cov.reads += run.reads.len() as u64;
+    cov.changes += run.cov.changes;
     cov.max_term = cov.max_term.max((0..run.nodes()).map(|i| run.c.status(i).term).max().unwrap_or(0));
     Ok(())
+}
+
+/// Seeds per randomized test: `default`, or `RAFT_CHAOS_SEEDS` for a longer local sweep.
+fn seed_count(default: u64) -> u64 {
+    std::env::var("RAFT_CHAOS_SEEDS").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 fn assert_covered(cov: &Coverage) {
@@ -315,7 +351,7 @@ fn assert_covered(cov: &Coverage) {
 fn raft_random_faults_keep_every_invariant_three_nodes() {
     let config = RaftConfig { snapshot_threshold: 16, ..RaftConfig::with_members(3) };
     let mut cov = Coverage::default();
-    for seed in 0..40 {
+    for seed in 0..seed_count(40) {
         if let Err(why) = chaos(seed, config.clone(), 3, 4000, &mut cov) {
             panic!("seed {seed}: {why}");
         }
@@ -324,21 +360,24 @@ fn raft_random_faults_keep_every_invariant_three_nodes() {
 }
 
 #[test]
-fn raft_random_faults_keep_every_invariant_five_nodes_small_messages() {
-    let config =
-        RaftConfig { snapshot_threshold: 8, max_entries_per_message: 2, ..RaftConfig::with_members(5) };
+fn raft_random_faults_keep_every_invariant_with_membership_changes() {
+    // Five processes, three initial members; an admin adds and removes servers throughout.
+    let config = RaftConfig { snapshot_threshold: 8, ..RaftConfig::with_members(3) };
     let mut cov = Coverage::default();
     // Wall-clock time only for the speed report below; it affects no result.
     #[allow(clippy::disallowed_methods)]
     let started = std::time::Instant::now();
-    for seed in 0..20 {
+    let seeds = seed_count(20);
+    for seed in 0..seeds {
         if let Err(why) = chaos(1000 + seed, config.clone(), 5, 4000, &mut cov) {
             panic!("seed {}: {why}", 1000 + seed);
         }
     }
     let wall = started.elapsed().as_secs_f64();
-    println!("5 nodes: {:.0} simulated s per wall s (in-test network, invariants checked)", 80.0 / wall);
+    let simulated = seeds as f64 * 4.0;
+    println!("5 nodes: {:.0} simulated s per wall s (in-test network, invariants checked)", simulated / wall);
     assert_covered(&cov);
+    assert!(cov.changes > 10, "too few membership changes: {cov:?}");
 }
 
 #[test]

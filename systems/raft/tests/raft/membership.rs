@@ -122,3 +122,36 @@ fn raft_membership_changes_during_partitions_and_crashes_stay_safe() {
         c.assert_safe();
     }
 }
+
+#[test]
+fn raft_a_removed_leader_that_lost_leadership_before_committing_its_removal_can_finish_it() {
+    // Thesis 4.2.2: "a server that is not part of its own latest configuration should still
+    // start new elections, as it might still be needed until the Cnew entry is committed".
+    // n0 appends its own removal, reaching only n1; n1 goes down and n0 steps down (check
+    // quorum). n2 and n3 cannot elect each other (they need 3 of the old 4, and n0 has a
+    // longer log), so only n0, outside its latest configuration, can lead and commit it.
+    let mut c = Cluster::new(4, 76);
+    c.freeze_timers();
+    c.tick(Duration::from_millis(400));
+    c.campaign(0);
+    c.fire(0, faultline_raft::Timer::Heartbeat);
+    c.isolate_pair(0, 2);
+    c.isolate_pair(0, 3);
+    let id = c.next_id(9);
+    c.submit(0, id, Request::RemoveServer { node: NodeId(0) });
+    c.deliver_all();
+    assert_eq!(c.answer(id), None, "the removal needs n2 or n3 to commit");
+    c.stop(1);
+    // Two quorum-check windows of six heartbeats: the first still counts the earlier acks.
+    for _ in 0..12 {
+        c.tick(Duration::from_millis(50));
+        c.fire(0, faultline_raft::Timer::Heartbeat);
+    }
+    assert_eq!(c.status(0).role, StatusRole::Follower, "check quorum stepped n0 down");
+    c.heal();
+    assert!(c.run_until_converged(), "no leader: {:?}", c.pending());
+    let leader = c.leader().unwrap();
+    assert_ne!(leader, 0);
+    assert_eq!(c.status(leader).members, ids(&[1, 2, 3]));
+    c.assert_safe();
+}
