@@ -126,6 +126,7 @@ impl Raft {
 
     fn start_election(&mut self, cx: &mut Context<'_, Raft>) -> Result<(), Stop> {
         let me = self.id;
+        tracing::debug!(node = %me, term = self.hard.term + 1, "pre-vote won; campaigning");
         let hard = HardState { term: self.hard.term + 1, voted_for: Some(me), ..self.hard.clone() };
         self.save_hard(cx, hard)?;
         self.role = Role::Candidate { granted: BTreeSet::from([me]) };
@@ -190,6 +191,7 @@ impl Raft {
     }
 
     fn become_leader(&mut self, cx: &mut Context<'_, Raft>) -> Result<(), Stop> {
+        tracing::info!(node = %self.id, term = self.hard.term, last = self.log.last_index(), "became leader");
         let peers: Vec<NodeId> = self.peers();
         self.role = Role::Leader(Box::new(LeaderState::new(peers.into_iter(), self.log.last_index())));
         self.leader = Some(self.id);
@@ -271,6 +273,7 @@ impl Raft {
 
     /// Stops leading in the current term (check quorum failed, removed, or disk full).
     pub(crate) fn step_down(&mut self, cx: &mut Context<'_, Raft>) -> Result<(), Stop> {
+        tracing::info!(node = %self.id, term = self.hard.term, "stepped down");
         self.end_role(cx);
         self.role = Role::Follower;
         self.leader = None;

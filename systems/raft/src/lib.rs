@@ -189,6 +189,7 @@ impl Raft {
     fn finish(&mut self, cx: &mut Context<'_, Raft>) {
         let out = std::mem::take(&mut self.out);
         if let Some(reason) = self.halt.take() {
+            tracing::warn!(node = %self.id, %reason, "halting");
             cx.halt(reason);
             return;
         }
@@ -277,6 +278,9 @@ impl Raft {
             Err(e) => return self.recovery_failed(cx, e),
         };
         self.report = recovery.report.clone();
+        if self.report != RecoveryReport::default() {
+            tracing::warn!(node = %self.id, report = ?self.report, "recovered from a damaged disk");
+        }
         if self.report.meta_lost {
             self.role = Role::Failed;
             return;
@@ -295,6 +299,7 @@ impl Raft {
     }
 
     fn recovery_failed(&mut self, cx: &mut Context<'_, Raft>, e: DiskError) {
+        tracing::warn!(node = %self.id, error = %e, "cannot read the disk at start");
         if self.disk::<()>(Err(e)).is_err() && self.halt.is_none() {
             self.role = Role::Recovering;
             cx.set_timer(Timer::Recover, self.config.election_timeout_max);

@@ -218,6 +218,7 @@ impl Raft {
     fn append_from_leader(&mut self, cx: &mut Context<'_, Raft>, entries: &[Entry]) -> Result<(), Stop> {
         let at = entries[0].index;
         if self.log.is_hole(at) {
+            tracing::debug!(node = %self.id, index = at, "repairing unreadable entries from the leader");
             // Repair: the entries after the hole may match the leader's and be committed, with
             // this node counted; the promise must outlive them.
             self.truncate_log(cx, at)?;

@@ -94,6 +94,7 @@ impl Raft {
 
     fn install_snapshot(&mut self, cx: &mut Context<'_, Raft>, snapshot: Snapshot) -> Result<(), Stop> {
         let last = snapshot.last;
+        tracing::debug!(node = %self.id, index = last.index, term = last.term, "installing a snapshot");
         let mut keep = self.log.readable_term_at(last.index) == Some(last.term);
         if self.has_bug(RaftBug::SnapshotKeepsConflictingEntries) {
             // BUG(SnapshotKeepsConflictingEntries): keep what follows whatever its history.
