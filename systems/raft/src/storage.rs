@@ -27,7 +27,11 @@
 //! refilled only from the leader's AppendEntries or InstallSnapshot. Until then the node does
 //! not vote or campaign, and never acknowledges an index at or beyond its first hole, so no
 //! quorum counts it as holding entries it cannot read. A damaged snapshot makes every index it
-//! covered a hole. Two damaged metadata copies leave the node unable to know its term or vote:
+//! covered a hole. Repair needs a leader, so a cluster stalls while every majority includes a
+//! node with holes (two of three members damaged, or one damaged and one down, or any damage in
+//! a two-member cluster) until enough nodes are healthy again. CTRL avoids that stall with
+//! leader-side recovery (a damaged node may lead and fetch or safely discard its faulty
+//! entries); we do not implement it. Two damaged metadata copies leave the node unable to know its term or vote:
 //! it takes no further part (see `Role::Failed`) rather than risk a second vote in one term.
 //!
 //! The *promise* is the most up-to-date log end (term, then index) this node ever acknowledged.
