@@ -7,8 +7,10 @@
 //! Modules:
 //! - [`history`]: the shared history type (events, operations, values) written by the harness.
 //! - [`verdict`]: `Verdict = Ok | Violation | Unknown`, the answer every checker gives.
+//! - [`invariants`]: protocol invariants over observed node states (Raft's Figure 3 properties).
 
 pub mod history;
+pub mod invariants;
 pub mod verdict;
 
 pub use history::{Event, EventKind, History, HistoryError, Operation, Status, Value};

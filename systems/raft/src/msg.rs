@@ -1,0 +1,217 @@
+//! What crosses the network and what the log holds: log positions, entries, client requests and
+//! responses, and the node-to-node messages of Figure 2 (plus pre-vote, thesis 9.6).
+
+use crate::kv::KvStore;
+use faultline_sim::{NodeId, RequestId};
+use serde::{Deserialize, Serialize};
+
+/// A log position. Ordered by term, then index: the "at least as up-to-date" order of the
+/// election restriction (section 5.4.1), so comparing two `LogId`s compares two logs' ends.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct LogId {
+    pub term: u64,
+    pub index: u64,
+}
+
+impl LogId {
+    pub fn new(index: u64, term: u64) -> Self {
+        LogId { term, index }
+    }
+}
+
+/// One log entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub index: u64,
+    pub term: u64,
+    pub command: Command,
+}
+
+impl Entry {
+    pub fn id(&self) -> LogId {
+        LogId::new(self.index, self.term)
+    }
+}
+
+/// What an entry asks the replicated state machine to do.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Command {
+    /// Appended by every new leader at the start of its term, so that entries of earlier terms
+    /// get committed by counting (section 5.4.2) and reads know the commit index (thesis 6.4).
+    Noop,
+    /// A client write, deduplicated by its request id (client sessions, thesis 6.3).
+    Write { id: RequestId, op: WriteOp },
+    /// The complete new membership, in effect as soon as it is in a log (thesis 4.1).
+    Config { members: Vec<NodeId>, id: RequestId },
+}
+
+/// A write to the key-value state machine.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WriteOp {
+    Put {
+        key: String,
+        value: String,
+    },
+    /// Appends `value` to the current string (a missing key counts as empty).
+    Append {
+        key: String,
+        value: String,
+    },
+    /// Sets `to` if the current value equals `from` (`None`: the key is missing).
+    Cas {
+        key: String,
+        from: Option<String>,
+        to: String,
+    },
+}
+
+/// What a client asks.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Request {
+    Get {
+        key: String,
+    },
+    Write(WriteOp),
+    /// Admin: add a server to the cluster (single-server change, thesis 4.1).
+    AddServer {
+        node: NodeId,
+    },
+    /// Admin: remove a server from the cluster.
+    RemoveServer {
+        node: NodeId,
+    },
+}
+
+impl Request {
+    pub fn get(key: &str) -> Request {
+        Request::Get { key: key.into() }
+    }
+
+    pub fn put(key: &str, value: &str) -> Request {
+        Request::Write(WriteOp::Put { key: key.into(), value: value.into() })
+    }
+
+    pub fn append(key: &str, value: &str) -> Request {
+        Request::Write(WriteOp::Append { key: key.into(), value: value.into() })
+    }
+
+    /// Compare-and-set; `from: None` expects the key to be missing.
+    pub fn cas(key: &str, from: Option<&str>, to: &str) -> Request {
+        Request::Write(WriteOp::Cas { key: key.into(), from: from.map(str::to_string), to: to.into() })
+    }
+}
+
+/// Why a leader cannot take a request right now; the client retries with the same request id.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Unavailable {
+    /// The leader has not yet committed an entry of its term.
+    LeaderNotReady,
+    /// A membership change is still uncommitted (one change at a time, thesis 4.1).
+    ConfigChangePending,
+    /// The leader's disk is full; the request was not appended.
+    DiskFull,
+}
+
+/// What a client is told.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Response {
+    /// A get's result (`None`: the key is missing).
+    Value(Option<String>),
+    /// A put or an append took effect.
+    Written,
+    /// A cas took effect.
+    Swapped,
+    /// A cas did not take effect: the current value differs from `from`.
+    CasFailed { current: Option<String> },
+    /// A membership change took effect (or already was): the members now.
+    Members(Vec<NodeId>),
+    /// The request is not valid (e.g. removing the last member); retrying will not help.
+    Invalid { reason: String },
+    /// This node does not lead; try `hint`, or another node when `None`. An earlier attempt
+    /// may still take effect: retry with the same request id.
+    NotLeader { hint: Option<NodeId> },
+    /// Retry later with the same request id.
+    Unavailable(Unavailable),
+}
+
+/// Node-to-node messages.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Msg {
+    /// Would you vote for me in `term`? Changes no state at the receiver (thesis 9.6).
+    PreVote {
+        term: u64,
+        last: LogId,
+    },
+    /// `term`: the proposed term when granted, the responder's term when refused.
+    PreVoteReply {
+        term: u64,
+        granted: bool,
+    },
+    /// RequestVote (Figure 2).
+    Vote {
+        term: u64,
+        last: LogId,
+    },
+    VoteReply {
+        term: u64,
+        granted: bool,
+    },
+    /// AppendEntries (Figure 2); also the heartbeat.
+    Append(Append),
+    AppendReply(AppendReply),
+    /// InstallSnapshot (Figure 13), sent whole: no chunking.
+    InstallSnapshot {
+        term: u64,
+        round: u64,
+        snapshot: Box<Snapshot>,
+    },
+    /// The follower now holds everything up to `index`.
+    SnapshotReply {
+        term: u64,
+        round: u64,
+        index: u64,
+    },
+}
+
+/// AppendEntries arguments.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Append {
+    pub term: u64,
+    /// The entry before `entries` (the consistency check, section 5.3).
+    pub prev: LogId,
+    pub entries: Vec<Entry>,
+    /// The leader's commit index.
+    pub commit: u64,
+    /// The leader's broadcast round, echoed back: confirms leadership for reads (thesis 6.4).
+    pub round: u64,
+}
+
+/// AppendEntries results.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppendReply {
+    pub term: u64,
+    pub round: u64,
+    pub result: AppendResult,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AppendResult {
+    /// The follower's log matches the leader's through `index`, durably.
+    Matched { index: u64 },
+    /// The consistency check failed. Fast back-off hint (section 5.3): the follower has `term`
+    /// at the previous index and `index` is the first entry of that term in its log; with no
+    /// term, its log ends (or becomes unreadable) before `index`.
+    Conflict { index: u64, term: Option<u64> },
+    /// The sender's term is stale (the reply's term is newer).
+    StaleTerm,
+}
+
+/// A snapshot of the state machine (Figure 12).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// The last entry it includes.
+    pub last: LogId,
+    /// The membership as of `last`.
+    pub members: Vec<NodeId>,
+    pub kv: KvStore,
+}

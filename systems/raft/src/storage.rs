@@ -1,0 +1,417 @@
+//! Persistence: term, vote, log and snapshot on the node's disk, and recovery that never trusts
+//! a bad record (protocol-aware recovery, Alagappan et al., FAST 2018).
+//!
+//! Files:
+//! - `raft.meta.a`, `raft.meta.b`: the hard state (term, vote, promise), checksummed, written
+//!   one after the other with `replace_durably`, each with a version number. Metadata cannot be
+//!   fetched from peers (a vote is this node's own promise), so it is kept twice, as CTRL does:
+//!   recovery takes the newest copy that passes its checksum and rewrites the other.
+//! - `raft.snapshot`: the latest snapshot, checksummed, written with `replace_durably`.
+//! - `raft.log`: a `RecordLog` of `LogRecord`s: a `Base` naming the snapshot the log follows,
+//!   then entries, each batch followed by a *persist record*.
+//!
+//! Crash or corruption? A batch of entries is appended and synced, then a persist record naming
+//! the last entry is appended and synced, and only then may the node acknowledge the entries.
+//! This is CTRL's persist record: a damaged entry that has an intact persist record after it
+//! was durable before the node could have acknowledged it, so its loss is corruption and it
+//! must be repaired; a damaged entry with no persist record after it was never acknowledged
+//! (the crash happened before its batch was marked), so cutting it off loses nothing anyone
+//! counted on. `RecordLog` already cuts a torn tail; `TornTail::header_intact` is not needed
+//! here because the persist records answer the question exactly: a torn last record is either
+//! unmarked entries (never acknowledged) or a persist record (whose entries are intact before
+//! it). Two faults at once (an entry and every persist record after it) read as a crash; we
+//! accept that residual risk, as CTRL does for its own disentanglement.
+//!
+//! A damaged, acknowledged entry becomes a *hole* in the in-memory log: the node knows the
+//! position (and, when a persist record names it, the term) but not the content. Holes are
+//! refilled only from the leader's AppendEntries or InstallSnapshot. Until then the node does
+//! not vote or campaign, and never acknowledges an index at or beyond its first hole, so no
+//! quorum counts it as holding entries it cannot read. A damaged snapshot makes every index it
+//! covered a hole. Repair needs a leader, so a cluster stalls while every majority includes a
+//! node with holes (two of three members damaged, or one damaged and one down, or any damage in
+//! a two-member cluster) until enough nodes are healthy again. CTRL avoids that stall with
+//! leader-side recovery (a damaged node may lead and fetch or safely discard its faulty
+//! entries); we do not implement it. Two damaged metadata copies leave the node unable to know its term or vote:
+//! it takes no further part (see `Role::Failed`) rather than risk a second vote in one term.
+//!
+//! The *promise* is the most up-to-date log end (term, then index) this node ever acknowledged.
+//! While the log holds those entries it is simply the log's end. Repairing a hole drops the
+//! intact entries after it too, and those may be committed entries this node was counted for;
+//! so before such a drop the promise is written to the hard state, and the node grants votes
+//! only to candidates at least as up-to-date as it, and campaigns only once its log has caught
+//! up with it. That keeps the election restriction (section 5.4.1) sound for entries this node
+//! helped commit and then lost. (Entries dropped because they conflict with the leader's are
+//! uncommitted by leader completeness, so an ordinary conflict lets the promise fall back.)
+
+use crate::log::{digest, RaftLog, Slot};
+use crate::msg::{Entry, LogId, Snapshot};
+use faultline_sim::disk::{RecordLog, RecordSlot};
+use faultline_sim::{DiskError, NodeId, Storage};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The two copies of the hard state.
+pub const META_FILES: [&str; 2] = ["raft.meta.a", "raft.meta.b"];
+/// The latest snapshot.
+pub const SNAPSHOT_FILE: &str = "raft.snapshot";
+/// The write-ahead log (a `RecordLog`).
+pub const LOG_FILE: &str = "raft.log";
+
+/// What must be on disk before the node answers (Figure 2's persistent state, plus the promise).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct HardState {
+    pub term: u64,
+    pub voted_for: Option<NodeId>,
+    pub promise: LogId,
+}
+
+#[derive(Serialize, Deserialize)]
+struct MetaRecord {
+    version: u64,
+    hard: HardState,
+}
+
+#[derive(Serialize, Deserialize)]
+enum LogRecord {
+    /// First record of a rewritten log: the snapshot position the log continues from.
+    Base {
+        snapshot: LogId,
+    },
+    Entry(Entry),
+    /// Everything before this record is durable, and the log ended at `last`.
+    Persisted {
+        last: LogId,
+    },
+}
+
+/// A checksum in front of an encoding: for files that are replaced whole.
+fn seal<T: Serialize>(value: &T) -> Vec<u8> {
+    let body = postcard::to_allocvec(value).expect("state always encodes");
+    let mut out = crc32c::crc32c(&body).to_le_bytes().to_vec();
+    out.extend_from_slice(&body);
+    out
+}
+
+fn unseal<T: DeserializeOwned>(data: &[u8]) -> Option<T> {
+    let (crc, body) = data.split_first_chunk::<4>()?;
+    (u32::from_le_bytes(*crc) == crc32c::crc32c(body)).then(|| postcard::from_bytes(body).ok())?
+}
+
+fn encode(record: &LogRecord) -> Vec<u8> {
+    postcard::to_allocvec(record).expect("records always encode")
+}
+
+/// A file read that may find damage: `Ok(None)` missing, `Ok(Some(None))` unreadable.
+fn read_sealed<T: DeserializeOwned>(
+    disk: &mut dyn Storage,
+    file: &str,
+) -> Result<Option<Option<T>>, DiskError> {
+    match disk.read_all(file) {
+        Ok(None) => Ok(None),
+        Ok(Some(data)) => Ok(Some(unseal(&data))),
+        Err(DiskError::ReadError { .. }) => Ok(Some(None)),
+        Err(e) => Err(e),
+    }
+}
+
+/// What recovery found and did, for logs and tests.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RecoveryReport {
+    /// Acknowledged entries found unreadable (now holes awaiting repair).
+    pub holes: u64,
+    /// Unacknowledged records cut from the end of the log (damaged and unmarked).
+    pub records_cut: u64,
+    /// Bytes of a torn tail cut off.
+    pub torn_bytes: u64,
+    /// One metadata copy was bad and has been rewritten from the other.
+    pub meta_repaired: bool,
+    /// Both metadata copies were bad: the node cannot know its term or vote.
+    pub meta_lost: bool,
+    /// The snapshot file was damaged.
+    pub snapshot_lost: bool,
+}
+
+/// Everything recovered from disk.
+pub(crate) struct Recovery {
+    pub store: Store,
+    pub hard: HardState,
+    pub snapshot: Option<Snapshot>,
+    pub log: RaftLog,
+    /// The highest log end named by a persist record (acknowledgeable up to here).
+    pub marked: LogId,
+    pub report: RecoveryReport,
+}
+
+/// The node's open files.
+pub(crate) struct Store {
+    wal: RecordLog,
+    /// `seqs[k]` is the record holding log index `base + 1 + k` (a hole: its damaged region).
+    seqs: Vec<u64>,
+    meta_version: u64,
+    /// False only under the planted bug `AckBeforeSync`.
+    sync_appends: bool,
+}
+
+enum Item {
+    Base(LogId),
+    Entry(Entry),
+    Marker(LogId),
+    Damaged,
+}
+
+fn decode_items(slots: &[RecordSlot]) -> Vec<(u64, Item)> {
+    slots
+        .iter()
+        .map(|slot| match slot {
+            RecordSlot::Intact { seq, payload } => {
+                let item = match postcard::from_bytes(payload) {
+                    Ok(LogRecord::Base { snapshot }) => Item::Base(snapshot),
+                    Ok(LogRecord::Entry(e)) => Item::Entry(e),
+                    Ok(LogRecord::Persisted { last }) => Item::Marker(last),
+                    Err(_) => Item::Damaged,
+                };
+                (*seq, item)
+            }
+            RecordSlot::Damaged { seq_first, .. } => (*seq_first, Item::Damaged),
+        })
+        .collect()
+}
+
+/// The log as the records describe it, before it is aligned with the snapshot.
+#[derive(Default)]
+struct Rebuilt {
+    slots: BTreeMap<u64, (Slot, u64)>,
+    base_record: Option<LogId>,
+    marked: LogId,
+    /// Cut the file here: the first damaged record after the last persist record.
+    cut: Option<u64>,
+}
+
+impl Rebuilt {
+    fn holes(&mut self, from: u64, to_excl: u64, seq: u64) {
+        for index in from..to_excl {
+            self.slots.insert(index, (Slot::Hole { term: None }, seq));
+        }
+    }
+
+    fn name_hole(&mut self, at: LogId) {
+        if let Some((Slot::Hole { term }, _)) = self.slots.get_mut(&at.index) {
+            *term = Some(at.term);
+        }
+    }
+}
+
+/// Walks the records in file order. `start` is the first index when no `Base` record says.
+fn rebuild(items: &[(u64, Item)], start: u64) -> Rebuilt {
+    let last_marker = items.iter().rposition(|(_, item)| matches!(item, Item::Marker(_)));
+    let mut r = Rebuilt::default();
+    let (mut next, mut damage) = (start, None::<u64>);
+    for (pos, (seq, item)) in items.iter().enumerate() {
+        match item {
+            Item::Damaged if last_marker.is_none_or(|m| pos > m) => {
+                r.cut = Some(*seq);
+                break;
+            }
+            Item::Damaged => {
+                damage.get_or_insert(*seq);
+            }
+            Item::Base(base) => {
+                r.base_record = Some(*base);
+                next = base.index + 1;
+            }
+            Item::Entry(e) => {
+                if let Some(s) = damage.take() {
+                    r.holes(next, e.index, s);
+                }
+                r.slots.split_off(&e.index);
+                r.slots.insert(e.index, (Slot::Entry { digest: digest(e), entry: e.clone() }, *seq));
+                next = e.index + 1;
+            }
+            Item::Marker(last) => {
+                if let Some(s) = damage.take() {
+                    r.holes(next, last.index + 1, s);
+                }
+                r.name_hole(*last);
+                r.marked = r.marked.max(*last);
+                next = next.max(last.index + 1);
+            }
+        }
+    }
+    r
+}
+
+/// Lays the rebuilt slots after `base`, filling any gap with holes. Returns the log and seqs.
+fn assemble(base: LogId, lost: Option<LogId>, r: &Rebuilt) -> (RaftLog, Vec<u64>) {
+    let mut log = RaftLog::new(base);
+    let mut seqs = Vec::new();
+    if let Some(lost) = lost {
+        // The damaged snapshot covered 1..=lost.index; truncating there rewrites the file.
+        for index in 1..=lost.index {
+            let term = (index == lost.index).then_some(lost.term);
+            log.push_slot(Slot::Hole { term });
+            seqs.push(0);
+        }
+    }
+    for (&index, (slot, seq)) in r.slots.range(log.last_index() + 1..) {
+        while log.last_index() + 1 < index {
+            log.push_slot(Slot::Hole { term: None });
+            seqs.push(*seq);
+        }
+        log.push_slot(slot.clone());
+        seqs.push(*seq);
+    }
+    (log, seqs)
+}
+
+enum MetaFound {
+    Fresh,
+    Intact { version: u64, hard: HardState, repaired: bool },
+    Lost,
+}
+
+fn read_meta(disk: &mut dyn Storage) -> Result<MetaFound, DiskError> {
+    let mut copies = Vec::new();
+    for file in META_FILES {
+        copies.push(read_sealed::<MetaRecord>(disk, file)?);
+    }
+    let best = copies.iter().flatten().flatten().max_by_key(|m| m.version);
+    Ok(match best {
+        Some(m) => {
+            let repaired = copies.iter().any(|c| !matches!(c, Some(Some(o)) if o.version == m.version));
+            MetaFound::Intact { version: m.version, hard: m.hard.clone(), repaired }
+        }
+        None if copies.iter().all(Option::is_none) => MetaFound::Fresh,
+        None => MetaFound::Lost,
+    })
+}
+
+impl Store {
+    /// Reads everything back after a start. Damage is repaired where the data allows (a
+    /// metadata copy, a cut of unacknowledged records) and reported otherwise (holes).
+    pub fn recover(disk: &mut dyn Storage, sync_appends: bool) -> Result<Recovery, DiskError> {
+        let mut report = RecoveryReport::default();
+        let (meta_version, hard) = match read_meta(disk)? {
+            MetaFound::Fresh => (0, HardState::default()),
+            MetaFound::Intact { version, hard, repaired } => {
+                report.meta_repaired = repaired;
+                (version, hard)
+            }
+            MetaFound::Lost => {
+                report.meta_lost = true;
+                (0, HardState::default())
+            }
+        };
+        let snapshot = read_sealed::<Snapshot>(disk, SNAPSHOT_FILE)?;
+        report.snapshot_lost = matches!(snapshot, Some(None));
+        let snapshot = snapshot.flatten();
+        let (mut wal, found) = RecordLog::open(disk, LOG_FILE)?;
+        report.torn_bytes = found.torn_tail.as_ref().map_or(0, |t| t.bytes);
+        let start = snapshot.as_ref().map_or(1, |s| s.last.index + 1);
+        let rebuilt = rebuild(&decode_items(&found.slots), start);
+        if let Some(seq) = rebuilt.cut {
+            report.records_cut = wal.len() - seq;
+            wal.truncate(disk, seq)?;
+            wal.sync(disk)?;
+        }
+        let lost = report.snapshot_lost.then(|| lost_snapshot_position(&rebuilt)).filter(|l| l.index > 0);
+        let base = snapshot.as_ref().map_or(LogId::default(), |s| s.last);
+        let (log, seqs) = assemble(base, lost, &rebuilt);
+        report.holes = (base.index + 1..=log.last_index()).filter(|&i| log.is_hole(i)).count() as u64;
+        let store = Store { wal, seqs, meta_version, sync_appends };
+        Ok(Recovery { store, hard, snapshot, log, marked: rebuilt.marked, report })
+    }
+
+    /// Writes both metadata copies, one after the other, each atomically and durably.
+    pub fn save_hard_state(&mut self, disk: &mut dyn Storage, hard: &HardState) -> Result<(), DiskError> {
+        self.meta_version += 1;
+        let bytes = seal(&MetaRecord { version: self.meta_version, hard: hard.clone() });
+        for file in META_FILES {
+            disk.replace_durably(file, &bytes)?;
+        }
+        Ok(())
+    }
+
+    /// Appends `entries` (the log's new tail, which now ends at `last`), syncs, then appends and
+    /// syncs a persist record. On `Full` the batch is rolled back (the caller drops it too).
+    pub fn append(
+        &mut self,
+        disk: &mut dyn Storage,
+        entries: &[Entry],
+        last: LogId,
+    ) -> Result<(), DiskError> {
+        let (records, slots) = (self.wal.len(), self.seqs.len());
+        let result = self.try_append(disk, entries, last);
+        if matches!(result, Err(DiskError::Full(_))) {
+            self.seqs.truncate(slots);
+            self.wal.truncate(disk, records)?;
+        }
+        result
+    }
+
+    fn try_append(
+        &mut self,
+        disk: &mut dyn Storage,
+        entries: &[Entry],
+        last: LogId,
+    ) -> Result<(), DiskError> {
+        for e in entries {
+            let seq = self.wal.append(disk, &encode(&LogRecord::Entry(e.clone())))?;
+            self.seqs.push(seq);
+        }
+        // BUG(AckBeforeSync): with the bug, nothing here reaches the disk before the ack.
+        if self.sync_appends {
+            self.wal.sync(disk)?;
+        }
+        self.mark(disk, last)
+    }
+
+    /// Appends and syncs a persist record: everything before it was acknowledgeable.
+    pub fn mark(&mut self, disk: &mut dyn Storage, last: LogId) -> Result<(), DiskError> {
+        self.wal.append(disk, &encode(&LogRecord::Persisted { last }))?;
+        if self.sync_appends {
+            self.wal.sync(disk)?;
+        }
+        Ok(())
+    }
+
+    /// Drops log index `index` and everything after it (durable with the next sync).
+    pub fn truncate_from(&mut self, disk: &mut dyn Storage, base: u64, index: u64) -> Result<(), DiskError> {
+        let k = (index - base - 1) as usize;
+        let Some(&seq) = self.seqs.get(k) else { return Ok(()) };
+        self.wal.truncate(disk, seq)?;
+        self.seqs.truncate(k);
+        Ok(())
+    }
+
+    /// Replaces the whole log, durably: a `Base` record, `entries`, and a persist record.
+    pub fn rewrite<'a>(
+        &mut self,
+        disk: &mut dyn Storage,
+        base: LogId,
+        entries: impl Iterator<Item = &'a Entry>,
+        last: LogId,
+    ) -> Result<(), DiskError> {
+        let mut payloads = vec![encode(&LogRecord::Base { snapshot: base })];
+        payloads.extend(entries.map(|e| encode(&LogRecord::Entry(e.clone()))));
+        payloads.push(encode(&LogRecord::Persisted { last }));
+        self.wal = RecordLog::rewrite(disk, LOG_FILE, payloads.iter().map(Vec::as_slice))?;
+        self.seqs = (1..payloads.len() as u64 - 1).collect();
+        Ok(())
+    }
+
+    pub fn save_snapshot(&mut self, disk: &mut dyn Storage, snapshot: &Snapshot) -> Result<(), DiskError> {
+        disk.replace_durably(SNAPSHOT_FILE, &seal(snapshot))
+    }
+}
+
+/// Where a damaged snapshot ended: the log's `Base` record says, else the entry before the
+/// first one the log holds.
+fn lost_snapshot_position(r: &Rebuilt) -> LogId {
+    r.base_record.unwrap_or_else(|| {
+        let first = r.slots.keys().next().map_or(1, |&i| i);
+        LogId::new(first.saturating_sub(1), 0)
+    })
+}
+
+#[cfg(test)]
+mod tests;

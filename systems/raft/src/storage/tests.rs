@@ -1,0 +1,253 @@
+//! Recovery tests: each damages a `MemDisk` in one precise way between a write and a restart,
+//! and checks that recovery classifies the damage as protocol-aware recovery requires (Alagappan
+//! et al., FAST 2018): unacknowledged damage is cut, acknowledged damage becomes a hole.
+
+use super::*;
+use crate::kv::KvStore;
+use crate::msg::Command;
+use faultline_sim::disk::log::HEADER_LEN;
+use faultline_sim::disk::MemDisk;
+
+fn entry(index: u64, term: u64) -> Entry {
+    Entry { index, term, command: Command::Noop }
+}
+
+fn open(disk: &mut MemDisk) -> Recovery {
+    Store::recover(disk, true).expect("recovery reads a MemDisk")
+}
+
+/// Byte offset of record `seq` in the log file, found by walking the headers.
+fn record_offset(disk: &mut MemDisk, seq: u64) -> u64 {
+    let data = disk.read_all(LOG_FILE).unwrap().unwrap();
+    let mut at = 0usize;
+    for _ in 0..seq {
+        let len = u32::from_le_bytes(data[at + 12..at + 16].try_into().unwrap()) as usize;
+        at += HEADER_LEN + len;
+    }
+    at as u64
+}
+
+/// Flips a byte inside record `seq`'s payload and makes the damage durable.
+fn corrupt_record(disk: &mut MemDisk, seq: u64) {
+    let at = record_offset(disk, seq) + HEADER_LEN as u64;
+    let mut byte = disk.read(LOG_FILE, at, 1).unwrap();
+    byte[0] ^= 0x5a;
+    disk.write(LOG_FILE, at, &byte).unwrap();
+    disk.sync(LOG_FILE).unwrap();
+}
+
+fn flip_file(disk: &mut MemDisk, file: &str) {
+    let mut data = disk.read_all(file).unwrap().unwrap();
+    let last = data.len() - 1;
+    data[last] ^= 0xff;
+    disk.write(file, 0, &data).unwrap();
+    disk.sync(file).unwrap();
+}
+
+/// Three acknowledged batches: records are E1 M E2 E3 M E4 M (seqs 0..=6).
+fn three_batches(disk: &mut MemDisk) {
+    let mut store = open(disk).store;
+    store.append(disk, &[entry(1, 1)], LogId::new(1, 1)).unwrap();
+    store.append(disk, &[entry(2, 1), entry(3, 2)], LogId::new(3, 2)).unwrap();
+    store.append(disk, &[entry(4, 2)], LogId::new(4, 2)).unwrap();
+}
+
+fn terms(log: &RaftLog) -> Vec<Option<u64>> {
+    (1..=log.last_index()).map(|i| if log.is_hole(i) { None } else { log.term_at(i) }).collect()
+}
+
+#[test]
+fn a_fresh_disk_recovers_to_nothing() {
+    let mut disk = MemDisk::new();
+    let r = open(&mut disk);
+    assert_eq!(r.hard, HardState::default());
+    assert_eq!(r.log.last(), LogId::default());
+    assert_eq!(r.report, RecoveryReport::default());
+}
+
+#[test]
+fn synced_state_survives_a_crash_and_unsynced_appends_do_not() {
+    let mut disk = MemDisk::new();
+    three_batches(&mut disk);
+    let mut store = open(&mut disk).store;
+    let hard = HardState { term: 2, voted_for: Some(NodeId(1)), promise: LogId::new(4, 2) };
+    store.save_hard_state(&mut disk, &hard).unwrap();
+    // An append that never reached its sync.
+    store.wal.append(&mut disk, &encode(&LogRecord::Entry(entry(5, 2)))).unwrap();
+    disk.crash();
+    let r = open(&mut disk);
+    assert_eq!(r.hard, hard);
+    assert_eq!(terms(&r.log), vec![Some(1), Some(1), Some(2), Some(2)]);
+    assert_eq!(r.marked, LogId::new(4, 2));
+}
+
+#[test]
+fn a_damaged_entry_before_a_persist_record_becomes_a_hole() {
+    // Entry 2 (record 2) was synced and marked, so it may have been acknowledged: corruption.
+    let mut disk = MemDisk::new();
+    three_batches(&mut disk);
+    corrupt_record(&mut disk, 2);
+    let r = open(&mut disk);
+    assert_eq!(terms(&r.log), vec![Some(1), None, Some(2), Some(2)]);
+    assert_eq!(r.report.holes, 1);
+    assert_eq!(r.report.records_cut, 0);
+}
+
+#[test]
+fn a_damaged_last_entry_keeps_its_term_from_the_persist_record() {
+    let mut disk = MemDisk::new();
+    three_batches(&mut disk);
+    corrupt_record(&mut disk, 5); // entry 4; the persist record after it names (4, term 2)
+    let r = open(&mut disk);
+    assert!(r.log.is_hole(4));
+    assert_eq!(r.log.last(), LogId::new(4, 2));
+}
+
+#[test]
+fn damage_after_the_last_persist_record_was_never_acknowledged_and_is_cut() {
+    let mut disk = MemDisk::new();
+    three_batches(&mut disk);
+    let mut store = open(&mut disk).store;
+    // Entries 5 and 6 synced, but the node crashed before their persist record.
+    for e in [entry(5, 3), entry(6, 3)] {
+        store.wal.append(&mut disk, &encode(&LogRecord::Entry(e))).unwrap();
+    }
+    store.wal.sync(&mut disk).unwrap();
+    corrupt_record(&mut disk, 7); // entry 5; entry 6 is intact after it
+    let r = open(&mut disk);
+    assert_eq!(r.log.last(), LogId::new(4, 2));
+    assert_eq!(r.report.holes, 0);
+    assert_eq!(r.report.records_cut, 2);
+    // The cut is durable: a second recovery sees the same log and cuts nothing more.
+    disk.crash();
+    let again = open(&mut disk);
+    assert_eq!(again.log.last(), LogId::new(4, 2));
+    assert_eq!(again.report.records_cut, 0);
+}
+
+#[test]
+fn a_torn_persist_record_loses_nothing() {
+    let mut disk = MemDisk::new();
+    three_batches(&mut disk);
+    let len = disk.len(LOG_FILE).unwrap().unwrap();
+    disk.truncate(LOG_FILE, len - 3).unwrap(); // tear the last record (a persist record)
+    disk.sync(LOG_FILE).unwrap();
+    let r = open(&mut disk);
+    assert_eq!(r.log.last(), LogId::new(4, 2));
+    assert!(r.report.torn_bytes > 0);
+    assert_eq!(r.report.holes, 0);
+}
+
+#[test]
+fn a_damaged_metadata_copy_is_repaired_from_the_other() {
+    let mut disk = MemDisk::new();
+    let mut store = open(&mut disk).store;
+    let hard = HardState { term: 7, voted_for: Some(NodeId(2)), promise: LogId::default() };
+    store.save_hard_state(&mut disk, &hard).unwrap();
+    flip_file(&mut disk, META_FILES[0]);
+    let r = open(&mut disk);
+    assert_eq!(r.hard, hard);
+    assert!(r.report.meta_repaired && !r.report.meta_lost);
+}
+
+#[test]
+fn the_newer_metadata_copy_wins_after_a_crash_between_the_two_writes() {
+    let mut disk = MemDisk::new();
+    let mut store = open(&mut disk).store;
+    store.save_hard_state(&mut disk, &HardState { term: 1, ..HardState::default() }).unwrap();
+    // Only the first copy of the next write made it.
+    let newer = MetaRecord { version: 2, hard: HardState { term: 2, ..HardState::default() } };
+    disk.replace_durably(META_FILES[0], &seal(&newer)).unwrap();
+    let r = open(&mut disk);
+    assert_eq!(r.hard.term, 2);
+}
+
+#[test]
+fn both_metadata_copies_damaged_is_reported_as_lost() {
+    let mut disk = MemDisk::new();
+    let mut store = open(&mut disk).store;
+    store.save_hard_state(&mut disk, &HardState { term: 3, ..HardState::default() }).unwrap();
+    flip_file(&mut disk, META_FILES[0]);
+    flip_file(&mut disk, META_FILES[1]);
+    assert!(open(&mut disk).report.meta_lost);
+}
+
+#[test]
+fn a_damaged_snapshot_makes_everything_it_covered_a_hole() {
+    let mut disk = MemDisk::new();
+    three_batches(&mut disk);
+    let mut store = open(&mut disk).store;
+    let snap = Snapshot { last: LogId::new(3, 2), members: vec![NodeId(0)], kv: KvStore::default() };
+    store.save_snapshot(&mut disk, &snap).unwrap();
+    store.rewrite(&mut disk, snap.last, [entry(4, 2)].iter(), LogId::new(4, 2)).unwrap();
+    let intact = open(&mut disk);
+    assert_eq!(intact.log.base(), LogId::new(3, 2));
+    assert_eq!(intact.snapshot.map(|s| s.last), Some(LogId::new(3, 2)));
+    flip_file(&mut disk, SNAPSHOT_FILE);
+    let r = open(&mut disk);
+    assert!(r.report.snapshot_lost);
+    assert_eq!(r.log.base(), LogId::default());
+    assert_eq!(terms(&r.log), vec![None, None, None, Some(2)]);
+    assert_eq!(r.log.term_at(3), Some(2), "the Base record names the snapshot's last term");
+}
+
+#[test]
+fn truncation_then_append_reads_back_as_the_new_history() {
+    let mut disk = MemDisk::new();
+    three_batches(&mut disk);
+    let mut r = open(&mut disk);
+    r.store.truncate_from(&mut disk, 0, 3).unwrap();
+    r.store.append(&mut disk, &[entry(3, 5)], LogId::new(3, 5)).unwrap();
+    disk.crash();
+    let back = open(&mut disk);
+    assert_eq!(terms(&back.log), vec![Some(1), Some(1), Some(5)]);
+    assert_eq!(back.marked, LogId::new(3, 5));
+}
+
+#[test]
+fn a_full_disk_rolls_the_batch_back() {
+    // A disk that refuses writes past a size limit.
+    struct Small(MemDisk, u64);
+    impl Storage for Small {
+        fn read(&mut self, f: &str, o: u64, l: usize) -> Result<Vec<u8>, DiskError> {
+            self.0.read(f, o, l)
+        }
+        fn write(&mut self, f: &str, o: u64, d: &[u8]) -> Result<(), DiskError> {
+            if o + d.len() as u64 > self.1 {
+                return Err(DiskError::Full(f.into()));
+            }
+            self.0.write(f, o, d)
+        }
+        fn append(&mut self, f: &str, d: &[u8]) -> Result<u64, DiskError> {
+            self.0.append(f, d)
+        }
+        fn len(&mut self, f: &str) -> Result<Option<u64>, DiskError> {
+            self.0.len(f)
+        }
+        fn truncate(&mut self, f: &str, l: u64) -> Result<(), DiskError> {
+            self.0.truncate(f, l)
+        }
+        fn sync(&mut self, f: &str) -> Result<(), DiskError> {
+            self.0.sync(f)
+        }
+        fn rename(&mut self, a: &str, b: &str) -> Result<(), DiskError> {
+            self.0.rename(a, b)
+        }
+        fn remove(&mut self, f: &str) -> Result<(), DiskError> {
+            self.0.remove(f)
+        }
+        fn list(&mut self) -> Result<Vec<String>, DiskError> {
+            self.0.list()
+        }
+    }
+    let mut disk = Small(MemDisk::new(), 200);
+    let mut store = Store::recover(&mut disk, true).unwrap().store;
+    store.append(&mut disk, &[entry(1, 1)], LogId::new(1, 1)).unwrap();
+    let many: Vec<Entry> = (2..20).map(|i| entry(i, 1)).collect();
+    let err = store.append(&mut disk, &many, LogId::new(19, 1)).unwrap_err();
+    assert!(matches!(err, DiskError::Full(_)));
+    assert_eq!(store.seqs.len(), 1);
+    disk.0.crash();
+    let r = Store::recover(&mut disk, true).unwrap();
+    assert_eq!(r.log.last(), LogId::new(1, 1));
+}
