@@ -173,7 +173,7 @@ impl System for PingSystem {
     }
 
     fn next_op(&self, _client: ClientId, _rng: &mut Rng) -> Op<()> {
-        Op { request: (), f: "noop", value: Value::Nil }
+        Op::new((), "noop", Value::Nil)
     }
 
     fn route(&self, _request: &(), _hint: Option<NodeId>, _rng: &mut Rng) -> NodeId {

@@ -33,9 +33,14 @@ const fn entry<S: System>(description: &'static str) -> SystemEntry {
 }
 
 /// Every built-in system.
-pub const SYSTEMS: &[SystemEntry] = &[entry::<faultline_counter::Counter>(
-    "a distributed counter: fixed primary, majority-acknowledged log, exactly-once increments",
-)];
+pub const SYSTEMS: &[SystemEntry] = &[
+    entry::<faultline_counter::Counter>(
+        "a distributed counter: fixed primary, majority-acknowledged log, exactly-once increments",
+    ),
+    entry::<faultline_raft::RaftSystem>(
+        "Raft: a replicated key-value store (pre-vote, ReadIndex, snapshots, membership, sessions)",
+    ),
+];
 
 /// Looks a system up by name; the error lists the known ones.
 pub fn find(name: &str) -> Result<&'static SystemEntry, String> {

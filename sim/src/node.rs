@@ -131,8 +131,9 @@ pub enum Command<N: Node> {
     CancelTimer {
         timer: N::Timer,
     },
-    /// Stop this node as if it crashed: volatile state is lost and it restarts later. The only
-    /// safe answer to some disk errors (an fsync that failed may have lost data).
+    /// Stop this node as if it crashed in the middle of the step: nothing else the step emitted
+    /// is carried out, volatile state is lost and it restarts later. The only safe answer to
+    /// some disk errors (an fsync that failed may have lost data).
     Halt {
         reason: String,
     },
@@ -253,7 +254,7 @@ impl<'a, N: Node> Context<'a, N> {
         self.out.push(Command::CancelTimer { timer });
     }
 
-    /// Crash this node deliberately (see [`Command::Halt`]). Commands after it are not run.
+    /// Crash this node deliberately (see [`Command::Halt`]): no command of this step is run.
     pub fn halt(&mut self, reason: impl Into<String>) {
         self.out.push(Command::Halt { reason: reason.into() });
     }

@@ -90,7 +90,8 @@ impl<N: Node> Core<N> {
 
     /// Carries out a step's commands in order: timers are set here (`timer_delay` turns a
     /// duration on the node's clock into one of the shell's clock), messages and replies are
-    /// returned to be sent; a `Halt` stops the list.
+    /// returned to be sent. A `Halt` is a crash in the middle of the step: nothing the step
+    /// emitted leaves the node, before or after it.
     pub fn apply(
         &mut self,
         commands: Vec<Command<N>>,
@@ -98,6 +99,13 @@ impl<N: Node> Core<N> {
         timer_delay: impl Fn(Duration) -> Duration,
     ) -> Outgoing<N> {
         let mut out = Outgoing { frames: Vec::new(), halt: None };
+        if let Some(reason) = commands.iter().find_map(|c| match c {
+            Command::Halt { reason } => Some(reason.clone()),
+            _ => None,
+        }) {
+            out.halt = Some(reason);
+            return out;
+        }
         for command in commands {
             match command {
                 Command::Send { to, msg } => {
@@ -112,10 +120,7 @@ impl<N: Node> Core<N> {
                 Command::CancelTimer { timer } => {
                     self.timers.remove(&timer);
                 }
-                Command::Halt { reason } => {
-                    out.halt = Some(reason);
-                    break;
-                }
+                Command::Halt { .. } => unreachable!("handled above"),
             }
         }
         out

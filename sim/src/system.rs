@@ -28,6 +28,21 @@ pub struct Op<Req> {
     pub f: &'static str,
     /// The history's invocation value.
     pub value: Value,
+    /// Whether the operation goes into the history. Administrative operations (membership
+    /// changes) are driven like any other but are outside the checked model.
+    pub record: bool,
+}
+
+impl<Req> Op<Req> {
+    /// A recorded operation.
+    pub fn new(request: Req, f: &'static str, value: Value) -> Self {
+        Op { request, f, value, record: true }
+    }
+
+    /// An administrative operation, driven but not recorded.
+    pub fn admin(request: Req, f: &'static str) -> Self {
+        Op { request, f, value: Value::Nil, record: false }
+    }
 }
 
 /// What a response means to a client.

@@ -82,6 +82,11 @@ mod imp {
         println!("{line}");
         println!("options (hash {:016x}):\n{}", spec.options.hash(), spec.options);
         println!("fault schedule ({} events):\n{}", spec.schedule.len(), spec.schedule);
+        // A node's panic is part of the report; print where it happened, once, in one line.
+        std::panic::set_hook(Box::new(|info| {
+            let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+            eprintln!("panic{at}: {}", faultline_sim::shell::panic_message(info.payload()));
+        }));
         if args.shrink {
             return shrink_run(system, args, spec);
         }

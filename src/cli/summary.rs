@@ -62,6 +62,8 @@ pub struct Summary {
     sim_seconds: f64,
     faults: BTreeMap<&'static str, FaultTally>,
     never_fired: Vec<&'static str>,
+    /// The system's own events (`<system>.*` counters): elections, snapshots, membership...
+    events: BTreeMap<String, FaultTally>,
     failures: Vec<FailureLine>,
     /// Wall seconds from the start of the sweep to the first failing seed's completion, in seed
     /// order (single job: exact; several jobs: the failing seed's own time is added to those before it).
@@ -80,6 +82,7 @@ impl Summary {
             }
         }
         let never_fired = faults.iter().filter(|(_, t)| t.count == 0).map(|(k, _)| *k).collect();
+        let events = system_events(&args.system, &results);
         let failures = results.iter().filter_map(|r| failure_line(args, r)).collect();
         let first_failure_wall_seconds = first_failure(&results);
         Summary {
@@ -92,6 +95,7 @@ impl Summary {
             sim_seconds: results.iter().map(|r| r.sim_time.as_secs_f64()).sum(),
             faults,
             never_fired,
+            events,
             failures,
             first_failure_wall_seconds,
         }
@@ -122,6 +126,20 @@ fn failure_line(args: &SweepArgs, r: &SeedResult) -> Option<FailureLine> {
     })
 }
 
+/// The system's own counters, tallied like faults.
+fn system_events(system: &str, results: &[SeedResult]) -> BTreeMap<String, FaultTally> {
+    let prefix = format!("{system}.");
+    let mut events: BTreeMap<String, FaultTally> = BTreeMap::new();
+    for r in results {
+        for (name, n) in r.counters.with_prefix(&prefix) {
+            let tally = events.entry(name.to_string()).or_default();
+            tally.seeds += u64::from(n > 0);
+            tally.count += n;
+        }
+    }
+    events
+}
+
 /// Wall time spent on seeds up to and including the first failing one.
 fn first_failure(results: &[SeedResult]) -> Option<f64> {
     let at = results.iter().position(|r| r.failure.is_some())?;
@@ -148,6 +166,12 @@ impl fmt::Display for Summary {
         }
         if !self.never_fired.is_empty() {
             writeln!(f, "  never fired: {}", self.never_fired.join(", "))?;
+        }
+        if !self.events.is_empty() {
+            writeln!(f, "  system events (seeds with it, times):")?;
+            for (name, t) in &self.events {
+                writeln!(f, "    {name:<28} {:>7} {:>10}", t.seeds, t.count)?;
+            }
         }
         self.fmt_failures(f)
     }

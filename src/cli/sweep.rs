@@ -99,6 +99,9 @@ mod imp {
     use std::time::Instant;
 
     pub fn sweep(system: &'static registry::SystemEntry, args: &SweepArgs) -> i32 {
+        // A node's panic is a finding the summary reports with its reproduce line; the default
+        // hook would print every one (with a backtrace) over the progress bar.
+        std::panic::set_hook(Box::new(|_| {}));
         let seeds = args.seed_list();
         let progress = progress_bar(seeds.len() as u64);
         #[allow(clippy::disallowed_methods)] // wall time is what this figure measures

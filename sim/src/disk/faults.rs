@@ -8,10 +8,10 @@
 //! - faults that destroy **synced** data (bit flips at rest, bit flips on read, latent sector
 //!   errors) can destroy acknowledged records. A cluster of `n` replicas survives them only if
 //!   every record stays intact on a majority. As in TigerBeetle's fault atlas, [`place_corruption`]
-//!   chooses, once per run, at most `(n - 1) / 2` nodes whose disks may suffer them; every other
-//!   disk is [`Corruption::Forbidden`] and `SimDisk` refuses to corrupt it. No record can then be
-//!   corrupt on a majority, so a protocol that detects corruption and repairs from its peers
-//!   always can.
+//!   chooses, once per run, the one node (in clusters of three or more) whose disk may suffer
+//!   them; every other disk is [`Corruption::Forbidden`] and `SimDisk` refuses to corrupt it. No
+//!   record can then be corrupt on a majority of any configuration of three or more members, so
+//!   a protocol that detects corruption and repairs from its peers always can.
 //!
 //! The placement is per node rather than per record (TigerBeetle places faults per WAL slot and
 //! grid block) because replicas of a log need not store a record at the same offset: a per-node
@@ -171,21 +171,15 @@ pub enum Corruption {
     Forbidden,
 }
 
-/// Chooses, for a cluster of `nodes`, which disks may suffer corruption: between one and
-/// `(nodes - 1) / 2` of them (none when that is zero), uniformly.
+/// Chooses, for a cluster of `nodes`, which disks may suffer corruption: one node, uniformly,
+/// when the cluster has three nodes or more; none otherwise. One node is a minority of every
+/// configuration of three or more members, so the rule holds even when a protocol's membership
+/// changes during the run (a larger corruptible set could become a majority of a smaller
+/// configuration).
 pub fn place_corruption(nodes: usize, rng: &mut Rng) -> Vec<Corruption> {
     let mut placement = vec![Corruption::Forbidden; nodes];
-    let max = nodes.saturating_sub(1) / 2;
-    if max == 0 {
-        return placement;
-    }
-    let count = rng.gen_range(1..=max);
-    // A partial Fisher-Yates shuffle: the first `count` entries of `order` are a uniform sample.
-    let mut order: Vec<usize> = (0..nodes).collect();
-    for i in 0..count {
-        let j = rng.gen_range(i..nodes);
-        order.swap(i, j);
-        placement[order[i]] = Corruption::Allowed;
+    if nodes >= 3 {
+        placement[rng.gen_range(0..nodes)] = Corruption::Allowed;
     }
     placement
 }

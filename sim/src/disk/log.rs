@@ -18,7 +18,9 @@
 //!   tell the two apart, and peers that never had those records say so during repair.)
 //! - damage with nothing intact after it ([`Recovered::torn_tail`]) is what a crash in the middle
 //!   of an unsynced append leaves, but a bit flip in the last synced record looks the same. It
-//!   is cut off; the protocol learns the sequence numbers it may have lost and decides.
+//!   is cut off; the protocol learns the sequence numbers it may have lost and decides. A tail
+//!   that could not be read at all (a latent sector error) is cut off too but flagged
+//!   (`TornTail::unreadable`): that is never a tear, and it may have held synced records.
 //!
 //! Recovery reads around unreadable sectors (they count as damage) and, when it finds damage,
 //! reads the file again before believing it: a bit flipped on the way from the disk is gone on
@@ -58,6 +60,10 @@ pub struct TornTail {
     /// Whether the first lost record's header was intact (only its payload failed): then its
     /// length and `seq` are certain, and a bit flip in a synced record is as likely as a tear.
     pub header_intact: bool,
+    /// Whether the cut region held sectors that could not be read (latent sector errors). A
+    /// crash tears writes but never makes sectors unreadable, so such a tail is not a tear: it
+    /// may have held synced, acknowledged records, and how many is unknown.
+    pub unreadable: bool,
 }
 
 /// What recovery found.
@@ -88,23 +94,29 @@ pub struct RecordLog {
     /// Start offset of each record (by seq) whose start is known, ascending.
     starts: Vec<(u64, u64)>,
     next_seq: u64,
+    /// An unreadable tail still on disk past `end`: cut before the next append (see `open`).
+    tail_on_disk: bool,
 }
 
 impl RecordLog {
     /// Opens (or creates, durably) the log, recovers it, and cuts off a torn tail (synced at
     /// once, so the cut itself survives a crash). Damaged regions are left in place for the
-    /// caller.
+    /// caller. An unreadable tail (`TornTail::unreadable`) is dropped from the log but left on
+    /// disk until the next append or `truncate`: a caller that must record what it learned from
+    /// it (that acknowledged records may be gone) can do so durably first, and a crash before
+    /// then finds the unreadable tail again.
     pub fn open(disk: &mut dyn Storage, file: &str) -> Result<(RecordLog, Recovered), DiskError> {
         if disk.len(file)?.is_none() {
             disk.write(file, 0, &[])?;
             disk.sync(file)?;
         }
         let (len, (recovered, starts, end, next_seq)) = recover(disk, file)?;
-        if end < len {
+        let tail_on_disk = recovered.torn_tail.as_ref().is_some_and(|t| t.unreadable);
+        if end < len && !tail_on_disk {
             disk.truncate(file, end)?;
             disk.sync(file)?;
         }
-        Ok((RecordLog { file: file.to_string(), end, starts, next_seq }, recovered))
+        Ok((RecordLog { file: file.to_string(), end, starts, next_seq, tail_on_disk }, recovered))
     }
 
     /// Replaces the log's whole contents with `payloads` durably and atomically (compaction,
@@ -114,7 +126,13 @@ impl RecordLog {
         file: &str,
         payloads: impl IntoIterator<Item = &'p [u8]>,
     ) -> Result<RecordLog, DiskError> {
-        let mut log = RecordLog { file: file.to_string(), end: 0, starts: Vec::new(), next_seq: 0 };
+        let mut log = RecordLog {
+            file: file.to_string(),
+            end: 0,
+            starts: Vec::new(),
+            next_seq: 0,
+            tail_on_disk: false,
+        };
         let mut buf = Vec::new();
         for payload in payloads {
             log.starts.push((log.next_seq, buf.len() as u64));
@@ -141,6 +159,10 @@ impl RecordLog {
 
     /// Appends a record (not yet durable); returns its seq.
     pub fn append(&mut self, disk: &mut dyn Storage, payload: &[u8]) -> Result<u64, DiskError> {
+        if self.tail_on_disk {
+            disk.truncate(&self.file, self.end)?;
+            self.tail_on_disk = false;
+        }
         let mut buf = Vec::with_capacity(HEADER_LEN + payload.len());
         let seq = self.next_seq;
         encode_into(&mut buf, seq, payload);
@@ -160,8 +182,13 @@ impl RecordLog {
     /// inside a damaged region the whole region goes: its records were unreadable anyway.
     pub fn truncate(&mut self, disk: &mut dyn Storage, keep: u64) -> Result<(), DiskError> {
         if keep >= self.next_seq {
+            if self.tail_on_disk {
+                disk.truncate(&self.file, self.end)?;
+                self.tail_on_disk = false;
+            }
             return Ok(());
         }
+        self.tail_on_disk = false;
         let at = self.starts.partition_point(|&(seq, _)| seq < keep);
         let (first_seq, offset) = match self.starts.get(at) {
             Some(&(seq, offset)) if seq == keep => (seq, offset),
@@ -178,13 +205,14 @@ impl RecordLog {
 /// Reads and scans the log, reading again while damage shows, and keeps the scan with the most
 /// intact records: (file length, scan).
 fn recover(disk: &mut dyn Storage, file: &str) -> Result<(u64, Scan), DiskError> {
-    let data = read_salvaging(disk, file)?;
-    let mut best = scan(&data);
+    let (data, unreadable) = read_salvaging(disk, file)?;
+    let mut best = scan(&data, &unreadable);
     for _ in 0..REREADS {
         if best.0.torn_tail.is_none() && best.0.intact_payloads().is_some() {
             break;
         }
-        let again = scan(&read_salvaging(disk, file)?);
+        let (data, unreadable) = read_salvaging(disk, file)?;
+        let again = scan(&data, &unreadable);
         if intact_count(&again.0) > intact_count(&best.0) {
             best = again;
         }
@@ -196,15 +224,17 @@ fn intact_count(recovered: &Recovered) -> usize {
     recovered.slots.iter().filter(|s| matches!(s, RecordSlot::Intact { .. })).count()
 }
 
-/// The whole file; blocks that fail to read (latent sector errors) read as zeros, which no
-/// record checksum accepts, so they surface as damage instead of failing the whole recovery.
-fn read_salvaging(disk: &mut dyn Storage, file: &str) -> Result<Vec<u8>, DiskError> {
+/// The whole file, and the offsets of the blocks that failed to read (latent sector errors).
+/// Those read as zeros, which no record checksum accepts, so they surface as damage instead of
+/// failing the whole recovery.
+fn read_salvaging(disk: &mut dyn Storage, file: &str) -> Result<(Vec<u8>, Vec<usize>), DiskError> {
     let len = disk.len(file)?.unwrap_or(0) as usize;
     match disk.read(file, 0, len) {
         Err(DiskError::ReadError { .. }) => {}
-        whole => return whole,
+        whole => return whole.map(|data| (data, Vec::new())),
     }
     let mut data = vec![0u8; len];
+    let mut unreadable = Vec::new();
     for start in (0..len).step_by(SALVAGE_BLOCK) {
         let want = SALVAGE_BLOCK.min(len - start);
         match disk.read(file, start as u64, want) {
@@ -212,11 +242,11 @@ fn read_salvaging(disk: &mut dyn Storage, file: &str) -> Result<Vec<u8>, DiskErr
                 let n = block.len().min(want);
                 data[start..start + n].copy_from_slice(&block[..n]);
             }
-            Err(DiskError::ReadError { .. }) => {}
+            Err(DiskError::ReadError { .. }) => unreadable.push(start),
             Err(e) => return Err(e),
         }
     }
-    Ok(data)
+    Ok((data, unreadable))
 }
 
 fn encode_into(buf: &mut Vec<u8>, seq: u64, payload: &[u8]) {
@@ -258,7 +288,8 @@ fn resync(data: &[u8], offset: usize, seq: u64) -> Option<(usize, u64)> {
 
 type Scan = (Recovered, Vec<(u64, u64)>, u64, u64);
 
-fn scan(data: &[u8]) -> Scan {
+/// Scans `data`; `unreadable` lists the offsets of blocks that could not be read.
+fn scan(data: &[u8], unreadable: &[usize]) -> Scan {
     let (mut offset, mut seq) = (0usize, 0u64);
     let mut recovered = Recovered::default();
     let mut starts = Vec::new();
@@ -274,7 +305,8 @@ fn scan(data: &[u8]) -> Scan {
         let Some((at, found)) = resync(data, offset, seq) else {
             let header_intact = header_at(data, offset).is_some_and(|(s, _)| s == seq);
             let bytes = (data.len() - offset) as u64;
-            recovered.torn_tail = Some(TornTail { seq, bytes, header_intact });
+            let unreadable = unreadable.iter().any(|block| block + SALVAGE_BLOCK > offset);
+            recovered.torn_tail = Some(TornTail { seq, bytes, header_intact, unreadable });
             break;
         };
         if found > seq {
@@ -325,7 +357,10 @@ mod tests {
         d.write("wal", len, &[0x43, 0x52, 0x4C]).unwrap(); // a partial header
         let (mut log, rec) = RecordLog::open(&mut d, "wal").unwrap();
         assert_eq!(payloads(&rec).len(), 3);
-        assert_eq!(rec.torn_tail, Some(TornTail { seq: 3, bytes: 3, header_intact: false }));
+        assert_eq!(
+            rec.torn_tail,
+            Some(TornTail { seq: 3, bytes: 3, header_intact: false, unreadable: false })
+        );
         assert_eq!(d.len("wal").unwrap(), Some(len));
         log.append(&mut d, b"after").unwrap();
         log.sync(&mut d).unwrap();
@@ -450,6 +485,28 @@ mod tests {
         assert_eq!(damaged.len(), 1, "one damaged region: {damaged:?}");
         assert!(matches!(rec.slots.last(), Some(RecordSlot::Intact { seq: 99, .. })));
         assert_eq!(rec.torn_tail, None);
+    }
+
+    #[test]
+    fn an_unreadable_tail_is_cut_but_flagged_as_no_tear() {
+        // The last block cannot be read: nothing intact follows, so the tail is cut, but it is
+        // flagged: a crash never makes sectors unreadable, so synced records may be gone.
+        let mut d = flaky_log();
+        d.unreadable = Some(2590);
+        let (_, rec) = RecordLog::open(&mut d, "wal").unwrap();
+        let tail = rec.torn_tail.expect("the unreadable block ends the log");
+        assert!(tail.unreadable, "{tail:?}");
+        assert!(tail.seq < 100 && tail.seq >= 2048 / 26 - 1, "{tail:?}");
+        // Still on disk: a crash before the caller acts finds it again.
+        let (mut log, again) = RecordLog::open(&mut d, "wal").unwrap();
+        assert_eq!(again.torn_tail, Some(tail));
+        // The next append cuts it, and the new record follows the intact ones.
+        d.unreadable = None;
+        log.append(&mut d, b"new").unwrap();
+        log.sync(&mut d).unwrap();
+        let (_, after) = RecordLog::open(&mut d, "wal").unwrap();
+        assert_eq!(after.torn_tail, None);
+        assert!(matches!(after.slots.last(), Some(RecordSlot::Intact { payload, .. }) if payload == b"new"));
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::codec;
 use crate::net::Addr;
 use crate::node::{ClientId, Node, RequestId};
 use crate::rng::{self, Rng};
-use crate::system::System;
+use crate::system::{Op, System};
 use crate::trace::TraceKind;
 use crate::wire::{Wire, WireOf};
 use faultline_checkers::{Event, EventKind, Value};
@@ -94,7 +94,12 @@ impl<S: System> Client<S> {
             let mut w = lock(&self.world);
             let op = w.system.next_op(self.id, &mut self.rng);
             tracing::info!(process = self.process.id(), "invoke {} {}", op.f, op.value);
-            w.record_event(Event::invoke(self.process.id(), op.f, op.value.clone(), 0), TraceKind::Invoke);
+            if op.record {
+                w.record_event(
+                    Event::invoke(self.process.id(), op.f, op.value.clone(), 0),
+                    TraceKind::Invoke,
+                );
+            }
             (op, RequestId { client: self.id, seq: self.seq })
         };
         self.seq += 1;
@@ -111,20 +116,23 @@ impl<S: System> Client<S> {
             };
             let answer = lock(&self.world).system.interpret(&op.request, &response);
             if let Some((kind, value)) = attempts.answered(answer) {
-                self.complete(op.f, kind, value);
+                self.complete(&op, kind, value);
                 return kind;
             }
             sleep(Duration::from_millis(self.rng.gen_range(5..=50))).await;
         }
         let (kind, value) = attempts.give_up();
-        self.complete(op.f, kind, value);
+        self.complete(&op, kind, value);
         kind
     }
 
-    fn complete(&mut self, f: &str, kind: EventKind, value: Value) {
-        tracing::info!(process = self.process.id(), "{kind:?} {f} {value}");
+    fn complete(&mut self, op: &Op<<N<S> as Node>::Request>, kind: EventKind, value: Value) {
+        tracing::info!(process = self.process.id(), "{kind:?} {} {value}", op.f);
+        if !op.record {
+            return;
+        }
         let mut w = lock(&self.world);
-        w.record_event(Event::complete(self.process.id(), kind, f, value, 0), TraceKind::Complete);
+        w.record_event(Event::complete(self.process.id(), kind, op.f, value, 0), TraceKind::Complete);
         self.process.completed(kind);
     }
 

@@ -357,15 +357,14 @@ fn add_device_counts<S: System>(w: &mut World<S>) {
     }
 }
 
-/// Why the liveness phase is not over, or `None` when it is.
+/// Why the liveness phase is not over, or `None` when it is: clients not served yet, and what
+/// the system says is still pending.
 fn pending_reason<S: System>(w: &World<S>) -> Option<String> {
     let want = w.options.workload.liveness_ops_per_client;
-    let unserved: Vec<String> = (w.served.iter().enumerate())
+    let mut reasons: Vec<String> = (w.served.iter().enumerate())
         .filter(|(_, &n)| n < want)
         .map(|(c, n)| format!("client c{c} completed {n} of {want} operations"))
         .collect();
-    if !unserved.is_empty() {
-        return Some(unserved.join("; "));
-    }
-    w.system.pending(&w.observer).map(|p| format!("pending {p}"))
+    reasons.extend(w.system.pending(&w.observer).map(|p| format!("pending: {p}")));
+    (!reasons.is_empty()).then(|| reasons.join("; "))
 }

@@ -6,7 +6,7 @@ use crate::codec;
 use crate::net::Addr;
 use crate::node::{ClientId, Node, NodeId, RequestId};
 use crate::rng::Rng;
-use crate::system::System;
+use crate::system::{Op, System};
 use crate::wire::{Wire, WireOf};
 use faultline_checkers::{Event, EventKind, History};
 use rand::Rng as _;
@@ -80,7 +80,9 @@ impl<S: System> RealClient<S> {
         let op = self.system.next_op(self.id, &mut self.rng);
         let id = RequestId { client: self.id, seq: self.seq };
         self.seq += 1;
-        self.recorder.record(Event::invoke(self.process.id(), op.f, op.value.clone(), 0));
+        if op.record {
+            self.recorder.record(Event::invoke(self.process.id(), op.f, op.value.clone(), 0));
+        }
         let deadline = now() + OPERATION;
         let mut attempts = Attempts::default();
         while now() < deadline {
@@ -96,17 +98,24 @@ impl<S: System> RealClient<S> {
                 continue;
             };
             if let Some((kind, value)) = attempts.answered(self.system.interpret(&op.request, &response)) {
-                return self.complete(op.f, kind, value);
+                return self.complete(&op, kind, value);
             }
             tokio::time::sleep(Duration::from_millis(self.rng.gen_range(10..=100))).await;
         }
         let (kind, value) = attempts.give_up();
-        self.complete(op.f, kind, value)
+        self.complete(&op, kind, value)
     }
 
-    fn complete(&mut self, f: &str, kind: EventKind, value: faultline_checkers::Value) -> EventKind {
-        self.recorder.record(Event::complete(self.process.id(), kind, f, value, 0));
-        self.process.completed(kind);
+    fn complete(
+        &mut self,
+        op: &Op<<N<S> as Node>::Request>,
+        kind: EventKind,
+        value: faultline_checkers::Value,
+    ) -> EventKind {
+        if op.record {
+            self.recorder.record(Event::complete(self.process.id(), kind, op.f, value, 0));
+            self.process.completed(kind);
+        }
         kind
     }
 

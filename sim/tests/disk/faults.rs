@@ -238,6 +238,10 @@ fn the_placement_never_gives_a_majority_corruptible_disks() {
             assert_eq!(placement.len(), nodes);
             let allowed = placement.iter().filter(|c| **c == Corruption::Allowed).count();
             assert!(allowed <= nodes.saturating_sub(1) / 2, "{nodes} nodes, {allowed} corruptible");
+            assert!(
+                allowed <= 1,
+                "more than one corruptible disk could be a majority of a smaller configuration"
+            );
             assert!(nodes < 3 || allowed >= 1, "a cluster of 3 or more gets a corruptible disk");
             for (i, c) in placement.iter().enumerate() {
                 counts[i] += usize::from(*c == Corruption::Allowed);

@@ -41,9 +41,9 @@ impl System for Counter {
     fn next_op(&self, _client: ClientId, rng: &mut Rng) -> Op<Request> {
         if rng.gen_bool(0.7) {
             let delta = rng.gen_range(1..=5);
-            Op { request: Request::Incr { delta }, f: "incr", value: Value::Int(delta) }
+            Op::new(Request::Incr { delta }, "incr", Value::Int(delta))
         } else {
-            Op { request: Request::Read, f: "read", value: Value::Nil }
+            Op::new(Request::Read, "read", Value::Nil)
         }
     }
 

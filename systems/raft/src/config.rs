@@ -21,6 +21,9 @@ pub struct RaftConfig {
     pub snapshot_threshold: u64,
     /// At most this many entries per AppendEntries.
     pub max_entries_per_message: usize,
+    /// Removals that would leave fewer members are refused (`Response::Invalid`), unless the
+    /// cluster is already smaller. Three voters survive one lost or damaged node; two do not.
+    pub min_members: usize,
     /// A planted bug (see [`RaftBug`]); `None` is the correct protocol.
     pub bug: Option<RaftBug>,
 }
@@ -34,6 +37,7 @@ impl Default for RaftConfig {
             heartbeat_interval: Duration::from_millis(50),
             snapshot_threshold: 64,
             max_entries_per_message: 16,
+            min_members: 3,
             bug: None,
         }
     }

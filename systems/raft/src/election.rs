@@ -9,8 +9,8 @@
 //! votes for itself durably and requests votes. A member grants one vote per term, durably,
 //! to a candidate at least as up-to-date as its own log and its promise (see `storage.rs`),
 //! and ignores higher-term vote requests while it hears from a leader, so a removed or
-//! partitioned node cannot force a working leader out. A node with unreadable entries never
-//! campaigns or votes; a node outside its latest configuration campaigns only while that
+//! partitioned node cannot force a working leader out. A node with unreadable entries votes
+//! (against its known log end) but never campaigns; a node outside its latest configuration campaigns only while that
 //! configuration is uncommitted (thesis 4.2.2), and never counts its own vote.
 //!
 //! Any message carrying a higher term makes a node adopt that term and become a follower
@@ -34,10 +34,13 @@ impl Raft {
         self.log.last().max(self.promise)
     }
 
-    /// Whether this node may vote at all: it must be able to read every entry it acknowledged.
+    /// Whether this node may vote at all. Unreadable entries (holes) do not prevent it: the
+    /// election restriction needs only the voter's log end, and `vote_floor` knows it even when
+    /// entries before it are damaged (the persist records and the promise name it). Refusing to
+    /// vote with a hole stalled any configuration in which every majority includes a damaged
+    /// node, e.g. two members, one of them damaged.
     fn can_vote(&self) -> bool {
-        self.log.first_hole().is_none()
-            && matches!(self.role, Role::Follower | Role::PreCandidate { .. } | Role::Candidate { .. })
+        matches!(self.role, Role::Follower | Role::PreCandidate { .. } | Role::Candidate { .. })
     }
 
     /// Whether this node may stand for election: its whole log readable and at least as far as

@@ -47,6 +47,7 @@
 //! - [`kv`]: the key-value state machine with client sessions.
 //! - [`history`]: maps requests and responses to history events.
 //! - `observe`: observations for the invariant checkers, and a status summary.
+//! - [`system`]: Raft bound to the faultline harness (workload, routing, observation, checks).
 
 pub mod bugs;
 pub mod config;
@@ -62,6 +63,7 @@ mod replication;
 mod snapshot;
 mod state;
 mod storage;
+pub mod system;
 
 pub use bugs::RaftBug;
 pub use config::{ConfigError, RaftConfig};
@@ -69,6 +71,7 @@ pub use kv::KvStore;
 pub use msg::{LogId, Msg, Request, Response, Unavailable, WriteOp};
 pub use observe::{convergence, RaftStatus, StatusRole};
 pub use storage::{RecoveryReport, LOG_FILE, META_FILES, SNAPSHOT_FILE};
+pub use system::RaftSystem;
 
 use crate::log::RaftLog;
 use crate::membership::{Change, Membership};
@@ -286,6 +289,16 @@ impl Raft {
             return;
         }
         self.install_recovery(recovery);
+        if self.log.last().term > self.hard.term {
+            // The newest metadata copy was lost and the survivor is older than the log: the
+            // lost copy had at least the log's last term, and maybe a vote in it. Take that
+            // term and count the vote as given (to this node, so no one else gets it). A vote in
+            // a still later term that the lost copy held cannot be recovered: see storage.rs.
+            tracing::warn!(node = %self.id, "metadata older than the log: adopting its term");
+            self.hard.term = self.log.last().term;
+            self.hard.voted_for = Some(self.id);
+            self.report.meta_repaired = true;
+        }
         if self.report.meta_repaired {
             // Rewrite the bad copy from the good one. If that fails without halting (a full
             // disk), the good copy still holds: carry on.

@@ -130,9 +130,10 @@ impl Raft {
         if self.members.latest_index() > self.commit {
             return self.reply(id, Response::Unavailable(Unavailable::ConfigChangePending));
         }
-        if members.is_empty() {
-            return self
-                .reply(id, Response::Invalid { reason: "a cluster needs at least one member".into() });
+        let floor = self.config.min_members.min(self.members.latest().len()).max(1);
+        if members.len() < floor {
+            let reason = format!("the cluster keeps at least {floor} members");
+            return self.reply(id, Response::Invalid { reason });
         }
         if self.append_as_leader(cx, Command::Config { members, id }).is_err() && self.halt.is_none() {
             return self.reply(id, Response::Unavailable(Unavailable::DiskFull));

@@ -44,15 +44,23 @@ pub struct RaftStatus {
 
 /// Why a cluster has not converged yet, or `Ok` once it has: exactly one leader, known to
 /// every active member, and every active member's state machine at the same index with the
-/// same digest, nothing awaiting repair. For the harness's liveness phase ("pending: ...").
+/// same digest, nothing awaiting repair. Members that lost their metadata for good are left
+/// out, as long as the others are a majority. For the harness's liveness phase ("pending: ...").
 pub fn convergence(statuses: &[RaftStatus]) -> Result<(), String> {
     let leaders: Vec<&RaftStatus> = statuses.iter().filter(|s| s.role == StatusRole::Leader).collect();
     let [leader] = leaders.as_slice() else {
-        let ids: Vec<String> = leaders.iter().map(|s| s.id.to_string()).collect();
-        return Err(format!("{} leaders ({})", leaders.len(), ids.join(", ")));
+        let nodes: Vec<String> = statuses.iter().map(RaftStatus::summary).collect();
+        return Err(format!("{} leaders [{}]", leaders.len(), nodes.join("; ")));
     };
-    for s in statuses.iter().filter(|s| leader.members.contains(&s.id)) {
-        if matches!(s.role, StatusRole::Recovering | StatusRole::Failed) {
+    // A node that lost both copies of its metadata takes no further part (see `storage.rs`);
+    // the rest must still converge, and must still be a majority of the configuration.
+    let members: Vec<&RaftStatus> = statuses.iter().filter(|s| leader.members.contains(&s.id)).collect();
+    let failed = members.iter().filter(|s| s.role == StatusRole::Failed).count();
+    if 2 * (leader.members.len() - failed) <= leader.members.len() {
+        return Err(format!("{failed} of {} members lost their metadata", leader.members.len()));
+    }
+    for s in members.into_iter().filter(|s| s.role != StatusRole::Failed) {
+        if s.role == StatusRole::Recovering {
             return Err(format!("{} is {:?}", s.id, s.role));
         }
         if let Some(hole) = s.first_hole {
@@ -72,6 +80,23 @@ pub fn convergence(statuses: &[RaftStatus]) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+impl RaftStatus {
+    /// `n2 Follower t7 commit 12/14 hole@9 members n0,n1,n2`: for liveness reports.
+    pub fn summary(&self) -> String {
+        let hole = self.first_hole.map(|h| format!(" hole@{h}")).unwrap_or_default();
+        let members: Vec<String> = self.members.iter().map(|m| m.to_string()).collect();
+        format!(
+            "{} {:?} t{} commit {}/{}{hole} members {}",
+            self.id,
+            self.role,
+            self.term,
+            self.commit_index,
+            self.last_log.index,
+            members.join(",")
+        )
+    }
 }
 
 impl Raft {

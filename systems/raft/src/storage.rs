@@ -25,14 +25,28 @@
 //! A damaged, acknowledged entry becomes a *hole* in the in-memory log: the node knows the
 //! position (and, when a persist record names it, the term) but not the content. Holes are
 //! refilled only from the leader's AppendEntries or InstallSnapshot. Until then the node does
-//! not vote or campaign, and never acknowledges an index at or beyond its first hole, so no
-//! quorum counts it as holding entries it cannot read. A damaged snapshot makes every index it
-//! covered a hole. Repair needs a leader, so a cluster stalls while every majority includes a
-//! node with holes (two of three members damaged, or one damaged and one down, or any damage in
-//! a two-member cluster) until enough nodes are healthy again. CTRL avoids that stall with
-//! leader-side recovery (a damaged node may lead and fetch or safely discard its faulty
-//! entries); we do not implement it. Two damaged metadata copies leave the node unable to know its term or vote:
-//! it takes no further part (see `Role::Failed`) rather than risk a second vote in one term.
+//! not campaign, and never acknowledges an index at or beyond its first hole, so no quorum
+//! counts it as holding entries it cannot read. It does vote: the election restriction compares
+//! log ends, and the node knows its own (the persist records and the promise name it) even when
+//! entries before it are unreadable, so a healthy candidate can be elected with its vote and
+//! then repair it. A damaged snapshot makes every index it covered a hole. Repair needs a
+//! leader, so a cluster stalls while only nodes with holes have the most up-to-date logs;
+//! CTRL avoids that with leader-side recovery (a damaged node may lead and fetch or safely
+//! discard its faulty entries); we do not implement it.
+//!
+//! If the newest metadata copy is lost and the surviving one is older than the log (the log
+//! holds entries of a later term), the node adopts the log's last term and counts its vote in
+//! it as given, so it cannot vote twice in that term; a vote the lost copy recorded in a still
+//! later term is the residual risk of keeping two copies. Two damaged metadata copies leave the
+//! node unable to know its term or vote: it takes no further part (see `Role::Failed`) rather
+//! than risk a second vote in one term.
+//!
+//! An unreadable tail (a latent sector error at the end of the log, found by `RecordLog`) is the
+//! one loss the persist records cannot bound: they were in it. The node then knows only that
+//! everything it ever acknowledged came from leaders of terms up to its current term, so it
+//! promises (durably, before anything else) to vote only for candidates whose log ends in a
+//! later term: such a log holds every entry committed up to its current term (leader
+//! completeness and log matching), whatever the lost tail held.
 //!
 //! The *promise* is the most up-to-date log end (term, then index) this node ever acknowledged.
 //! While the log holds those entries it is simply the log's end. Repairing a hole drops the
@@ -123,6 +137,9 @@ pub struct RecoveryReport {
     pub records_cut: u64,
     /// Bytes of a torn tail cut off.
     pub torn_bytes: u64,
+    /// The cut tail could not be read (a latent sector error, not a tear): acknowledged entries
+    /// may be gone, and how many is unknown.
+    pub tail_unreadable: bool,
     /// One metadata copy was bad and has been rewritten from the other.
     pub meta_repaired: bool,
     /// Both metadata copies were bad: the node cannot know its term or vote.
@@ -306,6 +323,15 @@ impl Store {
         let snapshot = snapshot.flatten();
         let (mut wal, found) = RecordLog::open(disk, LOG_FILE)?;
         report.torn_bytes = found.torn_tail.as_ref().map_or(0, |t| t.bytes);
+        report.tail_unreadable = found.torn_tail.as_ref().is_some_and(|t| t.unreadable);
+        let (mut meta_version, mut hard) = (meta_version, hard);
+        if report.tail_unreadable {
+            // Before anything cuts the unreadable tail from the disk: promise, durably, to vote
+            // only for logs that end in a later term (see the module docs).
+            hard.promise = hard.promise.max(LogId { term: hard.term, index: u64::MAX });
+            meta_version += 1;
+            write_meta(disk, meta_version, &hard)?;
+        }
         let start = snapshot.as_ref().map_or(1, |s| s.last.index + 1);
         let rebuilt = rebuild(&decode_items(&found.slots), start);
         if let Some(seq) = rebuilt.cut {
@@ -324,13 +350,20 @@ impl Store {
     /// Writes both metadata copies, one after the other, each atomically and durably.
     pub fn save_hard_state(&mut self, disk: &mut dyn Storage, hard: &HardState) -> Result<(), DiskError> {
         self.meta_version += 1;
-        let bytes = seal(&MetaRecord { version: self.meta_version, hard: hard.clone() });
-        for file in META_FILES {
-            disk.replace_durably(file, &bytes)?;
-        }
-        Ok(())
+        write_meta(disk, self.meta_version, hard)
     }
+}
 
+/// Writes both metadata copies, one after the other, each atomically and durably.
+fn write_meta(disk: &mut dyn Storage, version: u64, hard: &HardState) -> Result<(), DiskError> {
+    let bytes = seal(&MetaRecord { version, hard: hard.clone() });
+    for file in META_FILES {
+        disk.replace_durably(file, &bytes)?;
+    }
+    Ok(())
+}
+
+impl Store {
     /// Appends `entries` (the log's new tail, which now ends at `last`), syncs, then appends and
     /// syncs a persist record. On `Full` the batch is rolled back (the caller drops it too).
     pub fn append(

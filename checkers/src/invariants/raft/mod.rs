@@ -165,10 +165,10 @@ pub fn check_with(invariant: impl Invariant, observations: &[RaftObservation]) -
 
 /// All five Raft properties at once.
 pub struct RaftInvariants {
-    monitors: Vec<Monitor<Box<dyn Invariant>>>,
+    monitors: Vec<Monitor<Box<dyn Invariant + Send>>>,
 }
 
-impl Invariant for Box<dyn Invariant> {
+impl Invariant for Box<dyn Invariant + Send> {
     fn name(&self) -> &'static str {
         self.as_ref().name()
     }
@@ -180,7 +180,7 @@ impl Invariant for Box<dyn Invariant> {
 
 impl Default for RaftInvariants {
     fn default() -> Self {
-        let all: [Box<dyn Invariant>; 5] = [
+        let all: [Box<dyn Invariant + Send>; 5] = [
             Box::new(ElectionSafety::default()),
             Box::new(LogMatching::default()),
             Box::new(LeaderCompleteness::default()),

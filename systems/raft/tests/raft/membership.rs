@@ -44,7 +44,8 @@ fn raft_a_server_added_while_writes_continue_catches_up_and_counts() {
 fn raft_a_removed_leader_steps_down_after_committing_its_removal() {
     // Thesis 4.2.2: the leader replicates the configuration that excludes it, does not count
     // itself in majorities for it, steps down once it commits, and never campaigns again.
-    let mut c = Cluster::new(3, 72);
+    let config = RaftConfig { min_members: 1, ..RaftConfig::with_members(3) };
+    let mut c = Cluster::with_config(3, config, 72);
     let leader = c.elect() as u32;
     let members: Vec<u32> = (0..3).filter(|n| *n != leader).collect();
     assert_eq!(c.call(9, Request::RemoveServer { node: NodeId(leader) }), Response::Members(ids(&members)));
@@ -79,12 +80,19 @@ fn raft_one_membership_change_at_a_time() {
 #[test]
 fn raft_changes_wait_for_the_leaders_first_commit_and_invalid_changes_are_refused() {
     // The single-server change fix (Ongaro, 2015): a leader must commit an entry of its term
-    // before changing membership; and a cluster cannot remove its last member.
+    // before changing membership; a cluster cannot remove its last member, nor shrink below
+    // its configured minimum.
     let mut c = Cluster::new(1, 74);
     c.elect();
     assert_eq!(
         c.call(9, Request::RemoveServer { node: NodeId(0) }),
-        Response::Invalid { reason: "a cluster needs at least one member".into() }
+        Response::Invalid { reason: "the cluster keeps at least 1 members".into() }
+    );
+    let mut c = Cluster::new(3, 76);
+    c.elect();
+    assert_eq!(
+        c.call(9, Request::RemoveServer { node: NodeId(1) }),
+        Response::Invalid { reason: "the cluster keeps at least 3 members".into() }
     );
     let mut c = Cluster::new(3, 75);
     c.freeze_timers();
