@@ -1,0 +1,474 @@
+//! The linearizability search over one part: Wing-Gong-Lowe with just-in-time linearization,
+//! run breadth-first over the part's events with memoized configurations.
+//!
+//! **Algorithm.** Wing and Gong's search (1993) tries to order operations one at a time,
+//! respecting real time, and backtracks; Lowe ("Testing for linearizability", 2017) adds
+//! memoization of (set of linearized operations, model state), which Porcupine uses too, and
+//! *just-in-time* linearization: an operation is only linearized when something forces it. Here
+//! the search walks the part's events in order and keeps the set of every *configuration*
+//! reachable so far: (which in-flight operations are already linearized, model state). At an
+//! invocation the operation joins the in-flight set. At a return, the operation must be
+//! linearized: each configuration that has not linearized it yet is extended by linearizing
+//! in-flight operations, in every order (depth-first, memoized), until it has; those that never
+//! can are dropped. If none is left, no linearization exists and the returning operation is the
+//! witness of the violation. Completed operations are linearized in every configuration, so a
+//! configuration stores bits only for in-flight operations ([`super::slots`]), and at a moment
+//! when nothing is in flight the configurations are exactly the set of reachable states (the
+//! history splits there for free). Operations that never return (`info`) may be linearized at
+//! any later point, or never.
+//!
+//! **Pruning**, each one sound on its own, and each checked against the brute-force oracle by
+//! the property tests:
+//! - read-only operations are linearized as soon as they are valid (moving a read earlier,
+//!   within its interval, to a point where it is valid changes no state, so nothing is lost);
+//! - identical `info` operations are interchangeable, so they are linearized in invocation
+//!   order;
+//! - reachability ([`Model::may_reach`]): a configuration whose state can no longer satisfy a
+//!   pending observer, or the next one to be invoked, is dropped, when no operation that could
+//!   change that ([`Model::explains`]) can still come first;
+//! - when every operation still to be linearized is blind (valid in any state), the rest of
+//!   the part is linearizable and the search stops.
+//!
+//! States are interned and transitions cached ([`super::table`]), so the model's `step` runs
+//! once per (state, operation) pair, and configurations hash as two machine words.
+
+use super::prepare::{Ev, Observer, Part};
+use super::slots::SlotSet;
+use super::table::{LookupMap, LookupSet, StateTable};
+use crate::model::Model;
+use std::time::Instant;
+
+/// Bounds on one search.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limits {
+    pub deadline: Option<Instant>,
+    /// Most configurations held at once (frontier plus one step's closure).
+    pub max_configs: usize,
+    /// Record how each configuration was reached, to report a linearization.
+    pub track: bool,
+}
+
+/// An operation linearized at event position `pos`: just before that event when `after` is
+/// false (during a return), just after it when true (a read linearized at its invocation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Step {
+    pub op: u32,
+    pub pos: u32,
+    pub after: bool,
+}
+
+/// Why the search found no linearization.
+#[derive(Clone, Debug)]
+pub(crate) struct Failure {
+    /// The operation returning there.
+    pub op: u32,
+    /// Distinct states in which the operation was tried (capped), described by the model.
+    pub states: Vec<String>,
+    /// How many distinct states there were in all.
+    pub state_count: usize,
+    /// The longest partial linearization (when tracking) and the state after it.
+    pub prefix: Option<(Vec<Step>, String)>,
+    /// Operations in flight at the failure that the prefix did not linearize.
+    pub in_flight: Vec<u32>,
+}
+
+pub(crate) enum Outcome {
+    Ok(Option<Vec<Step>>),
+    Violation(Failure),
+    Unknown(String),
+}
+
+/// How many failing states the explanation lists.
+const STATES_SHOWN: usize = 8;
+
+#[derive(Clone, Copy, Debug)]
+struct Config<B> {
+    set: B,
+    state: u32,
+    /// Index of the last trace node (0: nothing linearized yet, or not tracking).
+    trace: u32,
+}
+
+impl<B: SlotSet> Config<B> {
+    fn key(&self) -> (B, u32) {
+        (self.set, self.state)
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Node {
+    parent: u32,
+    step: Step,
+}
+
+/// An observer the configurations are checked against.
+struct Constraint<B> {
+    op: u32,
+    /// Its slot when in flight: configurations that linearized it are exempt.
+    slot: Option<usize>,
+    /// Explainers in flight: the constraint holds only once they are all linearized.
+    mask: B,
+}
+
+/// Diagnostics collected while expanding, on request.
+#[derive(Default)]
+struct Diagnosis<B> {
+    states: Vec<u32>,
+    seen_states: Option<LookupSet<u32>>,
+    best: Option<Config<B>>,
+}
+
+/// Runs the search over `part`.
+pub(crate) fn search<M: Model, B: SlotSet>(model: &M, part: &Part<M>, limits: &Limits) -> Outcome {
+    Search::<M, B>::new(model, part, limits).run()
+}
+
+struct Search<'a, M: Model, B: SlotSet> {
+    model: &'a M,
+    part: &'a Part<M>,
+    limits: &'a Limits,
+    table: StateTable<M::State>,
+    reach: LookupMap<u64, bool>,
+    configs: Vec<Config<B>>,
+    pending: Vec<u32>,
+    constraints: Vec<Constraint<B>>,
+    trace: Vec<Node>,
+    t: usize,
+    steps: u64,
+}
+
+impl<'a, M: Model, B: SlotSet> Search<'a, M, B> {
+    fn new(model: &'a M, part: &'a Part<M>, limits: &'a Limits) -> Self {
+        let mut table = StateTable::new();
+        let init = table.intern(model.init());
+        let root = Node { parent: 0, step: Step { op: u32::MAX, pos: 0, after: false } };
+        Search {
+            model,
+            part,
+            limits,
+            table,
+            reach: LookupMap::new(),
+            configs: vec![Config { set: B::default(), state: init, trace: 0 }],
+            pending: Vec::new(),
+            constraints: Vec::new(),
+            trace: vec![root],
+            t: 0,
+            steps: 0,
+        }
+    }
+
+    fn run(mut self) -> Outcome {
+        for t in 0..self.part.events.len() {
+            self.t = t;
+            match self.part.events[t] {
+                Ev::Invoke(o) => self.on_invoke(o),
+                Ev::Return(o) => {
+                    if let Err(outcome) = self.on_return(o) {
+                        return outcome;
+                    }
+                }
+            }
+            if let Some(c) = self.rest_is_blind() {
+                return Outcome::Ok(self.limits.track.then(|| self.finish_blind(c)));
+            }
+        }
+        let witness = self.limits.track.then(|| self.chain(self.configs[0].trace));
+        Outcome::Ok(witness)
+    }
+
+    fn on_invoke(&mut self, o: u32) {
+        self.pending.push(o);
+        self.refresh_constraints();
+        if !self.part.ops[o as usize].read_only {
+            return;
+        }
+        let slot = self.part.ops[o as usize].slot;
+        let mut configs = std::mem::take(&mut self.configs);
+        for c in &mut configs {
+            if self.valid_read(c.state, o) {
+                c.set = c.set.with(slot);
+                c.trace = self.push_trace(c.trace, o, true);
+            }
+        }
+        let mut seen = LookupSet::new();
+        configs.retain(|c| seen.insert(c.key()));
+        self.configs = configs;
+    }
+
+    fn on_return(&mut self, o: u32) -> Result<(), Outcome> {
+        self.refresh_constraints();
+        let next = self.expand(o, None)?;
+        if next.is_empty() {
+            return Err(Outcome::Violation(self.failure(o)?));
+        }
+        self.configs = next;
+        self.pending.retain(|&p| p != o);
+        Ok(())
+    }
+
+    /// Every configuration reachable from the current ones in which `target` has just been
+    /// linearized (or already was), with `target`'s slot released.
+    fn expand(&mut self, target: u32, mut diag: Option<&mut Diagnosis<B>>) -> Result<Vec<Config<B>>, Outcome> {
+        let tslot = self.part.ops[target as usize].slot;
+        let mut out = Output { configs: Vec::new(), seen: LookupSet::new(), slot: tslot };
+        let mut seen = LookupSet::new();
+        let mut stack = Vec::new();
+        for c in std::mem::take(&mut self.configs) {
+            if c.set.has(tslot) {
+                out.push(c);
+            } else if seen.insert(c.key()) {
+                stack.push(c);
+            }
+            self.configs.push(c);
+        }
+        while let Some(c) = stack.pop() {
+            self.tick(seen.len() + out.configs.len() + self.configs.len())?;
+            if let Some(d) = diag.as_deref_mut() {
+                d.observe(c);
+            }
+            for i in 0..self.pending.len() {
+                let y = self.pending[i];
+                if let Some(c2) = self.successor(c, y, target) {
+                    if c2.set.has(tslot) {
+                        out.push(c2);
+                    } else if seen.insert(c2.key()) {
+                        stack.push(c2);
+                    }
+                }
+            }
+        }
+        Ok(out.configs)
+    }
+
+    /// The configuration after linearizing in-flight operation `y` in `c` (and then every read
+    /// that has become valid), unless that is impossible or pointless.
+    fn successor(&mut self, c: Config<B>, y: u32, target: u32) -> Option<Config<B>> {
+        let op = &self.part.ops[y as usize];
+        if c.set.has(op.slot) || (op.read_only && y != target) {
+            return None;
+        }
+        if op.prev_same.is_some_and(|p| !c.set.has(self.part.ops[p as usize].slot)) {
+            return None;
+        }
+        let state = self.step(c.state, y)?;
+        let mut next = Config { set: c.set.with(op.slot), state, trace: c.trace };
+        self.saturate_reads(&mut next);
+        if !self.viable(&next) {
+            return None;
+        }
+        if self.limits.track {
+            next.trace = self.push_trace(c.trace, y, false);
+            for i in 0..self.pending.len() {
+                let r = self.pending[i];
+                let slot = self.part.ops[r as usize].slot;
+                if r != y && next.set.has(slot) && !c.set.has(slot) {
+                    next.trace = self.push_trace(next.trace, r, false);
+                }
+            }
+        }
+        Some(next)
+    }
+
+    /// Linearizes every in-flight read that is valid in `c`'s state.
+    fn saturate_reads(&mut self, c: &mut Config<B>) {
+        for i in 0..self.pending.len() {
+            let r = self.pending[i];
+            let op = &self.part.ops[r as usize];
+            if op.read_only && !c.set.has(op.slot) && self.valid_read(c.state, r) {
+                c.set = c.set.with(op.slot);
+            }
+        }
+    }
+
+    fn valid_read(&mut self, state: u32, r: u32) -> bool {
+        self.step(state, r).is_some()
+    }
+
+    fn step(&mut self, state: u32, op: u32) -> Option<u32> {
+        let (model, part) = (self.model, self.part);
+        self.table.step(state, op, |s| model.step(s, &part.ops[op as usize].op))
+    }
+
+    /// Whether `c` can still satisfy every active observer.
+    fn viable(&mut self, c: &Config<B>) -> bool {
+        for k in &self.constraints {
+            if k.slot.is_some_and(|s| c.set.has(s)) || !c.set.contains_all(&k.mask) {
+                continue;
+            }
+            let key = (c.state as u64) << 32 | k.op as u64;
+            let ok = match self.reach.get(&key) {
+                Some(&ok) => ok,
+                None => {
+                    let ok = self.model.may_reach(self.table.get(c.state), &self.part.ops[k.op as usize].op);
+                    self.reach.insert(key, ok);
+                    ok
+                }
+            };
+            if !ok {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Recomputes the observers that constrain configurations at the current event.
+    fn refresh_constraints(&mut self) {
+        self.constraints.clear();
+        if !self.model.prunes() {
+            return;
+        }
+        for &r in &self.pending {
+            let op = &self.part.ops[r as usize];
+            if let Some(obs) = &op.observer {
+                if let Some(k) = self.constraint(r, Some(op.slot), obs) {
+                    self.constraints.push(k);
+                }
+            }
+        }
+        let next = self.part.next_observer.get(self.t).copied().flatten();
+        if let Some(obs) = next.and_then(|f| self.part.ops[f as usize].observer.as_ref().map(|o| (f, o))) {
+            if let Some(k) = self.constraint(obs.0, None, obs.1) {
+                self.constraints.push(k);
+            }
+        }
+    }
+
+    fn constraint(&self, op: u32, slot: Option<usize>, obs: &Observer) -> Option<Constraint<B>> {
+        if obs.last_explainer_invoke.is_some_and(|i| i > self.t) {
+            return None;
+        }
+        let mask = obs
+            .explainers
+            .iter()
+            .filter(|&&w| self.part.in_flight(w, self.t))
+            .fold(B::default(), |m, &w| m.with(self.part.ops[w as usize].slot));
+        Some(Constraint { op, slot, mask })
+    }
+
+    /// A configuration from which every operation left to linearize is blind, if any.
+    fn rest_is_blind(&self) -> Option<Config<B>> {
+        if self.part.nonblind_after[self.t] > 0 {
+            return None;
+        }
+        let mut must = B::default();
+        for &p in &self.pending {
+            let op = &self.part.ops[p as usize];
+            if !op.info && !op.blind && op.ret.is_some_and(|r| r > self.t) {
+                must = must.with(op.slot);
+            }
+        }
+        self.configs.iter().copied().find(|c| c.set.contains_all(&must))
+    }
+
+    /// The witness when the rest is blind: `c`'s chain, then every remaining completed operation
+    /// at its return.
+    fn finish_blind(&self, c: Config<B>) -> Vec<Step> {
+        let mut steps = self.chain(c.trace);
+        let mut rest: Vec<(usize, u32)> = (0..self.part.ops.len() as u32)
+            .filter_map(|o| {
+                let op = &self.part.ops[o as usize];
+                let done = op.invoke <= self.t && c.set.has(op.slot) && self.pending.contains(&o);
+                let ret = op.ret.filter(|&r| r > self.t)?;
+                (!done).then_some((ret, o))
+            })
+            .collect();
+        rest.sort_unstable();
+        steps.extend(rest.into_iter().map(|(ret, op)| Step { op, pos: ret as u32, after: false }));
+        steps
+    }
+
+    fn tick(&mut self, held: usize) -> Result<(), Outcome> {
+        self.steps += 1;
+        if held > self.limits.max_configs {
+            return Err(Outcome::Unknown(format!(
+                "gave up after holding {held} configurations (limit {}) at event {} of {}",
+                self.limits.max_configs,
+                self.t + 1,
+                self.part.events.len()
+            )));
+        }
+        if self.steps % 1024 == 0 && self.limits.deadline.is_some_and(past) {
+            return Err(Outcome::Unknown(format!(
+                "deadline reached at event {} of {} ({} configurations explored)",
+                self.t + 1,
+                self.part.events.len(),
+                self.steps
+            )));
+        }
+        Ok(())
+    }
+
+    fn push_trace(&mut self, parent: u32, op: u32, after: bool) -> u32 {
+        if !self.limits.track {
+            return 0;
+        }
+        self.trace.push(Node { parent, step: Step { op, pos: self.t as u32, after } });
+        (self.trace.len() - 1) as u32
+    }
+
+    fn chain(&self, mut node: u32) -> Vec<Step> {
+        let mut steps = Vec::new();
+        while node != 0 {
+            let n = self.trace[node as usize];
+            steps.push(n.step);
+            node = n.parent;
+        }
+        steps.reverse();
+        steps
+    }
+
+    /// Describes the failure of `target`: where it was tried, and (when tracking) the longest
+    /// partial linearization, found by expanding once more with diagnostics on.
+    fn failure(&mut self, target: u32) -> Result<Failure, Outcome> {
+        let mut diag = Diagnosis { seen_states: Some(LookupSet::new()), ..Diagnosis::default() };
+        self.expand(target, Some(&mut diag))?;
+        let states = diag.states.iter().take(STATES_SHOWN).map(|&s| self.describe(s)).collect();
+        let prefix = diag.best.filter(|_| self.limits.track).map(|b| (self.chain(b.trace), self.describe(b.state)));
+        let best_set = diag.best.map_or(B::default(), |b| b.set);
+        let in_flight = self
+            .pending
+            .iter()
+            .copied()
+            .filter(|&p| p != target && !best_set.has(self.part.ops[p as usize].slot))
+            .collect();
+        Ok(Failure { op: target, states, state_count: diag.states.len(), prefix, in_flight })
+    }
+
+    fn describe(&self, state: u32) -> String {
+        self.model.describe_state(self.table.get(state))
+    }
+}
+
+impl<B: SlotSet> Diagnosis<B> {
+    fn observe(&mut self, c: Config<B>) {
+        if self.seen_states.as_mut().is_some_and(|s| s.insert(c.state)) {
+            self.states.push(c.state);
+        }
+        if self.best.is_none_or(|b| c.set.count() > b.set.count()) {
+            self.best = Some(c);
+        }
+    }
+}
+
+/// The configurations a return produces, deduplicated, with the returning slot released.
+struct Output<B> {
+    configs: Vec<Config<B>>,
+    seen: LookupSet<(B, u32)>,
+    slot: usize,
+}
+
+impl<B: SlotSet> Output<B> {
+    fn push(&mut self, c: Config<B>) {
+        let c = Config { set: c.set.without(self.slot), ..c };
+        if self.seen.insert(c.key()) {
+            self.configs.push(c);
+        }
+    }
+}
+
+/// Whether the wall clock has passed `deadline`. Only deadlines read the clock; results never
+/// depend on it except by stopping early with `Unknown`.
+#[allow(clippy::disallowed_methods)] // deadline checks need the wall clock, see above
+fn past(deadline: Instant) -> bool {
+    Instant::now() >= deadline
+}
