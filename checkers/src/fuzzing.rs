@@ -89,6 +89,9 @@ pub enum Kind {
     Register,
     CasRegister,
     KeyValue,
+    /// The key-value model without cas: puts are then the only resets, which lets the search
+    /// merge dead states, so this kind exercises that path.
+    KeyValueNoCas,
     Counter,
     Set,
     Queue,
@@ -97,10 +100,11 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 9] = [
         Kind::Register,
         Kind::CasRegister,
         Kind::KeyValue,
+        Kind::KeyValueNoCas,
         Kind::Counter,
         Kind::Set,
         Kind::Queue,
@@ -112,7 +116,7 @@ impl Kind {
         match self {
             Kind::Register => "register",
             Kind::CasRegister => "cas-register",
-            Kind::KeyValue => "key-value",
+            Kind::KeyValue | Kind::KeyValueNoCas => "key-value",
             Kind::Counter => "counter",
             Kind::Set => "set",
             Kind::Queue => "queue",
@@ -130,7 +134,8 @@ impl Kind {
                 1 => ("write", small(c / 3)),
                 _ => ("cas", Value::List(vec![small(c / 3), small(c / 9)])),
             },
-            Kind::KeyValue => kv_invoke(c),
+            Kind::KeyValue => kv_invoke(c, 4),
+            Kind::KeyValueNoCas => kv_invoke(c, 3),
             Kind::Counter => match c % 2 {
                 0 => ("read", Value::Nil),
                 _ => ("incr", Value::Int([1, 2, -1][(c / 2 % 3) as usize])),
@@ -154,7 +159,7 @@ impl Kind {
     fn random_output(self, f: &str, input: &Value, c: u8) -> Value {
         let pick = |options: &[Value]| options[c as usize % options.len()].clone();
         match (self, f) {
-            (Kind::KeyValue, "get") => {
+            (Kind::KeyValue | Kind::KeyValueNoCas, "get") => {
                 let key = input.as_list().and_then(|l| l.first()).cloned().unwrap_or(Value::Nil);
                 Value::List(vec![key, pick(&[Value::Nil, "x".into(), "y".into(), "xy".into(), "yx".into()])])
             }
@@ -167,10 +172,11 @@ impl Kind {
     }
 }
 
-fn kv_invoke(c: u8) -> (&'static str, Value) {
+/// A key-value operation: get, put, append, and cas when `kinds` is 4.
+fn kv_invoke(c: u8, kinds: u8) -> (&'static str, Value) {
     let key = Value::from(["a", "b"][(c % 2) as usize]);
     let s = |c: u8| Value::from(["x", "y"][(c % 2) as usize]);
-    match c / 2 % 4 {
+    match c / 2 % kinds {
         0 => ("get", Value::List(vec![key, Value::Nil])),
         1 => ("put", Value::List(vec![key, s(c / 8)])),
         2 => ("append", Value::List(vec![key, s(c / 8)])),
@@ -195,7 +201,7 @@ impl Reference {
     fn apply(&mut self, kind: Kind, f: &str, input: &Value) -> Option<Value> {
         let args = input.as_list().unwrap_or(&[]);
         match (kind, f, args) {
-            (Kind::KeyValue, _, [k, ..]) => self.apply_kv(f, k, args),
+            (Kind::KeyValue | Kind::KeyValueNoCas, _, [k, ..]) => self.apply_kv(f, k, args),
             (Kind::Lock | Kind::Lease, _, _) => self.apply_lock(kind == Kind::Lease, f, input),
             (_, "read", _) if kind == Kind::Counter => Some(Value::Int(self.count)),
             (_, "read", _) if kind == Kind::Set => Some(Value::List(self.elements.iter().cloned().collect())),
@@ -265,7 +271,7 @@ impl Reference {
 pub fn history_from_bytes(data: &[u8]) -> (AnyModel, History) {
     let mut bytes = data.iter().copied();
     let head = bytes.next().unwrap_or(0);
-    let kind = Kind::ALL[(head % 8) as usize];
+    let kind = Kind::ALL[(head & 0x7f) as usize % Kind::ALL.len()];
     let simulate = head & 0x80 == 0;
     let model = AnyModel::by_name(kind.model_name(), None).expect("built-in model");
     let mut g = Generator { kind, simulate, reference: Reference::default(), history: History::new(), invoked: 0 };

@@ -67,6 +67,11 @@ pub(crate) struct Part<M: Model> {
     pub next_observer: Vec<Option<u32>>,
     /// Per event position `t`: how many completed, non-blind operations are invoked after `t`.
     pub nonblind_after: Vec<u32>,
+    /// Observers, latest return first (for the liveness of states).
+    pub observers_by_ret: Vec<u32>,
+    /// Whether states that no remaining observer can see may be merged: true when every
+    /// operation that could make such a state visible again overwrites it.
+    pub merge_dead: bool,
 }
 
 impl<M: Model> Part<M> {
@@ -130,9 +135,14 @@ fn build_part<M: Model>(model: &M, key: Value, members: Vec<(&Operation, M::Op)>
         width,
         next_observer: Vec::new(),
         nonblind_after: Vec::new(),
+        observers_by_ret: Vec::new(),
+        merge_dead: false,
     };
     if model.prunes() {
         find_explainers(model, &mut part);
+        part.observers_by_ret = observers(&part);
+        part.observers_by_ret.sort_by_key(|&o| std::cmp::Reverse(part.ops[o as usize].ret));
+        part.merge_dead = only_overwrites_explain(model, &part);
     }
     index_future(&mut part);
     part
@@ -209,6 +219,27 @@ fn find_explainers<M: Model>(model: &M, part: &mut Part<M>) {
         let last_explainer_invoke = explainers.iter().map(|&w| part.ops[w as usize].invoke).max();
         part.ops[r as usize].observer = Some(Observer { explainers, last_explainer_invoke });
     }
+}
+
+/// Whether every operation that can explain an observer overwrites (see `Part::merge_dead`).
+/// Read-only operations never explain. Gives up (false) on parts too large to check cheaply.
+fn only_overwrites_explain<M: Model>(model: &M, part: &Part<M>) -> bool {
+    const MAX_PAIRS: usize = 20_000_000;
+    let observers = &part.observers_by_ret;
+    let mut pairs = 0;
+    for (w, op) in part.ops.iter().enumerate() {
+        if op.read_only || model.overwrites(&op.op) {
+            continue;
+        }
+        pairs += observers.len();
+        if pairs > MAX_PAIRS {
+            return false;
+        }
+        if observers.iter().any(|&r| r as usize != w && model.explains(&op.op, &part.ops[r as usize].op)) {
+            return false;
+        }
+    }
+    true
 }
 
 /// Fills `next_observer` and `nonblind_after`.

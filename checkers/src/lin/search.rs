@@ -26,8 +26,22 @@
 //! - reachability ([`Model::may_reach`]): a configuration whose state can no longer satisfy a
 //!   pending observer, or the next one to be invoked, is dropped, when no operation that could
 //!   change that ([`Model::explains`]) can still come first;
+//! - dominance: a configuration is dropped when the same state is reached with one `info`
+//!   operation fewer linearized (that one can do everything this one can: linearize the info
+//!   operation later, or never); in particular an `info` operation that leaves the state
+//!   unchanged is not linearized there. The closure is explored breadth-first so that the
+//!   configurations with fewer info operations come first;
 //! - when every operation still to be linearized is blind (valid in any state), the rest of
 //!   the part is linearizable and the search stops.
+//!
+//! - dead states: when every operation that could explain an observer overwrites the state
+//!   (a put), a state that no remaining observer can reach ([`Model::may_reach`] is false for
+//!   all of them) matters only in that it will be overwritten, so all such states are merged
+//!   into one, [`DEAD`]. From it, observers are invalid, overwrites lead to their value, other
+//!   blind operations stay dead, and other operations (non-blind `info` ones, which cannot
+//!   explain anything) are skipped: they too would only lead to a dead state, with one more
+//!   optional operation spent. This keeps the orders of appends that a concurrent put will
+//!   erase from multiplying the configurations.
 //!
 //! States are interned and transitions cached ([`super::table`]), so the model's `step` runs
 //! once per (state, operation) pair, and configurations hash as two machine words.
@@ -77,6 +91,9 @@ pub(crate) enum Outcome {
     Violation(Failure),
     Unknown(String),
 }
+
+/// The merged state no remaining observer can see (see the module header).
+const DEAD: u32 = u32::MAX - 1;
 
 /// How many failing states the explanation lists.
 const STATES_SHOWN: usize = 8;
@@ -128,7 +145,10 @@ struct Search<'a, M: Model, B: SlotSet> {
     part: &'a Part<M>,
     limits: &'a Limits,
     table: StateTable<M::State>,
+    init: u32,
     reach: LookupMap<u64, bool>,
+    /// Per state id: the last return position of an observer that may still see it, once known.
+    live_until: Vec<Option<usize>>,
     configs: Vec<Config<B>>,
     pending: Vec<u32>,
     constraints: Vec<Constraint<B>>,
@@ -147,7 +167,9 @@ impl<'a, M: Model, B: SlotSet> Search<'a, M, B> {
             part,
             limits,
             table,
+            init,
             reach: LookupMap::new(),
+            live_until: Vec::new(),
             configs: vec![Config { set: B::default(), state: init, trace: 0 }],
             pending: Vec::new(),
             constraints: Vec::new(),
@@ -212,32 +234,53 @@ impl<'a, M: Model, B: SlotSet> Search<'a, M, B> {
         let tslot = self.part.ops[target as usize].slot;
         let mut out = Output { configs: Vec::new(), seen: LookupSet::new(), slot: tslot };
         let mut seen = LookupSet::new();
-        let mut stack = Vec::new();
-        for c in std::mem::take(&mut self.configs) {
+        let mut queue = std::collections::VecDeque::new();
+        for mut c in std::mem::take(&mut self.configs) {
+            c.state = self.canonical(c.state);
             if c.set.has(tslot) {
                 out.push(c);
             } else if seen.insert(c.key()) {
-                stack.push(c);
+                queue.push_back(c);
             }
             self.configs.push(c);
         }
-        while let Some(c) = stack.pop() {
+        let infos = self.info_slots();
+        // Breadth-first, so that configurations with fewer info operations come first and
+        // dominate the others.
+        while let Some(c) = queue.pop_front() {
             self.tick(seen.len() + out.configs.len() + self.configs.len())?;
             if let Some(d) = diag.as_deref_mut() {
                 d.observe(c);
             }
             for i in 0..self.pending.len() {
                 let y = self.pending[i];
-                if let Some(c2) = self.successor(c, y, target) {
-                    if c2.set.has(tslot) {
-                        out.push(c2);
-                    } else if seen.insert(c2.key()) {
-                        stack.push(c2);
-                    }
+                let Some(c2) = self.successor(c, y, target) else { continue };
+                if c2.set.has(tslot) {
+                    out.push(c2);
+                } else if !dominated(&c2, &infos, &seen) && seen.insert(c2.key()) {
+                    queue.push_back(c2);
                 }
             }
         }
-        Ok(out.configs)
+        Ok(self.undominated(out))
+    }
+
+    /// Drops configurations dominated by another one that has the same state and one `info`
+    /// operation fewer linearized: that one can do everything this one can (it may linearize
+    /// the info operation later, or never).
+    fn undominated(&self, out: Output<B>) -> Vec<Config<B>> {
+        let infos = self.info_slots();
+        if infos.is_empty() {
+            return out.configs;
+        }
+        let Output { mut configs, seen, .. } = out;
+        configs.retain(|c| !dominated(c, &infos, &seen));
+        configs
+    }
+
+    /// Slots of the info operations in flight.
+    fn info_slots(&self) -> Vec<usize> {
+        self.pending.iter().map(|&p| &self.part.ops[p as usize]).filter(|op| op.info).map(|op| op.slot).collect()
     }
 
     /// The configuration after linearizing in-flight operation `y` in `c` (and then every read
@@ -251,6 +294,11 @@ impl<'a, M: Model, B: SlotSet> Search<'a, M, B> {
             return None;
         }
         let state = self.step(c.state, y)?;
+        let state = self.canonical(state);
+        if op.info && state == c.state {
+            // Dominated by `c` itself, which can still linearize `y` later (or never).
+            return None;
+        }
         let mut next = Config { set: c.set.with(op.slot), state, trace: c.trace };
         self.saturate_reads(&mut next);
         if !self.viable(&next) {
@@ -286,7 +334,42 @@ impl<'a, M: Model, B: SlotSet> Search<'a, M, B> {
 
     fn step(&mut self, state: u32, op: u32) -> Option<u32> {
         let (model, part) = (self.model, self.part);
-        self.table.step(state, op, |s| model.step(s, &part.ops[op as usize].op))
+        let pop = &part.ops[op as usize];
+        if state == DEAD {
+            return if model.overwrites(&pop.op) {
+                self.step(self.init, op)
+            } else {
+                pop.blind.then_some(DEAD)
+            };
+        }
+        self.table.step(state, op, |s| model.step(s, &pop.op))
+    }
+
+    /// `state`, or [`DEAD`] when dead states merge and no remaining observer can see it.
+    fn canonical(&mut self, state: u32) -> u32 {
+        if !self.part.merge_dead || state == DEAD {
+            return state;
+        }
+        let i = state as usize;
+        if self.live_until.len() <= i {
+            self.live_until.resize(i + 1, None);
+        }
+        let live_until = match self.live_until[i] {
+            Some(l) => l,
+            None => {
+                let s = self.table.get(state);
+                let (model, part) = (self.model, self.part);
+                let seer = part.observers_by_ret.iter().find(|&&r| model.may_reach(s, &part.ops[r as usize].op));
+                let l = seer.and_then(|&r| part.ops[r as usize].ret).map_or(0, |r| r + 1);
+                self.live_until[i] = Some(l);
+                l
+            }
+        };
+        if live_until <= self.t {
+            DEAD
+        } else {
+            state
+        }
     }
 
     /// Whether `c` can still satisfy every active observer.
@@ -296,6 +379,9 @@ impl<'a, M: Model, B: SlotSet> Search<'a, M, B> {
                 continue;
             }
             let key = (c.state as u64) << 32 | k.op as u64;
+            if c.state == DEAD {
+                return false;
+            }
             let ok = match self.reach.get(&key) {
                 Some(&ok) => ok,
                 None => {
@@ -435,8 +521,16 @@ impl<'a, M: Model, B: SlotSet> Search<'a, M, B> {
     }
 
     fn describe(&self, state: u32) -> String {
+        if state == DEAD {
+            return "(a state that no remaining operation can observe)".to_string();
+        }
         self.model.describe_state(self.table.get(state))
     }
+}
+
+/// Whether `seen` holds `c`'s state with one of `c`'s info operations (slots `infos`) fewer.
+fn dominated<B: SlotSet>(c: &Config<B>, infos: &[usize], seen: &LookupSet<(B, u32)>) -> bool {
+    infos.iter().any(|&i| c.set.has(i) && seen.contains(&(c.set.without(i), c.state)))
 }
 
 impl<B: SlotSet> Diagnosis<B> {

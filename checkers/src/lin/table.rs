@@ -115,6 +115,11 @@ impl<K: Hash + Eq> LookupSet<K> {
         self.0.insert(k, ()).is_none()
     }
 
+    #[inline]
+    pub fn contains(&self, k: &K) -> bool {
+        self.0.get(k).is_some()
+    }
+
     pub fn len(&self) -> usize {
         self.0.len()
     }
@@ -196,6 +201,6 @@ mod tests {
         assert_eq!(hash(b"abcdefghij"), hash(b"abcdefghij"));
         assert_ne!(hash(b"abcdefghij"), hash(b"abcdefghik"));
         let mut s = LookupSet::new();
-        assert!(s.insert(3u64) && !s.insert(3u64) && s.len() == 1);
+        assert!(s.insert(3u64) && !s.insert(3u64) && s.len() == 1 && s.contains(&3));
     }
 }

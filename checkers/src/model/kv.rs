@@ -152,6 +152,10 @@ impl Model for KeyValue {
         matches!(op, KvOp::Put { .. } | KvOp::Append { .. })
     }
 
+    fn overwrites(&self, op: &KvOp) -> bool {
+        matches!(op, KvOp::Put { .. })
+    }
+
     fn prunes(&self) -> bool {
         true
     }

@@ -73,6 +73,13 @@ pub trait Model: Sync {
         false
     }
 
+    /// True when `op` is valid in every state and leaves a state that does not depend on the
+    /// state before it (a write, a put). Lets the search merge states that no remaining
+    /// observer can see when every operation that could make them visible again overwrites.
+    fn overwrites(&self, _op: &Self::Op) -> bool {
+        false
+    }
+
     /// Whether this model implements [`Model::may_reach`]; when false the search skips the
     /// reachability pruning and its set-up.
     fn prunes(&self) -> bool {

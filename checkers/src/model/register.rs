@@ -108,6 +108,10 @@ impl Model for Register {
         matches!(op, RegisterOp::Write(_))
     }
 
+    fn overwrites(&self, op: &RegisterOp) -> bool {
+        matches!(op, RegisterOp::Write(_))
+    }
+
     fn prunes(&self) -> bool {
         true
     }

@@ -2,5 +2,8 @@
 //!
 //! - `oracle`: the fast checker agrees with the brute-force oracle on thousands of random small
 //!   histories of every model.
+//! - `corpus`: every history of the shared corpus gets its known answer.
 
+mod corpus;
 mod oracle;
+mod support;
