@@ -267,19 +267,33 @@ impl Reference {
     }
 }
 
-/// Maps bytes to a model and a small well-formed history (see the module header).
+/// Maps bytes to a model and a small well-formed history (see the module header): at most
+/// [`MAX_GENERATED_OPS`] operations from three clients.
 pub fn history_from_bytes(data: &[u8]) -> (AnyModel, History) {
+    history_from_bytes_sized(data, MAX_GENERATED_OPS, 3)
+}
+
+/// One completion in how many is corrupted, for a history of up to `max_ops` operations: about
+/// one corruption per history, so that both answers stay common as histories grow.
+fn corruption_rate(max_ops: usize) -> u16 {
+    (max_ops as u16).clamp(6, 200)
+}
+
+/// Like [`history_from_bytes`], with up to `max_ops` operations from `clients` clients.
+pub fn history_from_bytes_sized(data: &[u8], max_ops: usize, clients: u8) -> (AnyModel, History) {
+    let clients = clients.max(1);
     let mut bytes = data.iter().copied();
     let head = bytes.next().unwrap_or(0);
     let kind = Kind::ALL[(head & 0x7f) as usize % Kind::ALL.len()];
     let simulate = head & 0x80 == 0;
     let model = AnyModel::by_name(kind.model_name(), None).expect("built-in model");
-    let mut g = Generator { kind, simulate, reference: Reference::default(), history: History::new(), invoked: 0 };
-    let mut clients: [(u64, Option<(&'static str, Value)>); 3] = [(0, None), (1, None), (2, None)];
+    let corrupt_one_in = corruption_rate(max_ops);
+    let mut g = Generator { kind, simulate, corrupt_one_in, reference: Reference::default(), history: History::new(), invoked: 0 };
+    let mut slots: Vec<(u64, Option<(&'static str, Value)>)> = (0..clients as u64).map(|p| (p, None)).collect();
     while let Some(b) = bytes.next() {
-        let client = &mut clients[(b % 3) as usize];
+        let client = &mut slots[(b % clients) as usize];
         match client.1.take() {
-            None if g.invoked < MAX_GENERATED_OPS => {
+            None if g.invoked < max_ops => {
                 let (f, input) = kind.invoke(bytes.next().unwrap_or(0));
                 g.push(Event::invoke(client.0, f, input.clone(), 0));
                 g.invoked += 1;
@@ -289,7 +303,7 @@ pub fn history_from_bytes(data: &[u8]) -> (AnyModel, History) {
             Some((f, input)) => {
                 let pid = client.0;
                 if g.complete(pid, f, &input, b, bytes.next().unwrap_or(0)) == EventKind::Info {
-                    client.0 += 3;
+                    client.0 += clients as u64;
                 }
             }
         }
@@ -300,6 +314,7 @@ pub fn history_from_bytes(data: &[u8]) -> (AnyModel, History) {
 struct Generator {
     kind: Kind,
     simulate: bool,
+    corrupt_one_in: u16,
     reference: Reference,
     history: History,
     invoked: usize,
@@ -318,7 +333,7 @@ impl Generator {
             5 => EventKind::Info,
             _ => EventKind::Fail,
         };
-        let corrupt = !self.simulate || b / 24 % 6 == 0;
+        let corrupt = !self.simulate || (b as u16 * 7 + c as u16) % self.corrupt_one_in == 0;
         let (kind, value) = match outcome {
             EventKind::Ok => match (self.reference.apply(self.kind, f, input), corrupt) {
                 (Some(_), true) => (EventKind::Ok, self.kind.random_output(f, input, c)),

@@ -39,11 +39,14 @@ pub struct Options {
     /// Give up with `Unknown` when one part's search holds more configurations than this at
     /// once: this bounds memory (roughly 50 bytes per configuration).
     pub max_configs: usize,
+    /// Run the plain search, without any of the pruning (much slower). The tests compare the
+    /// two to check the pruning on histories too large for the brute-force oracle.
+    pub plain_search: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { deadline: None, threads: 0, witness: false, max_configs: 20_000_000 }
+        Options { deadline: None, threads: 0, witness: false, max_configs: 20_000_000, plain_search: false }
     }
 }
 
@@ -141,6 +144,7 @@ pub fn check_model<M: Model>(model: &M, history: &History, options: &Options) ->
         deadline: options.deadline.map(|d| deadline_after(d)),
         max_configs: options.max_configs,
         track: options.witness,
+        plain: options.plain_search,
     };
     let outcomes = parallel::run(&parts, options.threads, |part| search_part(model, part, &limits));
     Ok(assemble(model, &ops, &parts, outcomes, &limits))

@@ -60,6 +60,8 @@ pub(crate) struct Limits {
     pub max_configs: usize,
     /// Record how each configuration was reached, to report a linearization.
     pub track: bool,
+    /// The plain search: memoized just-in-time WGL with none of the pruning (for tests).
+    pub plain: bool,
 }
 
 /// An operation linearized at event position `pos`: just before that event when `after` is
@@ -201,7 +203,7 @@ impl<'a, M: Model, B: SlotSet> Search<'a, M, B> {
     fn on_invoke(&mut self, o: u32) {
         self.pending.push(o);
         self.refresh_constraints();
-        if !self.part.ops[o as usize].read_only {
+        if self.limits.plain || !self.part.ops[o as usize].read_only {
             return;
         }
         let slot = self.part.ops[o as usize].slot;
@@ -257,10 +259,13 @@ impl<'a, M: Model, B: SlotSet> Search<'a, M, B> {
                 let Some(c2) = self.successor(c, y, target) else { continue };
                 if c2.set.has(tslot) {
                     out.push(c2);
-                } else if !dominated(&c2, &infos, &seen) && seen.insert(c2.key()) {
+                } else if (self.limits.plain || !dominated(&c2, &infos, &seen)) && seen.insert(c2.key()) {
                     queue.push_back(c2);
                 }
             }
+        }
+        if self.limits.plain {
+            return Ok(out.configs);
         }
         Ok(self.undominated(out))
     }
@@ -287,20 +292,23 @@ impl<'a, M: Model, B: SlotSet> Search<'a, M, B> {
     /// that has become valid), unless that is impossible or pointless.
     fn successor(&mut self, c: Config<B>, y: u32, target: u32) -> Option<Config<B>> {
         let op = &self.part.ops[y as usize];
-        if c.set.has(op.slot) || (op.read_only && y != target) {
+        let plain = self.limits.plain;
+        if c.set.has(op.slot) || (!plain && op.read_only && y != target) {
             return None;
         }
-        if op.prev_same.is_some_and(|p| !c.set.has(self.part.ops[p as usize].slot)) {
+        if !plain && op.prev_same.is_some_and(|p| !c.set.has(self.part.ops[p as usize].slot)) {
             return None;
         }
         let state = self.step(c.state, y)?;
         let state = self.canonical(state);
-        if op.info && state == c.state {
+        if !plain && op.info && state == c.state {
             // Dominated by `c` itself, which can still linearize `y` later (or never).
             return None;
         }
         let mut next = Config { set: c.set.with(op.slot), state, trace: c.trace };
-        self.saturate_reads(&mut next);
+        if !plain {
+            self.saturate_reads(&mut next);
+        }
         if !self.viable(&next) {
             return None;
         }
@@ -347,7 +355,7 @@ impl<'a, M: Model, B: SlotSet> Search<'a, M, B> {
 
     /// `state`, or [`DEAD`] when dead states merge and no remaining observer can see it.
     fn canonical(&mut self, state: u32) -> u32 {
-        if !self.part.merge_dead || state == DEAD {
+        if self.limits.plain || !self.part.merge_dead || state == DEAD {
             return state;
         }
         let i = state as usize;
@@ -400,7 +408,7 @@ impl<'a, M: Model, B: SlotSet> Search<'a, M, B> {
     /// Recomputes the observers that constrain configurations at the current event.
     fn refresh_constraints(&mut self) {
         self.constraints.clear();
-        if !self.model.prunes() {
+        if self.limits.plain || !self.model.prunes() {
             return;
         }
         for &r in &self.pending {
@@ -433,6 +441,9 @@ impl<'a, M: Model, B: SlotSet> Search<'a, M, B> {
 
     /// A configuration from which every operation left to linearize is blind, if any.
     fn rest_is_blind(&self) -> Option<Config<B>> {
+        if self.limits.plain {
+            return None;
+        }
         if self.part.nonblind_after[self.t] > 0 {
             return None;
         }
