@@ -145,6 +145,8 @@ pub fn check_model<M: Model>(model: &M, history: &History, options: &Options) ->
         max_configs: options.max_configs,
         track: options.witness,
         plain: options.plain_search,
+        reach: true,
+        max_steps: None,
     };
     let outcomes = parallel::run(&parts, options.threads, |part| search_part(model, part, &limits));
     Ok(assemble(model, &ops, &parts, outcomes, &limits))
@@ -234,6 +236,10 @@ fn assemble<M: Model>(
     report
 }
 
+/// The budget of each search an explanation runs: configurations explored, and held at once.
+const EXPLAIN_STEPS: u64 = 300_000;
+const EXPLAIN_CONFIGS: usize = 300_000;
+
 fn explain_violation<M: Model>(
     model: &M,
     ops: &[Operation],
@@ -245,15 +251,27 @@ fn explain_violation<M: Model>(
 ) {
     let part = &parts[i];
     let Outcome::Violation(first) = outcome else { return };
-    let tracked;
-    let failure = if first.prefix.is_some() {
-        first
-    } else {
-        tracked = search_part(model, part, &Limits { track: true, ..*limits });
-        match &tracked {
-            Outcome::Violation(f) => f,
-            // The tracked search hit a limit the first one did not: explain without a prefix.
-            _ => first,
+    // Search the part again, recording how configurations were reached: first without the
+    // reachability pruning (which can fail early, blaming an operation that merely makes a
+    // later one impossible), then with it; each within a fixed budget so that the explanation
+    // does not depend on the machine's speed.
+    let budget = Limits {
+        track: true,
+        max_steps: Some(EXPLAIN_STEPS.min(limits.max_steps.unwrap_or(u64::MAX))),
+        max_configs: EXPLAIN_CONFIGS.min(limits.max_configs),
+        ..*limits
+    };
+    let unpruned = search_part(model, part, &Limits { reach: false, ..budget });
+    let pruned;
+    let failure = match &unpruned {
+        Outcome::Violation(f) => f,
+        _ => {
+            pruned = search_part(model, part, &budget);
+            match &pruned {
+                Outcome::Violation(f) => f,
+                // Both hit a limit the first search did not: explain without a prefix.
+                _ => first,
+            }
         }
     };
     let explanation = explanation(model, ops, parts, part, failure);

@@ -62,6 +62,12 @@ pub(crate) struct Limits {
     pub track: bool,
     /// The plain search: memoized just-in-time WGL with none of the pruning (for tests).
     pub plain: bool,
+    /// Use the reachability pruning. It can make the search fail early, at an operation that
+    /// would make a later one impossible; explanations turn it off to blame the later one.
+    /// (Dead-state merging stays on: it never drops a configuration, so it moves no failure.)
+    pub reach: bool,
+    /// Give up after this many configurations explored (deterministic, unlike the deadline).
+    pub max_steps: Option<u64>,
 }
 
 /// An operation linearized at event position `pos`: just before that event when `after` is
@@ -132,7 +138,8 @@ struct Constraint<B> {
 /// Diagnostics collected while expanding, on request.
 #[derive(Default)]
 struct Diagnosis<B> {
-    states: Vec<u32>,
+    /// The first configuration seen in each distinct state.
+    states: Vec<Config<B>>,
     seen_states: Option<LookupSet<u32>>,
     best: Option<Config<B>>,
 }
@@ -246,6 +253,8 @@ impl<'a, M: Model, B: SlotSet> Search<'a, M, B> {
             }
             self.configs.push(c);
         }
+        // Carrying the frontier over is work too: count it, so that step budgets bound time.
+        self.steps += self.configs.len() as u64;
         let infos = self.info_slots();
         // Breadth-first, so that configurations with fewer info operations come first and
         // dominate the others.
@@ -408,7 +417,7 @@ impl<'a, M: Model, B: SlotSet> Search<'a, M, B> {
     /// Recomputes the observers that constrain configurations at the current event.
     fn refresh_constraints(&mut self) {
         self.constraints.clear();
-        if self.limits.plain || !self.model.prunes() {
+        if self.limits.plain || !self.limits.reach || !self.model.prunes() {
             return;
         }
         for &r in &self.pending {
@@ -484,6 +493,9 @@ impl<'a, M: Model, B: SlotSet> Search<'a, M, B> {
                 self.part.events.len()
             )));
         }
+        if self.limits.max_steps.is_some_and(|m| self.steps > m) {
+            return Err(Outcome::Unknown(format!("gave up after exploring {} configurations", self.steps - 1)));
+        }
         if self.steps % 1024 == 0 && self.limits.deadline.is_some_and(past) {
             return Err(Outcome::Unknown(format!(
                 "deadline reached at event {} of {} ({} configurations explored)",
@@ -519,8 +531,8 @@ impl<'a, M: Model, B: SlotSet> Search<'a, M, B> {
     fn failure(&mut self, target: u32) -> Result<Failure, Outcome> {
         let mut diag = Diagnosis { seen_states: Some(LookupSet::new()), ..Diagnosis::default() };
         self.expand(target, Some(&mut diag))?;
-        let states = diag.states.iter().take(STATES_SHOWN).map(|&s| self.describe(s)).collect();
-        let prefix = diag.best.filter(|_| self.limits.track).map(|b| (self.chain(b.trace), self.describe(b.state)));
+        let states = diag.states.iter().take(STATES_SHOWN).map(|&c| self.describe(c)).collect();
+        let prefix = diag.best.filter(|_| self.limits.track).map(|b| (self.chain(b.trace), self.describe(b)));
         let best_set = diag.best.map_or(B::default(), |b| b.set);
         let in_flight = self
             .pending
@@ -531,11 +543,19 @@ impl<'a, M: Model, B: SlotSet> Search<'a, M, B> {
         Ok(Failure { op: target, states, state_count: diag.states.len(), prefix, in_flight })
     }
 
-    fn describe(&self, state: u32) -> String {
-        if state == DEAD {
-            return "(a state that no remaining operation can observe)".to_string();
+    /// Describes `c`'s state. A merged dead state is described by the concrete state that `c`'s
+    /// linearization leads to, when it was recorded.
+    fn describe(&self, c: Config<B>) -> String {
+        if c.state != DEAD {
+            return self.model.describe_state(self.table.get(c.state));
         }
-        self.model.describe_state(self.table.get(state))
+        let replayed = self.chain(c.trace).iter().try_fold(self.model.init(), |s, step| {
+            self.model.step(&s, &self.part.ops[step.op as usize].op)
+        });
+        match replayed {
+            Some(s) if self.limits.track => self.model.describe_state(&s),
+            _ => "(a state that no remaining operation can observe)".to_string(),
+        }
     }
 }
 
@@ -547,7 +567,7 @@ fn dominated<B: SlotSet>(c: &Config<B>, infos: &[usize], seen: &LookupSet<(B, u3
 impl<B: SlotSet> Diagnosis<B> {
     fn observe(&mut self, c: Config<B>) {
         if self.seen_states.as_mut().is_some_and(|s| s.insert(c.state)) {
-            self.states.push(c.state);
+            self.states.push(c);
         }
         if self.best.is_none_or(|b| c.set.count() > b.set.count()) {
             self.best = Some(c);

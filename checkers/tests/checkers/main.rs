@@ -3,7 +3,9 @@
 //! - `oracle`: the fast checker agrees with the brute-force oracle on thousands of random small
 //!   histories of every model.
 //! - `corpus`: every history of the shared corpus gets its known answer.
+//! - `planted`: a planted anomaly per model is explained; ill-formed histories are errors.
 
 mod corpus;
 mod oracle;
+mod planted;
 mod support;
