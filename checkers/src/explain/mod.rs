@@ -60,7 +60,11 @@ impl Explanation {
 
 impl fmt::Display for Explanation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "not linearizable: {} ({} operations) fails on its own", self.part, self.part_operations)?;
+        writeln!(
+            f,
+            "not linearizable: {} ({} operations, failed ones left out) fails on its own",
+            self.part, self.part_operations
+        )?;
         writeln!(
             f,
             "  operation {} returned, but no order of the operations in flight lets it take effect first",
@@ -110,7 +114,7 @@ mod tests {
             in_flight: vec![op(8, "write 4")],
         };
         let text = e.to_string();
-        assert!(text.contains("key \"3\" (30 operations)"), "{text}");
+        assert!(text.contains("key \"3\" (30 operations,"), "{text}");
         assert!(text.contains("#7 (process 1: read -> 4)"), "{text}");
         assert!(text.contains("1, 3 and 3 more"), "{text}");
         assert!(text.contains("... 5 earlier"), "{text}");
