@@ -189,6 +189,9 @@ impl<'a, M: Model, B: SlotSet> Search<'a, M, B> {
     }
 
     fn run(mut self) -> Outcome {
+        if self.limits.deadline.is_some_and(past) {
+            return Outcome::Unknown("deadline reached before this part was searched".to_string());
+        }
         for t in 0..self.part.events.len() {
             self.t = t;
             match self.part.events[t] {
