@@ -69,6 +69,28 @@ impl Edn {
         }
     }
 
+    /// Like [`Edn::to_value`], reusing the form's strings instead of copying them.
+    pub fn into_value(self) -> Value {
+        match self {
+            Edn::Nil => Value::Nil,
+            Edn::Bool(b) => Value::Bool(b),
+            Edn::Int(i) => Value::Int(i),
+            Edn::Number(s) | Edn::Str(s) | Edn::Keyword(s) | Edn::Symbol(s) => Value::Str(s),
+            Edn::Char(c) => Value::Str(c.to_string()),
+            Edn::Seq(items) => Value::List(items.into_iter().map(Edn::into_value).collect()),
+            Edn::Map(pairs) => {
+                Value::List(pairs.into_iter().map(|(k, v)| Value::List(vec![k.into_value(), v.into_value()])).collect())
+            }
+        }
+    }
+
+    /// Removes and returns the value stored under keyword `key` when this form is a map.
+    pub fn take(&mut self, key: &str) -> Option<Edn> {
+        let Edn::Map(pairs) = self else { return None };
+        let i = pairs.iter().position(|(k, _)| matches!(k, Edn::Keyword(k) if k == key))?;
+        Some(std::mem::replace(&mut pairs[i].1, Edn::Nil))
+    }
+
     /// The value stored under keyword `key` when this form is a map.
     pub fn get(&self, key: &str) -> Option<&Edn> {
         let Edn::Map(pairs) = self else { return None };
@@ -360,23 +382,17 @@ impl Parser<'_> {
 
     fn atom(&mut self) -> Result<Edn, EdnError> {
         let line = self.line;
-        let token = self.token().to_string();
-        if token.is_empty() {
+        let token = self.token();
+        Ok(match token {
             // A non-delimiter byte always starts a token; this is a stray delimiter.
-            return Err(EdnError { line, reason: "unexpected character".into() });
-        }
-        Ok(match token.as_str() {
+            "" => return Err(EdnError { line, reason: "unexpected character".into() }),
             "nil" => Edn::Nil,
             "true" => Edn::Bool(true),
             "false" => Edn::Bool(false),
-            _ if token.starts_with(':') => {
-                if token.len() == 1 {
-                    return Err(EdnError { line, reason: "empty keyword `:`".into() });
-                }
-                Edn::Keyword(token[1..].to_string())
-            }
-            _ if looks_numeric(&token) => number(&token),
-            _ => Edn::Symbol(token),
+            ":" => return Err(EdnError { line, reason: "empty keyword `:`".into() }),
+            _ if token.starts_with(':') => Edn::Keyword(token[1..].to_string()),
+            _ if looks_numeric(token) => number(token),
+            _ => Edn::Symbol(token.to_string()),
         })
     }
 }

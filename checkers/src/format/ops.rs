@@ -23,11 +23,12 @@ pub(crate) fn read_op_maps(text: &str, fold_key: bool) -> Result<(Vec<Event>, Ve
     let mut events = Vec::with_capacity(items.len());
     let mut lines = Vec::with_capacity(items.len());
     let mut all_timed = true;
-    for item in &items {
-        let Some((event, timed)) = event_from_map(&item.form, item.line, fold_key)? else { continue };
+    for item in items {
+        let line = item.line;
+        let Some((event, timed)) = event_from_map(item.form, line, fold_key)? else { continue };
         all_timed &= timed;
         events.push(event);
-        lines.push(item.line);
+        lines.push(line);
     }
     if !all_timed {
         for (i, e) in events.iter_mut().enumerate() {
@@ -38,21 +39,21 @@ pub(crate) fn read_op_maps(text: &str, fold_key: bool) -> Result<(Vec<Event>, Ve
 }
 
 /// Converts one op map; `None` for a non-client op. The flag says whether it had a `:time`.
-fn event_from_map(form: &Edn, line: usize, fold_key: bool) -> Result<Option<(Event, bool)>, FormatError> {
+fn event_from_map(mut form: Edn, line: usize, fold_key: bool) -> Result<Option<(Event, bool)>, FormatError> {
     if !matches!(form, Edn::Map(_)) {
         return Err(FormatError::new(line, "expected an op map `{:type ... :f ... :value ...}`"));
     }
-    let Some(process) = process(form, line)? else { return Ok(None) };
-    let kind = kind(form, line)?;
+    let Some(process) = process(&form, line)? else { return Ok(None) };
+    let kind = kind(&form, line)?;
     let f = match form.get("f") {
         None => "txn".to_string(),
         Some(Edn::Keyword(s) | Edn::Str(s) | Edn::Symbol(s)) => s.clone(),
         Some(other) => return Err(FormatError::new(line, format!(":f must be a keyword, found {other:?}"))),
     };
-    let mut value = form.get("value").map(Edn::to_value).unwrap_or(Value::Nil);
+    let mut value = form.take("value").map(Edn::into_value).unwrap_or(Value::Nil);
     if fold_key {
-        let Some(key) = form.get("key") else { return Err(FormatError::new(line, "op map without :key")) };
-        value = Value::List(vec![key.to_value(), value]);
+        let Some(key) = form.take("key") else { return Err(FormatError::new(line, "op map without :key")) };
+        value = Value::List(vec![key.into_value(), value]);
     }
     let (time, timed) = match form.get("time") {
         None => (0, false),
