@@ -1,7 +1,7 @@
 //! The `faultline` command. See `faultline --help`.
 
 use clap::{Parser, Subcommand};
-use faultline::cli::{self, real, replay, sweep, systems};
+use faultline::cli::{self, check, real, replay, sweep, systems};
 
 /// Deterministic simulation testing for distributed protocols.
 #[derive(Parser, Debug)]
@@ -15,6 +15,8 @@ struct Cli {
 enum Command {
     /// List the built-in systems and their planted bugs.
     Systems(systems::SystemsArgs),
+    /// Check recorded histories (JSON lines, Jepsen EDN, Porcupine logs) against a model.
+    Check(check::Args),
     /// Run many seeds of a system under faults and summarise.
     Sweep(sweep::SweepArgs),
     /// Run one seed again with its options, fault schedule and a log.
@@ -41,6 +43,7 @@ fn main() {
     };
     let code = match cli.command {
         Command::Systems(args) => systems::run(args),
+        Command::Check(args) => check::run(&args),
         Command::Sweep(args) => sweep::run(args),
         Command::Replay(args) => replay::run(args),
         Command::Real(args) => real::run(args),

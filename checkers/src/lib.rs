@@ -8,10 +8,25 @@
 //! - [`history`]: the shared history type (events, operations, values) written by the harness.
 //! - [`verdict`]: `Verdict = Ok | Violation | Unknown`, the answer every checker gives.
 //! - [`invariants`]: protocol invariants over observed node states (Raft's Figure 3 properties).
+//! - [`format`]: history files: faultline's JSON lines, Jepsen EDN, Porcupine's logs; guessing.
+//! - [`model`]: sequential specifications: registers, key-value, counter, set, queue, lock.
+//! - [`lin`]: the linearizability checker (P-compositional WGL search with just-in-time
+//!   linearization, memoization, pruning, a deadline, parallel parts).
+//! - [`explain`]: why a history is not linearizable, as text and as an HTML timeline.
+//! - [`oracle`]: a brute-force linearizability checker for small histories, to test [`lin`].
+//! - [`fuzzing`]: the bodies of the fuzz targets in `fuzz/`, also run by `cargo test`.
 
+pub mod explain;
+pub mod format;
+pub mod fuzzing;
 pub mod history;
 pub mod invariants;
+pub mod lin;
+pub mod model;
+pub mod oracle;
 pub mod verdict;
 
 pub use history::{Event, EventKind, History, HistoryError, Operation, Status, Value};
+pub use lin::{check, check_model, check_named, CheckError, Options, Report};
+pub use model::{AnyModel, Model};
 pub use verdict::Verdict;

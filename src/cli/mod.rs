@@ -5,6 +5,7 @@
 //! (bad arguments, unknown names, unreadable input), reported in one line, with no partial
 //! output written.
 
+pub mod check;
 pub mod real;
 pub mod replay;
 #[cfg(madsim)]

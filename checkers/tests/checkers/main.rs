@@ -1,0 +1,13 @@
+//! Integration tests of the checkers crate, in one binary (one link step).
+//!
+//! - `oracle`: the fast checker agrees with the brute-force oracle on thousands of random small
+//!   histories of every model.
+//! - `corpus`: every history of the shared corpus gets its known answer.
+//! - `browser`: the HTML timeline, rendered by headless Chromium.
+//! - `planted`: a planted anomaly per model is explained; ill-formed histories are errors.
+
+mod browser;
+mod corpus;
+mod oracle;
+mod planted;
+mod support;

@@ -1,0 +1,182 @@
+//! `faultline check`: is each history linearizable with respect to a model?
+//!
+//! ```text
+//! faultline check --model MODEL [--format jsonl|edn|porcupine-etcd|porcupine-kv]
+//!                 [--init VALUE] [--timeout SECS] [--html DIR] FILE...
+//! ```
+//!
+//! Prints one line per file, `FILE: ok|violation|unknown (N ops, T ms)`, followed by the
+//! explanation of a violation or the reason for an unknown. Exit codes: 0 all ok, 1 any
+//! violation, 3 any unknown and no violation, 2 any error (bad arguments, an unreadable or
+//! malformed file). On an error nothing else is printed and no file is written: every file is
+//! read and checked before any result is reported.
+
+use faultline_checkers::explain::html::{render, Annotations};
+use faultline_checkers::format::{self, Format, Parsed};
+use faultline_checkers::lin::{self, Options, Report};
+use faultline_checkers::{AnyModel, Verdict};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Models of the transactional checker, which this command cannot run yet.
+const TRANSACTIONAL: [&str; 2] = ["list-append", "rw-register"];
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct Args {
+    /// The model: register, cas-register, key-value, counter, set, queue, lock or lease.
+    #[arg(long)]
+    pub model: String,
+    /// The history format; guessed from each file's content when not given.
+    #[arg(long, value_parser = parse_format)]
+    pub format: Option<Format>,
+    /// The initial value of the register, or of every key (EDN: `0`, `nil`, `"x"`). Default nil
+    /// (the empty string for porcupine-kv logs, as Porcupine's model has it; 0 for a counter).
+    #[arg(long)]
+    pub init: Option<String>,
+    /// Give up on a file after this many seconds, answering `unknown`.
+    #[arg(long)]
+    pub timeout: Option<f64>,
+    /// Write a self-contained HTML timeline of each file to this directory.
+    #[arg(long)]
+    pub html: Option<PathBuf>,
+    /// Threads for checking independent parts (keys) in parallel; 0: one per core.
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// History files.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    s.parse()
+}
+
+/// One file, checked.
+struct Checked {
+    file: PathBuf,
+    parsed: Parsed,
+    report: Report,
+    millis: f64,
+}
+
+/// Runs the command and returns the exit code.
+pub fn run(args: &Args) -> i32 {
+    match check_all(args) {
+        Ok(checked) => report(args, &checked),
+        Err(message) => {
+            eprintln!("faultline check: {message}");
+            2
+        }
+    }
+}
+
+/// Reads and checks every file; the first error stops everything.
+fn check_all(args: &Args) -> Result<Vec<Checked>, String> {
+    if TRANSACTIONAL.contains(&args.model.as_str()) {
+        return Err(format!(
+            "model {} belongs to the transactional checker, which is not available in this build",
+            args.model
+        ));
+    }
+    let init = args.init.as_deref().map(parse_init).transpose()?;
+    AnyModel::by_name(&args.model, init.clone())?;
+    let timeout = match args.timeout {
+        Some(secs) if !(secs >= 0.0 && secs.is_finite()) => return Err(format!("bad --timeout {secs}")),
+        t => t.map(Duration::from_secs_f64),
+    };
+    let options = Options { deadline: timeout, threads: args.threads, witness: args.html.is_some(), ..Options::default() };
+    let mut checked = Vec::new();
+    for file in &args.files {
+        let parsed = read(file, args.format)?;
+        let init = init.clone().or_else(|| parsed.format.default_init());
+        let model = AnyModel::by_name(&args.model, init)?;
+        let started = now();
+        let report = lin::check(&model, &parsed.history, &options).map_err(|e| {
+            let line = e.event_index().and_then(|i| parsed.line_of(i));
+            match line {
+                Some(line) => format!("{}:{line}: {}", file.display(), e.reason()),
+                None => format!("{}: {e}", file.display()),
+            }
+        })?;
+        let millis = started.elapsed().as_secs_f64() * 1000.0;
+        checked.push(Checked { file: file.clone(), parsed, report, millis });
+    }
+    Ok(checked)
+}
+
+#[allow(clippy::disallowed_methods)] // the reported check time is wall-clock time
+fn now() -> Instant {
+    Instant::now()
+}
+
+fn parse_init(text: &str) -> Result<faultline_checkers::Value, String> {
+    format::edn::parse_one(text).map(|v| v.to_value()).map_err(|e| format!("bad --init `{text}`: {}", e.reason))
+}
+
+fn read(file: &Path, format: Option<Format>) -> Result<Parsed, String> {
+    let bytes = std::fs::read(file).map_err(|e| format!("{}: cannot read: {e}", file.display()))?;
+    let text = String::from_utf8(bytes).map_err(|e| format!("{}: not UTF-8 text: {e}", file.display()))?;
+    format::parse(&text, format).map_err(|e| format!("{}:{}: {}", file.display(), e.line, e.reason))
+}
+
+/// Prints the results, writes the HTML pages, and returns the exit code.
+fn report(args: &Args, checked: &[Checked]) -> i32 {
+    if let Some(dir) = &args.html {
+        if let Err(message) = write_pages(dir, checked) {
+            eprintln!("faultline check: {message}");
+            return 2;
+        }
+    }
+    for c in checked {
+        println!("{}", summary_line(c));
+        match (&c.report.verdict, &c.report.explanation) {
+            (Verdict::Violation(_), Some(e)) => print!("{e}"),
+            (Verdict::Violation(why), None) => println!("  {why}"),
+            (Verdict::Unknown(why), _) => println!("  {why}"),
+            (Verdict::Ok, _) => {}
+        }
+    }
+    let verdicts = || checked.iter().map(|c| &c.report.verdict);
+    if verdicts().any(Verdict::is_violation) {
+        1
+    } else if verdicts().any(|v| matches!(v, Verdict::Unknown(_))) {
+        3
+    } else {
+        0
+    }
+}
+
+fn summary_line(c: &Checked) -> String {
+    let word = match c.report.verdict {
+        Verdict::Ok => "ok",
+        Verdict::Violation(_) => "violation",
+        Verdict::Unknown(_) => "unknown",
+    };
+    format!("{}: {word} ({} ops, {:.0} ms)", c.file.display(), c.report.operations, c.millis)
+}
+
+/// Writes one page per file as `DIR/<file name>.html` (numbered when names repeat). On a failure
+/// the pages already written are removed.
+fn write_pages(dir: &Path, checked: &[Checked]) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: cannot create: {e}", dir.display()))?;
+    let mut written: Vec<PathBuf> = Vec::new();
+    for c in checked {
+        let name = c.file.file_name().map_or("history".into(), |n| n.to_string_lossy().into_owned());
+        let mut path = dir.join(format!("{name}.html"));
+        let mut n = 1;
+        while written.contains(&path) {
+            n += 1;
+            path = dir.join(format!("{name}-{n}.html"));
+        }
+        let page = render(&c.parsed.history, &c.report, &Annotations::default());
+        if let Err(e) = std::fs::write(&path, page) {
+            for w in &written {
+                let _ = std::fs::remove_file(w);
+            }
+            return Err(format!("{}: cannot write: {e}", path.display()));
+        }
+        eprintln!("wrote {}", path.display());
+        written.push(path);
+    }
+    Ok(())
+}

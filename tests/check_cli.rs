@@ -1,0 +1,162 @@
+//! Goal: `faultline check` behaves as documented end to end: one line per file, the
+//! explanation of a violation, exit codes 0/1/3/2, one-line errors naming file and line, no
+//! output files after an error, and format guessing. Method: run the built binary on history
+//! files written to a temporary directory (and on the shared corpus when it is there).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn faultline(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_faultline")).args(args).output().expect("the binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A fresh temporary directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("faultline-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+const OK_JSONL: &str = r#"{"process":0,"type":"invoke","f":"write","value":1,"time":1}
+{"process":1,"type":"invoke","f":"read","value":null,"time":2}
+{"process":0,"type":"ok","f":"write","value":1,"time":3}
+{"process":1,"type":"ok","f":"read","value":1,"time":4}
+"#;
+
+const STALE_EDN: &str = "; a read that misses a completed write\n\
+{:process 0, :type :invoke, :f :write, :value 1}\n\
+{:process 0, :type :ok, :f :write, :value 1}\n\
+{:process 1, :type :invoke, :f :read, :value nil}\n\
+{:process 1, :type :ok, :f :read, :value nil}\n";
+
+#[test]
+fn ok_and_violation_lines_and_exit_codes() {
+    let dir = scratch("verdicts");
+    let ok = write(&dir, "ok.jsonl", OK_JSONL);
+    let bad = write(&dir, "stale.edn", STALE_EDN);
+    let out = faultline(&["check", "--model", "register", &ok]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let line = stdout(&out);
+    assert!(line.starts_with(&format!("{ok}: ok (2 ops, ")) && line.trim_end().ends_with(" ms)"), "{line}");
+
+    let out = faultline(&["check", "--model", "register", &ok, &bad]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(text.contains(&format!("{bad}: violation (2 ops, ")), "{text}");
+    assert!(text.contains("operation #1 (process 1: read -> nil)"), "the explanation follows:\n{text}");
+    assert!(text.contains("longest linearizable prefix: 1 operation(s)"), "{text}");
+}
+
+#[test]
+fn init_sets_the_initial_value() {
+    let dir = scratch("init");
+    let file = write(&dir, "h.edn", "{:process 0, :type :invoke, :f :read}\n{:process 0, :type :ok, :f :read, :value 5}\n");
+    assert_eq!(faultline(&["check", "--model", "register", &file]).status.code(), Some(1));
+    assert_eq!(faultline(&["check", "--model", "register", "--init", "5", &file]).status.code(), Some(0));
+    let bad = faultline(&["check", "--model", "register", "--init", "[5", &file]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("bad --init"), "{}", stderr(&bad));
+}
+
+#[test]
+fn a_deadline_gives_unknown_and_exit_3() {
+    let dir = scratch("timeout");
+    let ok = write(&dir, "ok.jsonl", OK_JSONL);
+    let out = faultline(&["check", "--model", "register", "--timeout", "0", &ok]);
+    assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
+    assert!(stdout(&out).contains(": unknown (2 ops, "), "{}", stdout(&out));
+    assert!(stdout(&out).contains("deadline"), "{}", stdout(&out));
+    let bad = write(&dir, "stale.edn", STALE_EDN);
+    let both = faultline(&["check", "--model", "register", "--timeout", "0", &ok, &bad]);
+    assert_eq!(both.status.code(), Some(3), "a deadline hides the violation too");
+}
+
+#[test]
+fn errors_name_file_and_line_and_write_nothing() {
+    let dir = scratch("errors");
+    let ok = write(&dir, "ok.jsonl", OK_JSONL);
+    let malformed = write(&dir, "bad.jsonl", &format!("{OK_JSONL}{{\"process\":2,\"type\":\"done\"}}\n"));
+    let html = dir.join("pages");
+    let out = faultline(&["check", "--model", "register", "--html", html.to_str().unwrap(), &ok, &malformed]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stdout(&out), "", "no partial results");
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains(&format!("{malformed}:5: ")), "{err}");
+    assert!(!html.exists(), "no output files after an error");
+
+    let ill_formed = write(&dir, "double.edn", "{:process 0, :type :invoke, :f :read}\n\n{:process 0, :type :invoke, :f :read}\n");
+    let err = stderr(&faultline(&["check", "--model", "register", &ill_formed]));
+    assert!(err.contains(&format!("{ill_formed}:3: ")) && err.contains("invoked again"), "{err}");
+
+    let wrong_shape = write(&dir, "cas.edn", "{:process 0, :type :invoke, :f :cas, :value 3}\n");
+    let err = stderr(&faultline(&["check", "--model", "cas-register", &wrong_shape]));
+    assert!(err.contains(&format!("{wrong_shape}:1: ")) && err.contains("[from to]"), "{err}");
+
+    let missing = faultline(&["check", "--model", "register", "/no/such/file"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains("/no/such/file: cannot read"));
+}
+
+#[test]
+fn bad_arguments_and_unavailable_models_exit_2() {
+    assert_eq!(faultline(&["check", "somefile"]).status.code(), Some(2), "--model is required");
+    assert_eq!(faultline(&["check", "--model", "register"]).status.code(), Some(2), "a file is required");
+    let unknown = faultline(&["check", "--model", "paxos", "x"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(stderr(&unknown).contains("unknown model `paxos`"));
+    let txn = faultline(&["check", "--model", "list-append", "x"]);
+    assert_eq!(txn.status.code(), Some(2));
+    assert!(stderr(&txn).contains("not available"), "{}", stderr(&txn));
+    assert_eq!(faultline(&["check", "--model", "register", "--format", "xml", "x"]).status.code(), Some(2));
+}
+
+#[test]
+fn html_pages_are_written_for_every_file() {
+    let dir = scratch("html");
+    let ok = write(&dir, "ok.jsonl", OK_JSONL);
+    let bad = write(&dir, "stale.edn", STALE_EDN);
+    let html = dir.join("pages");
+    let out = faultline(&["check", "--model", "register", "--html", html.to_str().unwrap(), &ok, &bad]);
+    assert_eq!(out.status.code(), Some(1));
+    let page = std::fs::read_to_string(html.join("stale.edn.html")).unwrap();
+    assert!(page.contains(r#""failing":true"#) && !page.contains("<svg"), "drawn by the page's script");
+    let ok_page = std::fs::read_to_string(html.join("ok.jsonl.html")).unwrap();
+    assert!(ok_page.contains(r#""points":[{"#), "a passing history shows its linearization");
+}
+
+#[test]
+fn the_corpus_gets_its_known_answers_through_the_cli() {
+    let Some(corpus) = Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().map(|d| d.join("shared/corpus")).find(|d| d.is_dir())
+    else {
+        eprintln!("\n!!! SKIPPED the_corpus_gets_its_known_answers_through_the_cli: no shared/corpus above the crate\n");
+        return;
+    };
+    let etcd = corpus.join("porcupine/test_data/jepsen");
+    let file = |n: &str| etcd.join(n).display().to_string();
+    let ok = faultline(&["check", "--model", "cas-register", &file("etcd_002.log"), &file("etcd_005.log")]);
+    assert_eq!(ok.status.code(), Some(0), "{}", stdout(&ok));
+    let bad = faultline(&["check", "--model", "cas-register", "--format", "porcupine-etcd", &file("etcd_000.log")]);
+    assert_eq!(bad.status.code(), Some(1));
+    let kv = corpus.join("porcupine/test_data/kv");
+    let kv = |n: &str| kv.join(n).display().to_string();
+    let out = faultline(&["check", "--model", "key-value", &kv("c50-ok.txt"), &kv("c50-bad.txt")]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(text.contains("c50-ok.txt: ok (1712 ops, ") && text.contains("c50-bad.txt: violation (2024 ops, "), "{text}");
+}
