@@ -123,3 +123,27 @@ pub fn parse_bug<B: Copy>(name: Option<&str>, system: &str, bugs: &[(&str, B)]) 
         format!("unknown bug `{name}` for {system} (known: {})", known.join(", "))
     })
 }
+
+/// How long one run's linearizability check may take before it gives up with `unknown`.
+pub const LINEARIZABILITY_DEADLINE: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Checks a run's history for linearizability against one of the checkers' models (by name:
+/// `key-value`, `counter`, ...). One thread: sweeps already run one seed per core. A violation
+/// carries the checker's explanation; an ill-formed history is reported as a violation of the
+/// harness's own recording, which must never happen.
+pub fn linearizability(model: &str, history: &History) -> CheckOutcome {
+    let options = faultline_checkers::Options {
+        deadline: Some(LINEARIZABILITY_DEADLINE),
+        threads: 1,
+        ..faultline_checkers::Options::default()
+    };
+    let name = format!("linearizable ({model})");
+    let verdict = match faultline_checkers::check_named(model, None, history, &options) {
+        Ok(report) => match (report.verdict, report.explanation) {
+            (Verdict::Violation(_), Some(why)) => Verdict::Violation(why.to_string().trim_end().to_string()),
+            (verdict, _) => verdict,
+        },
+        Err(e) => Verdict::Violation(format!("the recorded history is ill-formed: {e}")),
+    };
+    CheckOutcome::new(name, verdict)
+}

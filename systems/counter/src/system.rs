@@ -6,7 +6,7 @@ use crate::msg::{Request, Response};
 use crate::node::{CounterNode, PRIMARY};
 use faultline_checkers::{EventKind, History, Value};
 use faultline_sim::rng::Rng;
-use faultline_sim::system::{parse_bug, Answer, CheckOutcome, Op, System, SystemConfig};
+use faultline_sim::system::{linearizability, parse_bug, Answer, CheckOutcome, Op, System, SystemConfig};
 use faultline_sim::{ClientId, NodeId};
 use rand::Rng as _;
 use std::collections::BTreeMap;
@@ -86,6 +86,6 @@ impl System for Counter {
     }
 
     fn check(&self, history: &History, _observer: &Observed) -> Vec<CheckOutcome> {
-        vec![CheckOutcome::new("counter-bounds", check_bounds(history))]
+        vec![CheckOutcome::new("counter-bounds", check_bounds(history)), linearizability("counter", history)]
     }
 }
