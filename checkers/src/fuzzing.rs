@@ -165,6 +165,7 @@ impl Kind {
             }
             (Kind::Counter, "read") => Value::Int((c % 5) as i64 - 1),
             (Kind::Set, "read") => Value::List((1..=3).filter(|i| c >> i & 1 == 1).map(Value::Int).collect()),
+            (Kind::Lock | Kind::Lease, "acquire") if c % 5 == 4 => Value::Nil,
             (Kind::Lock | Kind::Lease, "acquire") => Value::Int((c % 4) as i64),
             (_, "read" | "dequeue") => pick(&[Value::Nil, 0.into(), 1.into(), 2.into()]),
             _ => input.clone(),
