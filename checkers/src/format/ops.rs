@@ -62,7 +62,10 @@ fn event_from_map(mut form: Edn, line: usize, fold_key: bool) -> Result<Option<(
         None => (0, false),
         Some(Edn::Int(t)) if *t >= 0 => (*t as u64, true),
         Some(other) => {
-            return Err(FormatError::new(line, format!(":time must be a non-negative integer, found {other:?}")))
+            return Err(FormatError::new(
+                line,
+                format!(":time must be a non-negative integer, found {other:?}"),
+            ))
         }
     };
     Ok(Some((Event { process, kind, f, value, time }, timed)))
@@ -85,7 +88,9 @@ fn kind(form: &Edn, line: usize) -> Result<EventKind, FormatError> {
             "ok" => Ok(EventKind::Ok),
             "fail" => Ok(EventKind::Fail),
             "info" => Ok(EventKind::Info),
-            _ => Err(FormatError::new(line, format!("unknown :type :{k} (expected invoke, ok, fail or info)"))),
+            _ => {
+                Err(FormatError::new(line, format!("unknown :type :{k} (expected invoke, ok, fail or info)")))
+            }
         },
         other => Err(FormatError::new(line, format!(":type must be a keyword, found {other:?}"))),
     }
@@ -108,12 +113,16 @@ mod tests {
 
     #[test]
     fn missing_time_process_and_f_fall_back() {
-        let text = "{:index 0 :type :invoke :value [[:append 1 2]]}\n{:index 1 :type :ok :value [[:append 1 2]]}";
+        let text =
+            "{:index 0 :type :invoke :value [[:append 1 2]]}\n{:index 1 :type :ok :value [[:append 1 2]]}";
         let (events, _) = read_op_maps(text, false).unwrap();
         assert_eq!(events[0].process, 0);
         assert_eq!(events[0].f, "txn");
         assert_eq!((events[0].time, events[1].time), (0, 1));
-        assert_eq!(events[1].value, Value::from(vec![Value::from(vec![Value::from("append"), 1.into(), 2.into()])]));
+        assert_eq!(
+            events[1].value,
+            Value::from(vec![Value::from(vec![Value::from("append"), 1.into(), 2.into()])])
+        );
     }
 
     #[test]
@@ -125,7 +134,8 @@ mod tests {
 
     #[test]
     fn folds_porcupine_keys_into_values() {
-        let (events, _) = read_op_maps("{:process 1, :type :invoke, :f :put, :key \"7\", :value \"x\"}", true).unwrap();
+        let (events, _) =
+            read_op_maps("{:process 1, :type :invoke, :f :put, :key \"7\", :value \"x\"}", true).unwrap();
         assert_eq!(events[0].value, Value::from(vec!["7", "x"]));
         assert!(read_op_maps("{:process 1, :type :invoke, :f :put}", true).is_err());
     }

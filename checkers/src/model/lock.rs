@@ -37,7 +37,9 @@ pub enum Newest {
     Exact(i64),
     /// Granted by an acquire whose reply was lost: some token greater than `above`
     /// (any token when `None`).
-    Unknown { above: Option<i64> },
+    Unknown {
+        above: Option<i64>,
+    },
 }
 
 /// The lock and its resource.
@@ -55,7 +57,10 @@ pub enum LockOp {
     /// outcome unknown.
     Acquire(Option<Option<i64>>),
     Release(Option<i64>),
-    Write { token: i64, value: Value },
+    Write {
+        token: i64,
+        value: Value,
+    },
     Read(Option<Value>),
 }
 
@@ -146,7 +151,9 @@ impl Model for Lock {
             "release" if op.input.is_nil() => Ok(LockOp::Release(None)),
             "release" => Ok(LockOp::Release(Some(token(&op.input, "release's input")?))),
             "write" => match op.input.as_list() {
-                Some([t, v]) => Ok(LockOp::Write { token: token(t, "a fenced write's token")?, value: v.clone() }),
+                Some([t, v]) => {
+                    Ok(LockOp::Write { token: token(t, "a fenced write's token")?, value: v.clone() })
+                }
                 _ => Err(format!("write expects [token value], got {}", op.input)),
             },
             "read" => Ok(LockOp::Read(known_output(op).cloned())),
@@ -207,9 +214,17 @@ mod tests {
     #[test]
     fn tokens_increase_and_the_lock_excludes() {
         let lock = Lock { lease: false };
-        assert!(run(&lock, &[LockOp::Acquire(Some(Some(1))), LockOp::Release(Some(1)), LockOp::Acquire(Some(Some(2)))]).is_some());
+        assert!(run(
+            &lock,
+            &[LockOp::Acquire(Some(Some(1))), LockOp::Release(Some(1)), LockOp::Acquire(Some(Some(2)))]
+        )
+        .is_some());
         assert!(run(&lock, &[LockOp::Acquire(Some(Some(1))), LockOp::Acquire(Some(Some(2)))]).is_none());
-        assert!(run(&lock, &[LockOp::Acquire(Some(Some(2))), LockOp::Release(None), LockOp::Acquire(Some(Some(2)))]).is_none());
+        assert!(run(
+            &lock,
+            &[LockOp::Acquire(Some(Some(2))), LockOp::Release(None), LockOp::Acquire(Some(Some(2)))]
+        )
+        .is_none());
         let lease = Lock { lease: true };
         assert!(run(&lease, &[LockOp::Acquire(Some(Some(1))), LockOp::Acquire(Some(Some(2)))]).is_some());
     }
@@ -220,7 +235,9 @@ mod tests {
         let w = |token, v: i64| LockOp::Write { token, value: v.into() };
         let ok_run = run(&lease, &[LockOp::Acquire(Some(Some(1))), w(1, 5), LockOp::Read(Some(5.into()))]);
         assert_eq!(ok_run.unwrap().value, Value::Int(5));
-        assert!(run(&lease, &[LockOp::Acquire(Some(Some(1))), LockOp::Acquire(Some(Some(2))), w(1, 5)]).is_none());
+        assert!(
+            run(&lease, &[LockOp::Acquire(Some(Some(1))), LockOp::Acquire(Some(Some(2))), w(1, 5)]).is_none()
+        );
     }
 
     #[test]
@@ -231,7 +248,10 @@ mod tests {
         assert!(lease.step(&s, &LockOp::Write { token: 1, value: Value::Nil }).is_none());
         let learned = lease.step(&s, &LockOp::Write { token: 7, value: Value::Nil }).unwrap();
         assert_eq!(learned.newest, Newest::Exact(7));
-        assert!(lease.step(&s, &LockOp::Acquire(Some(Some(2)))).is_none(), "2 cannot follow an unknown token above 1");
+        assert!(
+            lease.step(&s, &LockOp::Acquire(Some(Some(2)))).is_none(),
+            "2 cannot follow an unknown token above 1"
+        );
         assert!(lease.step(&s, &LockOp::Acquire(Some(Some(3)))).is_some());
     }
 

@@ -42,6 +42,8 @@ fn the_lin_target_passes_its_corpus() {
 fn the_corpus_reaches_the_interesting_paths() {
     // The seeds are only useful if they parse; check the ones meant to.
     let edn = corpus("edn");
-    let parsed = edn.iter().filter(|(_, d)| faultline_checkers::format::parse(std::str::from_utf8(d).unwrap(), None).is_ok());
+    let parsed = edn
+        .iter()
+        .filter(|(_, d)| faultline_checkers::format::parse(std::str::from_utf8(d).unwrap(), None).is_ok());
     assert!(parsed.count() >= 4, "most EDN seeds are histories");
 }
