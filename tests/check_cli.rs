@@ -65,7 +65,11 @@ fn ok_and_violation_lines_and_exit_codes() {
 #[test]
 fn init_sets_the_initial_value() {
     let dir = scratch("init");
-    let file = write(&dir, "h.edn", "{:process 0, :type :invoke, :f :read}\n{:process 0, :type :ok, :f :read, :value 5}\n");
+    let file = write(
+        &dir,
+        "h.edn",
+        "{:process 0, :type :invoke, :f :read}\n{:process 0, :type :ok, :f :read, :value 5}\n",
+    );
     assert_eq!(faultline(&["check", "--model", "register", &file]).status.code(), Some(1));
     assert_eq!(faultline(&["check", "--model", "register", "--init", "5", &file]).status.code(), Some(0));
     let bad = faultline(&["check", "--model", "register", "--init", "[5", &file]);
@@ -100,7 +104,11 @@ fn errors_name_file_and_line_and_write_nothing() {
     assert!(err.contains(&format!("{malformed}:5: ")), "{err}");
     assert!(!html.exists(), "no output files after an error");
 
-    let ill_formed = write(&dir, "double.edn", "{:process 0, :type :invoke, :f :read}\n\n{:process 0, :type :invoke, :f :read}\n");
+    let ill_formed = write(
+        &dir,
+        "double.edn",
+        "{:process 0, :type :invoke, :f :read}\n\n{:process 0, :type :invoke, :f :read}\n",
+    );
     let err = stderr(&faultline(&["check", "--model", "register", &ill_formed]));
     assert!(err.contains(&format!("{ill_formed}:3: ")) && err.contains("invoked again"), "{err}");
 
@@ -142,7 +150,10 @@ fn html_pages_are_written_for_every_file() {
 
 #[test]
 fn the_corpus_gets_its_known_answers_through_the_cli() {
-    let Some(corpus) = Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().map(|d| d.join("shared/corpus")).find(|d| d.is_dir())
+    let Some(corpus) = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .map(|d| d.join("shared/corpus"))
+        .find(|d| d.is_dir())
     else {
         eprintln!("\n!!! SKIPPED the_corpus_gets_its_known_answers_through_the_cli: no shared/corpus above the crate\n");
         return;
@@ -151,12 +162,16 @@ fn the_corpus_gets_its_known_answers_through_the_cli() {
     let file = |n: &str| etcd.join(n).display().to_string();
     let ok = faultline(&["check", "--model", "cas-register", &file("etcd_002.log"), &file("etcd_005.log")]);
     assert_eq!(ok.status.code(), Some(0), "{}", stdout(&ok));
-    let bad = faultline(&["check", "--model", "cas-register", "--format", "porcupine-etcd", &file("etcd_000.log")]);
+    let bad =
+        faultline(&["check", "--model", "cas-register", "--format", "porcupine-etcd", &file("etcd_000.log")]);
     assert_eq!(bad.status.code(), Some(1));
     let kv = corpus.join("porcupine/test_data/kv");
     let kv = |n: &str| kv.join(n).display().to_string();
     let out = faultline(&["check", "--model", "key-value", &kv("c50-ok.txt"), &kv("c50-bad.txt")]);
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
-    assert!(text.contains("c50-ok.txt: ok (1712 ops, ") && text.contains("c50-bad.txt: violation (2024 ops, "), "{text}");
+    assert!(
+        text.contains("c50-ok.txt: ok (1712 ops, ") && text.contains("c50-bad.txt: violation (2024 ops, "),
+        "{text}"
+    );
 }

@@ -29,7 +29,8 @@ fn main() {
         eprintln!("\n!!! SKIPPED the linearizability benchmark: no corpus (set FAULTLINE_CORPUS)\n");
         return;
     };
-    let rounds: usize = std::env::var("FAULTLINE_BENCH_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(11);
+    let rounds: usize =
+        std::env::var("FAULTLINE_BENCH_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(11);
     println!("faultline linearizability benchmark, {rounds} rounds, corpus {}", corpus.display());
     every_file(&corpus, rounds);
     println!("\npeak memory of faultline alone, all of the above (VmHWM): {}", peak_memory());
@@ -88,8 +89,10 @@ struct Timing {
 }
 
 fn etcd(corpus: &Path, rounds: usize) {
-    let mut logs: Vec<PathBuf> =
-        std::fs::read_dir(corpus.join("porcupine/test_data/jepsen")).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut logs: Vec<PathBuf> = std::fs::read_dir(corpus.join("porcupine/test_data/jepsen"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     logs.sort();
     let logs: Vec<(String, History)> = logs
         .iter()
@@ -104,7 +107,8 @@ fn etcd(corpus: &Path, rounds: usize) {
         for (i, (name, h)) in logs.iter().enumerate() {
             let (ms, report) = timed(|| check_named("cas-register", None, h, &single_threaded()).unwrap());
             timings[i].ours.push(ms);
-            let (ms, theirs) = timed(|| porcupine_rs::check_events_timeout(&ported[i], Duration::from_secs(60)));
+            let (ms, theirs) =
+                timed(|| porcupine_rs::check_events_timeout(&ported[i], Duration::from_secs(60)));
             timings[i].theirs.push(ms);
             let theirs = porcupine_word(theirs);
             if round == 0 && word(&report.verdict) != theirs {
@@ -130,13 +134,16 @@ fn print_etcd(timings: &mut [Timing], disagreements: &[String]) {
     println!("etcd sum of medians:  faultline {ours:.1} ms, porcupine-rs {theirs:.1} ms");
     println!("etcd sum of minimums: faultline {ours_min:.1} ms, porcupine-rs {theirs_min:.1} ms");
     println!("ratio porcupine-rs / faultline (medians): {:.1}x", theirs / ours);
-    println!("verdict disagreements: {}", if disagreements.is_empty() { "none".into() } else { disagreements.join("; ") });
+    println!(
+        "verdict disagreements: {}",
+        if disagreements.is_empty() { "none".into() } else { disagreements.join("; ") }
+    );
 }
 
 fn c50_bad_keys(corpus: &Path, rounds: usize) {
     let parsed = read(&corpus.join("porcupine/test_data/kv/c50-bad.txt"));
     println!("\n== kv/c50-bad.txt, each key alone (key-value, init \"\"): median ms ==");
-    println!("{:<5} {:>5} {:>10} {:>10}   {}", "key", "ops", "faultline", "verdict", "porcupine-rs (1 s timeout)");
+    println!("{:<5} {:>5} {:>10} {:>10}   porcupine-rs (1 s timeout)", "key", "ops", "faultline", "verdict");
     let init = parsed.format.default_init();
     for key in 0..10 {
         let h = only_key(&parsed.history, &key.to_string());
@@ -160,7 +167,10 @@ fn c50_bad_keys(corpus: &Path, rounds: usize) {
 
 /// The events of `history` whose value is a `[key value]` pair for `key`.
 fn only_key(history: &History, key: &str) -> History {
-    let events = history.events.iter().filter(|e| e.value.as_list().and_then(|l| l.first()) == Some(&Value::from(key)));
+    let events = history
+        .events
+        .iter()
+        .filter(|e| e.value.as_list().and_then(|l| l.first()) == Some(&Value::from(key)));
     History { events: events.cloned().collect() }
 }
 
@@ -183,11 +193,18 @@ fn every_file(corpus: &Path, rounds: usize) {
         let mut times = Vec::new();
         let mut verdict = Verdict::Ok;
         for _ in 0..rounds {
-            let (ms, r) = timed(|| check_named(model, init.clone(), &parsed.history, &Options::default()).unwrap());
+            let (ms, r) =
+                timed(|| check_named(model, init.clone(), &parsed.history, &Options::default()).unwrap());
             times.push(ms);
             verdict = r.verdict;
         }
-        println!("{:<48} {:>10} (expected {:<17}) {:>9.3}", cols[0], word(&verdict), cols[3], median(&mut times));
+        println!(
+            "{:<48} {:>10} (expected {:<17}) {:>9.3}",
+            cols[0],
+            word(&verdict),
+            cols[3],
+            median(&mut times)
+        );
     }
 }
 
@@ -208,9 +225,9 @@ enum Input {
     Read,
     Write(i64),
     Cas(i64, i64),
-    Get(String),
-    Put(String, String),
-    Append(String, String),
+    Get,
+    Put(String),
+    Append(String),
 }
 
 #[derive(Clone, Debug)]
@@ -269,9 +286,9 @@ impl PModel for Kv {
 
     fn step(s: &String, op: &(Input, Output)) -> (bool, String) {
         match op {
-            (Input::Get(_), Output::Text(v)) => (s == v, s.clone()),
-            (Input::Put(_, v), _) => (true, v.clone()),
-            (Input::Append(_, v), _) => (true, format!("{s}{v}")),
+            (Input::Get, Output::Text(v)) => (s == v, s.clone()),
+            (Input::Put(v), _) => (true, v.clone()),
+            (Input::Append(v), _) => (true, format!("{s}{v}")),
             _ => (true, s.clone()),
         }
     }
@@ -314,7 +331,12 @@ fn port<M: EventModel>(
                 open.insert(u64::MAX - id as u64, (id, f));
                 continue;
             }
-            events.push(PEvent::Return { client_id, value: output(&f, e.kind, &e.value), id, metadata: None });
+            events.push(PEvent::Return {
+                client_id,
+                value: output(&f, e.kind, &e.value),
+                id,
+                metadata: None,
+            });
         }
     }
     for (_, (id, _)) in open {
@@ -338,15 +360,16 @@ fn etcd_events(h: &History) -> Vec<PEvent<Etcd>> {
 }
 
 fn kv_events(h: &History) -> Vec<PEvent<Kv>> {
+    // One key at a time: the key itself is not needed.
     let input = |f: &str, v: &Value| {
-        let (k, val) = match v.as_list() {
-            Some([k, val]) => (text(k), text(val)),
-            _ => (String::new(), String::new()),
+        let val = match v.as_list() {
+            Some([_, val]) => text(val),
+            _ => String::new(),
         };
         match f {
-            "put" => Input::Put(k, val),
-            "append" => Input::Append(k, val),
-            _ => Input::Get(k),
+            "put" => Input::Put(val),
+            "append" => Input::Append(val),
+            _ => Input::Get,
         }
     };
     let output = |f: &str, _: EventKind, v: &Value| match (f, v.as_list()) {

@@ -71,7 +71,9 @@ pub fn assert_agrees(model: &AnyModel, history: &History) {
     let (fast, slow) = match (fast, slow) {
         (Ok(fast), Ok(slow)) => (fast, slow),
         (Err(a), Err(oracle::OracleError::Check(b))) if a == b => return,
-        (fast, slow) => panic!("checker and oracle disagree on well-formedness: {fast:?} vs {slow:?}\n{}", dump()),
+        (fast, slow) => {
+            panic!("checker and oracle disagree on well-formedness: {fast:?} vs {slow:?}\n{}", dump())
+        }
     };
     match (&fast.verdict, slow) {
         (Verdict::Ok, true) | (Verdict::Violation(_), false) => {}
@@ -165,6 +167,7 @@ impl Kind {
             }
             (Kind::Counter, "read") => Value::Int((c % 5) as i64 - 1),
             (Kind::Set, "read") => Value::List((1..=3).filter(|i| c >> i & 1 == 1).map(Value::Int).collect()),
+            (Kind::Lock | Kind::Lease, "acquire") if c % 5 == 4 => Value::Nil,
             (Kind::Lock | Kind::Lease, "acquire") => Value::Int((c % 4) as i64),
             (_, "read" | "dequeue") => pick(&[Value::Nil, 0.into(), 1.into(), 2.into()]),
             _ => input.clone(),
@@ -180,7 +183,14 @@ fn kv_invoke(c: u8, kinds: u8) -> (&'static str, Value) {
         0 => ("get", Value::List(vec![key, Value::Nil])),
         1 => ("put", Value::List(vec![key, s(c / 8)])),
         2 => ("append", Value::List(vec![key, s(c / 8)])),
-        _ => ("cas", Value::List(vec![key, [Value::Nil, "x".into(), "xy".into()][(c / 8 % 3) as usize].clone(), s(c / 32)])),
+        _ => (
+            "cas",
+            Value::List(vec![
+                key,
+                [Value::Nil, "x".into(), "xy".into()][(c / 8 % 3) as usize].clone(),
+                s(c / 32),
+            ]),
+        ),
     }
 }
 
@@ -288,8 +298,16 @@ pub fn history_from_bytes_sized(data: &[u8], max_ops: usize, clients: u8) -> (An
     let simulate = head & 0x80 == 0;
     let model = AnyModel::by_name(kind.model_name(), None).expect("built-in model");
     let corrupt_one_in = corruption_rate(max_ops);
-    let mut g = Generator { kind, simulate, corrupt_one_in, reference: Reference::default(), history: History::new(), invoked: 0 };
-    let mut slots: Vec<(u64, Option<(&'static str, Value)>)> = (0..clients as u64).map(|p| (p, None)).collect();
+    let mut g = Generator {
+        kind,
+        simulate,
+        corrupt_one_in,
+        reference: Reference::default(),
+        history: History::new(),
+        invoked: 0,
+    };
+    let mut slots: Vec<(u64, Option<(&'static str, Value)>)> =
+        (0..clients as u64).map(|p| (p, None)).collect();
     while let Some(b) = bytes.next() {
         let client = &mut slots[(b % clients) as usize];
         match client.1.take() {
@@ -360,7 +378,8 @@ mod tests {
     #[test]
     fn generated_histories_are_well_formed_and_small() {
         for seed in 0..2000u32 {
-            let data: Vec<u8> = (0..40).map(|i| (seed.wrapping_mul(2654435761).rotate_left(i) >> 7) as u8).collect();
+            let data: Vec<u8> =
+                (0..40).map(|i| (seed.wrapping_mul(2654435761).rotate_left(i) >> 7) as u8).collect();
             let (model, h) = history_from_bytes(&data);
             let ops = h.operations().expect("well-formed");
             assert!(ops.len() <= MAX_GENERATED_OPS, "{} ops", ops.len());

@@ -93,7 +93,12 @@ impl<M: Model> Brute<'_, M> {
 /// `history`: each point lies strictly inside its operation's interval, no operation appears
 /// twice, the model accepts the operations in the order of their points, and, when `complete`,
 /// every operation that returned ok is there.
-pub fn validate_points(model: &AnyModel, history: &History, points: &[LinPoint], complete: bool) -> Result<(), String> {
+pub fn validate_points(
+    model: &AnyModel,
+    history: &History,
+    points: &[LinPoint],
+    complete: bool,
+) -> Result<(), String> {
     crate::with_model!(model, m => validate_points_model(m, history, points, complete))
 }
 
@@ -111,7 +116,7 @@ fn validate_points_model<M: Model>(
     for p in sorted {
         let op = ops.get(p.op).ok_or_else(|| format!("point for unknown operation #{}", p.op))?;
         let end = op.complete_index.map_or(f64::INFINITY, |c| c as f64);
-        if !(op.invoke_index as f64) .lt(&p.at) || p.at >= end || op.status == Status::Fail {
+        if !(op.invoke_index as f64).lt(&p.at) || p.at >= end || op.status == Status::Fail {
             return Err(format!("point {} of operation #{} is outside its interval", p.at, p.op));
         }
         if !seen.insert(p.op) {
@@ -120,7 +125,9 @@ fn validate_points_model<M: Model>(
         let compiled = model.compile(op)?;
         let key = model.part(&compiled);
         let current = states.get(&key).cloned().unwrap_or_else(|| model.init());
-        let next = model.step(&current, &compiled).ok_or_else(|| format!("operation #{} is invalid at its point", p.op))?;
+        let next = model
+            .step(&current, &compiled)
+            .ok_or_else(|| format!("operation #{} is invalid at its point", p.op))?;
         states.insert(key, next);
     }
     let missing = ops.iter().find(|o| complete && o.status == Status::Ok && !seen.contains(&o.id));

@@ -84,7 +84,12 @@ fn check_all(args: &Args) -> Result<Vec<Checked>, String> {
         Some(secs) if !(secs >= 0.0 && secs.is_finite()) => return Err(format!("bad --timeout {secs}")),
         t => t.map(Duration::from_secs_f64),
     };
-    let options = Options { deadline: timeout, threads: args.threads, witness: args.html.is_some(), ..Options::default() };
+    let options = Options {
+        deadline: timeout,
+        threads: args.threads,
+        witness: args.html.is_some(),
+        ..Options::default()
+    };
     let mut checked = Vec::new();
     for file in &args.files {
         let parsed = read(file, args.format)?;
@@ -110,7 +115,9 @@ fn now() -> Instant {
 }
 
 fn parse_init(text: &str) -> Result<faultline_checkers::Value, String> {
-    format::edn::parse_one(text).map(|v| v.to_value()).map_err(|e| format!("bad --init `{text}`: {}", e.reason))
+    format::edn::parse_one(text)
+        .map(|v| v.to_value())
+        .map_err(|e| format!("bad --init `{text}`: {}", e.reason))
 }
 
 fn read(file: &Path, format: Option<Format>) -> Result<Parsed, String> {

@@ -51,7 +51,12 @@ pub fn render(history: &History, report: &Report, annotations: &Annotations) -> 
         Some(e) => e.to_string(),
         None => format!("{}\n", report.verdict),
     };
-    let title = format!("faultline check: {} ({}, {} operations)", verdict_word(report), report.model, report.operations);
+    let title = format!(
+        "faultline check: {} ({}, {} operations)",
+        verdict_word(report),
+        report.model,
+        report.operations
+    );
     TEMPLATE
         .replace("{{TITLE}}", &escape(&title))
         .replace("{{VERDICT_CLASS}}", verdict_word(report))
@@ -67,7 +72,12 @@ fn verdict_word(report: &Report) -> &'static str {
     }
 }
 
-fn page_data(history: &History, ops: &[Operation], report: &Report, notes: &Annotations) -> serde_json::Value {
+fn page_data(
+    history: &History,
+    ops: &[Operation],
+    report: &Report,
+    notes: &Annotations,
+) -> serde_json::Value {
     let failing = report.explanation.as_ref().map(|e| e.failing.id);
     let in_flight: BTreeSet<usize> =
         report.explanation.iter().flat_map(|e| e.in_flight.iter().map(|o| o.id)).collect();
@@ -266,7 +276,10 @@ mod tests {
             instants: vec![Instant { label: "crash n1".into(), time: 25 }],
         };
         let page = render(&h, &report, &notes);
-        assert!(!page.contains("http://") || page.matches("http://").all(|_| page.contains("www.w3.org/2000/svg")));
+        assert!(
+            !page.contains("http://")
+                || page.matches("http://").all(|_| page.contains("www.w3.org/2000/svg"))
+        );
         assert!(!page.contains("src=") && !page.contains("href="), "no external resources");
         assert_eq!(page.matches("</script>").count(), 2, "the data cannot close the script element");
         assert!(page.contains(r#""failing":true"#));

@@ -63,9 +63,9 @@ impl Edn {
             Edn::Number(s) | Edn::Str(s) | Edn::Keyword(s) | Edn::Symbol(s) => Value::Str(s.clone()),
             Edn::Char(c) => Value::Str(c.to_string()),
             Edn::Seq(items) => Value::List(items.iter().map(Edn::to_value).collect()),
-            Edn::Map(pairs) => {
-                Value::List(pairs.iter().map(|(k, v)| Value::List(vec![k.to_value(), v.to_value()])).collect())
-            }
+            Edn::Map(pairs) => Value::List(
+                pairs.iter().map(|(k, v)| Value::List(vec![k.to_value(), v.to_value()])).collect(),
+            ),
         }
     }
 
@@ -78,9 +78,9 @@ impl Edn {
             Edn::Number(s) | Edn::Str(s) | Edn::Keyword(s) | Edn::Symbol(s) => Value::Str(s),
             Edn::Char(c) => Value::Str(c.to_string()),
             Edn::Seq(items) => Value::List(items.into_iter().map(Edn::into_value).collect()),
-            Edn::Map(pairs) => {
-                Value::List(pairs.into_iter().map(|(k, v)| Value::List(vec![k.into_value(), v.into_value()])).collect())
-            }
+            Edn::Map(pairs) => Value::List(
+                pairs.into_iter().map(|(k, v)| Value::List(vec![k.into_value(), v.into_value()])).collect(),
+            ),
         }
     }
 
@@ -130,7 +130,9 @@ pub fn parse_items(text: &str) -> Result<Vec<Located>, EdnError> {
     loop {
         parser.skip_blank()?;
         match parser.peek() {
-            None => return Err(EdnError { line: start_line, reason: "unclosed top-level collection".into() }),
+            None => {
+                return Err(EdnError { line: start_line, reason: "unclosed top-level collection".into() })
+            }
             Some(b) if b == close => break,
             Some(_) => {
                 let line = parser.line;
@@ -497,7 +499,8 @@ mod tests {
 
     #[test]
     fn reads_the_forms_jepsen_writes() {
-        let form = parse_one(r#"{:type :ok, :f :cas, :value [1 2], :s "a\"b", :n nil, :t true, :x -3}"#).unwrap();
+        let form =
+            parse_one(r#"{:type :ok, :f :cas, :value [1 2], :s "a\"b", :n nil, :t true, :x -3}"#).unwrap();
         assert_eq!(form.get("type"), Some(&Edn::Keyword("ok".into())));
         assert_eq!(form.get("value").unwrap().to_value(), Value::from(vec![1i64, 2]));
         assert_eq!(form.get("s"), Some(&Edn::Str("a\"b".into())));
@@ -531,7 +534,10 @@ mod tests {
     fn numbers_without_a_value_counterpart_keep_their_text() {
         assert_eq!(parse_one("1.5").unwrap().to_value(), Value::Str("1.5".into()));
         assert_eq!(parse_one("12N").unwrap(), Edn::Int(12));
-        assert_eq!(parse_one("99999999999999999999").unwrap().to_value(), Value::Str("99999999999999999999".into()));
+        assert_eq!(
+            parse_one("99999999999999999999").unwrap().to_value(),
+            Value::Str("99999999999999999999".into())
+        );
         assert_eq!(parse_one("\\a").unwrap(), Edn::Char('a'));
         assert_eq!(parse_one("\\newline").unwrap(), Edn::Char('\n'));
     }
@@ -550,7 +556,8 @@ mod tests {
 
     #[test]
     fn written_values_read_back() {
-        let v = Value::from(vec![Value::Nil, Value::Int(-4), Value::Str("a \"q\"\n".into()), Value::Bool(false)]);
+        let v =
+            Value::from(vec![Value::Nil, Value::Int(-4), Value::Str("a \"q\"\n".into()), Value::Bool(false)]);
         let mut out = String::new();
         write_value(&mut out, &v);
         assert_eq!(parse_one(&out).unwrap().to_value(), v);

@@ -59,7 +59,8 @@ mod tests {
         let err = read(text).unwrap_err();
         assert_eq!(err.line, 2);
         assert!(err.reason.contains("done") || err.reason.contains("variant"), "{}", err.reason);
-        let (events, _) = read("{\"process\":0,\"type\":\"invoke\",\"f\":\"read\",\"time\":0,\"extra\":1}").unwrap();
+        let (events, _) =
+            read("{\"process\":0,\"type\":\"invoke\",\"f\":\"read\",\"time\":0,\"extra\":1}").unwrap();
         assert_eq!(events[0].value, Value::Nil);
     }
 }

@@ -160,7 +160,10 @@ mod tests {
     fn guesses_each_format_from_its_first_line() {
         assert_eq!(guess("{\"process\":0,\"type\":\"invoke\",\"f\":\"read\",\"time\":0}"), Format::Jsonl);
         assert_eq!(guess("INFO  jepsen.util - 4\t:invoke\t:read\tnil"), Format::PorcupineEtcd);
-        assert_eq!(guess("{:process 2, :type :invoke, :f :get, :key \"0\", :value nil}"), Format::PorcupineKv);
+        assert_eq!(
+            guess("{:process 2, :type :invoke, :f :get, :key \"0\", :value nil}"),
+            Format::PorcupineKv
+        );
         assert_eq!(guess("; comment\n\n{:type :invoke, :f :txn}"), Format::Edn);
         assert_eq!(guess("[{:type :invoke}]"), Format::Edn);
         assert_eq!(guess(""), Format::Jsonl);

@@ -4,6 +4,9 @@
 //! `:type`, `:f`, `:value` and `:time`; `:index` and any other key are ignored. Where Jepsen
 //! tooling leaves a field out, the reader falls back the way those tools behave:
 //! - no `:time` on some op: every event is timed by its position in the file instead;
+//! - a `:time` earlier than the previous op's: raised to it. The order of the file is the
+//!   history's real-time order (Jepsen appends ops as they happen, but reads clients' clocks
+//!   concurrently, so Knossos's own test histories have times a few microseconds out of order);
 //! - no `:process`: process 0 (Elle's hand-written example histories omit it and are sequential);
 //! - no `:f`: `txn` (the same histories are all transactions);
 //! - a non-integer `:process` (Jepsen's `:nemesis`): the op is not a client operation and is
@@ -30,10 +33,10 @@ pub(crate) fn read_op_maps(text: &str, fold_key: bool) -> Result<(Vec<Event>, Ve
         events.push(event);
         lines.push(line);
     }
-    if !all_timed {
-        for (i, e) in events.iter_mut().enumerate() {
-            e.time = i as u64;
-        }
+    let mut previous = 0;
+    for (i, e) in events.iter_mut().enumerate() {
+        e.time = if all_timed { e.time.max(previous) } else { i as u64 };
+        previous = e.time;
     }
     Ok((events, lines))
 }
@@ -59,7 +62,10 @@ fn event_from_map(mut form: Edn, line: usize, fold_key: bool) -> Result<Option<(
         None => (0, false),
         Some(Edn::Int(t)) if *t >= 0 => (*t as u64, true),
         Some(other) => {
-            return Err(FormatError::new(line, format!(":time must be a non-negative integer, found {other:?}")))
+            return Err(FormatError::new(
+                line,
+                format!(":time must be a non-negative integer, found {other:?}"),
+            ))
         }
     };
     Ok(Some((Event { process, kind, f, value, time }, timed)))
@@ -82,7 +88,9 @@ fn kind(form: &Edn, line: usize) -> Result<EventKind, FormatError> {
             "ok" => Ok(EventKind::Ok),
             "fail" => Ok(EventKind::Fail),
             "info" => Ok(EventKind::Info),
-            _ => Err(FormatError::new(line, format!("unknown :type :{k} (expected invoke, ok, fail or info)"))),
+            _ => {
+                Err(FormatError::new(line, format!("unknown :type :{k} (expected invoke, ok, fail or info)")))
+            }
         },
         other => Err(FormatError::new(line, format!(":type must be a keyword, found {other:?}"))),
     }
@@ -105,17 +113,29 @@ mod tests {
 
     #[test]
     fn missing_time_process_and_f_fall_back() {
-        let text = "{:index 0 :type :invoke :value [[:append 1 2]]}\n{:index 1 :type :ok :value [[:append 1 2]]}";
+        let text =
+            "{:index 0 :type :invoke :value [[:append 1 2]]}\n{:index 1 :type :ok :value [[:append 1 2]]}";
         let (events, _) = read_op_maps(text, false).unwrap();
         assert_eq!(events[0].process, 0);
         assert_eq!(events[0].f, "txn");
         assert_eq!((events[0].time, events[1].time), (0, 1));
-        assert_eq!(events[1].value, Value::from(vec![Value::from(vec![Value::from("append"), 1.into(), 2.into()])]));
+        assert_eq!(
+            events[1].value,
+            Value::from(vec![Value::from(vec![Value::from("append"), 1.into(), 2.into()])])
+        );
+    }
+
+    #[test]
+    fn times_out_of_order_are_raised_to_keep_file_order() {
+        let text = "{:type :invoke, :f :read, :time 10}\n{:type :ok, :f :read, :value 1, :time 7}";
+        let (events, _) = read_op_maps(text, false).unwrap();
+        assert_eq!((events[0].time, events[1].time), (10, 10));
     }
 
     #[test]
     fn folds_porcupine_keys_into_values() {
-        let (events, _) = read_op_maps("{:process 1, :type :invoke, :f :put, :key \"7\", :value \"x\"}", true).unwrap();
+        let (events, _) =
+            read_op_maps("{:process 1, :type :invoke, :f :put, :key \"7\", :value \"x\"}", true).unwrap();
         assert_eq!(events[0].value, Value::from(vec!["7", "x"]));
         assert!(read_op_maps("{:process 1, :type :invoke, :f :put}", true).is_err());
     }

@@ -12,7 +12,7 @@
 //! read by the op-map reader with the key folded into the value (see `format::ops`).
 
 use super::edn::{self, write_name, write_value};
-use super::{FormatError, ops};
+use super::{ops, FormatError};
 use crate::history::{Event, EventKind, History, Value};
 use std::fmt::Write as _;
 
@@ -53,9 +53,12 @@ fn etcd_line(line: &str, number: usize) -> Result<Option<Event>, FormatError> {
         ":info" => EventKind::Info,
         _ => return Err(err("expected :invoke, :ok, :fail or :info")),
     };
-    let Some(f) = f.strip_prefix(':').filter(|f| !f.is_empty()) else { return Err(err("expected a :function")) };
+    let Some(f) = f.strip_prefix(':').filter(|f| !f.is_empty()) else {
+        return Err(err("expected a :function"));
+    };
     let value = edn::parse_one(value).map_err(|e| err(&format!("bad value: {}", e.reason)))?.to_value();
-    let kind = if kind == EventKind::Fail && value == Value::from("timed-out") { EventKind::Info } else { kind };
+    let kind =
+        if kind == EventKind::Fail && value == Value::from("timed-out") { EventKind::Info } else { kind };
     Ok(Some(Event { process, kind, f: f.to_string(), value, time: 0 }))
 }
 

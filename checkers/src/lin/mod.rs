@@ -141,7 +141,7 @@ pub fn check_model<M: Model>(model: &M, history: &History, options: &Options) ->
     let ops = history.operations()?;
     let parts = prepare::prepare(model, &ops).map_err(|(i, reason)| ill_formed(&ops[i], &reason))?;
     let limits = Limits {
-        deadline: options.deadline.map(|d| deadline_after(d)),
+        deadline: options.deadline.map(deadline_after),
         max_configs: options.max_configs,
         track: options.witness,
         plain: options.plain_search,
@@ -317,7 +317,8 @@ fn points<M: Model>(part: &Part<M>, steps: &[Step]) -> Vec<LinPoint> {
     let mut out = Vec::with_capacity(steps.len());
     let mut i = 0;
     while i < steps.len() {
-        let group = steps[i..].iter().take_while(|s| (s.pos, s.after) == (steps[i].pos, steps[i].after)).count();
+        let group =
+            steps[i..].iter().take_while(|s| (s.pos, s.after) == (steps[i].pos, steps[i].after)).count();
         let h = part.history_index[steps[i].pos as usize] as f64;
         let base = if steps[i].after { h } else { h - 0.5 };
         for (k, s) in steps[i..i + group].iter().enumerate() {

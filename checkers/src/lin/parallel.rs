@@ -9,11 +9,13 @@ use std::sync::Mutex;
 
 /// Applies `work` to every item on up to `threads` threads (0: one per core) and returns the
 /// results in item order.
-pub(crate) fn run<T: Sync, R: Send>(items: &[T], threads: usize, work: impl Fn(&T) -> R + Sync) -> Vec<R>
-where
-    T: Weight,
-{
-    let threads = if threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { threads };
+pub(crate) fn run<T: Sync + Weight, R: Send>(
+    items: &[T],
+    threads: usize,
+    work: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    let threads =
+        if threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { threads };
     let threads = threads.min(items.len());
     if threads <= 1 {
         return items.iter().map(&work).collect();

@@ -185,8 +185,9 @@ fn link_identical_infos<M: Model>(ops: &mut [PartOp<M>]) {
 
 /// Operation indices of the part's observers, in invocation order.
 fn observers<M: Model>(part: &Part<M>) -> Vec<u32> {
-    let mut obs: Vec<u32> =
-        (0..part.ops.len() as u32).filter(|&i| !part.ops[i as usize].info && !part.ops[i as usize].blind).collect();
+    let mut obs: Vec<u32> = (0..part.ops.len() as u32)
+        .filter(|&i| !part.ops[i as usize].info && !part.ops[i as usize].blind)
+        .collect();
     obs.sort_by_key(|&i| part.ops[i as usize].invoke);
     obs
 }
@@ -295,7 +296,11 @@ mod tests {
         assert_eq!(p.width, 1, "the read reuses the write's slot");
         assert_eq!(p.history_index, vec![0, 2, 6, 7]);
         let obs = p.ops[1].observer.as_ref().unwrap();
-        assert_eq!(obs.explainers, vec![0], "the write of 1 is in flight while the read is the next observer");
+        assert_eq!(
+            obs.explainers,
+            vec![0],
+            "the write of 1 is in flight while the read is the next observer"
+        );
         assert_eq!(obs.last_explainer_invoke, Some(0));
         assert_eq!(p.next_observer[0], Some(1));
         assert_eq!(p.nonblind_after[0], 1);

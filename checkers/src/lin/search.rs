@@ -242,7 +242,11 @@ impl<'a, M: Model, B: SlotSet> Search<'a, M, B> {
 
     /// Every configuration reachable from the current ones in which `target` has just been
     /// linearized (or already was), with `target`'s slot released.
-    fn expand(&mut self, target: u32, mut diag: Option<&mut Diagnosis<B>>) -> Result<Vec<Config<B>>, Outcome> {
+    fn expand(
+        &mut self,
+        target: u32,
+        mut diag: Option<&mut Diagnosis<B>>,
+    ) -> Result<Vec<Config<B>>, Outcome> {
         let tslot = self.part.ops[target as usize].slot;
         let mut out = Output { configs: Vec::new(), seen: LookupSet::new(), slot: tslot };
         let mut seen = LookupSet::new();
@@ -297,7 +301,12 @@ impl<'a, M: Model, B: SlotSet> Search<'a, M, B> {
 
     /// Slots of the info operations in flight.
     fn info_slots(&self) -> Vec<usize> {
-        self.pending.iter().map(|&p| &self.part.ops[p as usize]).filter(|op| op.info).map(|op| op.slot).collect()
+        self.pending
+            .iter()
+            .map(|&p| &self.part.ops[p as usize])
+            .filter(|op| op.info)
+            .map(|op| op.slot)
+            .collect()
     }
 
     /// The configuration after linearizing in-flight operation `y` in `c` (and then every read
@@ -379,7 +388,8 @@ impl<'a, M: Model, B: SlotSet> Search<'a, M, B> {
             None => {
                 let s = self.table.get(state);
                 let (model, part) = (self.model, self.part);
-                let seer = part.observers_by_ret.iter().find(|&&r| model.may_reach(s, &part.ops[r as usize].op));
+                let seer =
+                    part.observers_by_ret.iter().find(|&&r| model.may_reach(s, &part.ops[r as usize].op));
                 let l = seer.and_then(|&r| part.ops[r as usize].ret).map_or(0, |r| r + 1);
                 self.live_until[i] = Some(l);
                 l
@@ -497,7 +507,10 @@ impl<'a, M: Model, B: SlotSet> Search<'a, M, B> {
             )));
         }
         if self.limits.max_steps.is_some_and(|m| self.steps > m) {
-            return Err(Outcome::Unknown(format!("gave up after exploring {} configurations", self.steps - 1)));
+            return Err(Outcome::Unknown(format!(
+                "gave up after exploring {} configurations",
+                self.steps - 1
+            )));
         }
         if self.steps % 1024 == 0 && self.limits.deadline.is_some_and(past) {
             return Err(Outcome::Unknown(format!(
@@ -552,9 +565,10 @@ impl<'a, M: Model, B: SlotSet> Search<'a, M, B> {
         if c.state != DEAD {
             return self.model.describe_state(self.table.get(c.state));
         }
-        let replayed = self.chain(c.trace).iter().try_fold(self.model.init(), |s, step| {
-            self.model.step(&s, &self.part.ops[step.op as usize].op)
-        });
+        let replayed = self
+            .chain(c.trace)
+            .iter()
+            .try_fold(self.model.init(), |s, step| self.model.step(&s, &self.part.ops[step.op as usize].op));
         match replayed {
             Some(s) if self.limits.track => self.model.describe_state(&s),
             _ => "(a state that no remaining operation can observe)".to_string(),

@@ -41,7 +41,10 @@ pub enum KvOp {
 impl KvOp {
     fn key(&self) -> &Value {
         match self {
-            KvOp::Get { key, .. } | KvOp::Put { key, .. } | KvOp::Append { key, .. } | KvOp::Cas { key, .. } => key,
+            KvOp::Get { key, .. }
+            | KvOp::Put { key, .. }
+            | KvOp::Append { key, .. }
+            | KvOp::Cas { key, .. } => key,
         }
     }
 
@@ -98,7 +101,8 @@ impl Model for KeyValue {
 
     fn compile(&self, op: &Operation) -> Result<KvOp, String> {
         let args = op.input.as_list().unwrap_or(&[]);
-        let key = || args.first().cloned().ok_or_else(|| format!("{} expects [key ...], got {}", op.f, op.input));
+        let key =
+            || args.first().cloned().ok_or_else(|| format!("{} expects [key ...], got {}", op.f, op.input));
         match (op.f.as_str(), args) {
             ("get", [_] | [_, _]) => compile_get(op, &key()?),
             ("put", [k, v]) => Ok(KvOp::Put { key: k.clone(), value: v.clone() }),

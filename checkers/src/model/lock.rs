@@ -2,7 +2,8 @@
 //!
 //! Conventions:
 //! - `acquire` -> ok `t`: grants the lock with fencing token `t` (an integer). Tokens must
-//!   strictly increase from one grant to the next. For `lock`, an acquire is only valid while
+//!   strictly increase from one grant to the next. An ok acquire with a nil value grants the
+//!   lock without a token (Knossos's mutex histories), which leaves the token order alone. For `lock`, an acquire is only valid while
 //!   the lock is free (mutual exclusion); for `lease`, an acquire is valid at any time (the
 //!   previous holder's lease may have expired), and only the token order and the fencing below
 //!   are checked.
@@ -36,7 +37,9 @@ pub enum Newest {
     Exact(i64),
     /// Granted by an acquire whose reply was lost: some token greater than `above`
     /// (any token when `None`).
-    Unknown { above: Option<i64> },
+    Unknown {
+        above: Option<i64>,
+    },
 }
 
 /// The lock and its resource.
@@ -50,9 +53,14 @@ pub struct LockState {
 /// A lock operation; `None` outputs are unknown outcomes.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum LockOp {
-    Acquire(Option<i64>),
+    /// `Some(Some(t))`: granted token `t`; `Some(None)`: granted without a token; `None`:
+    /// outcome unknown.
+    Acquire(Option<Option<i64>>),
     Release(Option<i64>),
-    Write { token: i64, value: Value },
+    Write {
+        token: i64,
+        value: Value,
+    },
     Read(Option<Value>),
 }
 
@@ -92,13 +100,14 @@ fn token(v: &Value, what: &str) -> Result<i64, String> {
 }
 
 impl Lock {
-    fn acquire(&self, s: &LockState, t: Option<i64>) -> Option<LockState> {
+    fn acquire(&self, s: &LockState, grant: Option<Option<i64>>) -> Option<LockState> {
         if s.held && !self.lease {
             return None;
         }
-        let newest = match t {
-            Some(t) if s.newest.allows_next(t) => Newest::Exact(t),
-            Some(_) => return None,
+        let newest = match grant {
+            Some(Some(t)) if s.newest.allows_next(t) => Newest::Exact(t),
+            Some(Some(_)) => return None,
+            Some(None) => s.newest.clone(),
             None => s.newest.after_unknown_grant(),
         };
         Some(LockState { held: true, newest, value: s.value.clone() })
@@ -134,11 +143,17 @@ impl Model for Lock {
 
     fn compile(&self, op: &Operation) -> Result<LockOp, String> {
         match op.f.as_str() {
-            "acquire" => Ok(LockOp::Acquire(known_output(op).map(|v| token(v, "acquire's reply")).transpose()?)),
+            "acquire" => match known_output(op) {
+                None => Ok(LockOp::Acquire(None)),
+                Some(Value::Nil) => Ok(LockOp::Acquire(Some(None))),
+                Some(v) => Ok(LockOp::Acquire(Some(Some(token(v, "acquire's reply")?)))),
+            },
             "release" if op.input.is_nil() => Ok(LockOp::Release(None)),
             "release" => Ok(LockOp::Release(Some(token(&op.input, "release's input")?))),
             "write" => match op.input.as_list() {
-                Some([t, v]) => Ok(LockOp::Write { token: token(t, "a fenced write's token")?, value: v.clone() }),
+                Some([t, v]) => {
+                    Ok(LockOp::Write { token: token(t, "a fenced write's token")?, value: v.clone() })
+                }
                 _ => Err(format!("write expects [token value], got {}", op.input)),
             },
             "read" => Ok(LockOp::Read(known_output(op).cloned())),
@@ -162,7 +177,8 @@ impl Model for Lock {
     fn describe_op(&self, op: &LockOp) -> String {
         let known = |t: &Option<i64>| t.map_or("?".to_string(), |t| t.to_string());
         match op {
-            LockOp::Acquire(t) => format!("acquire -> token {}", known(t)),
+            LockOp::Acquire(Some(None)) => "acquire".into(),
+            LockOp::Acquire(t) => format!("acquire -> token {}", known(&t.flatten())),
             LockOp::Release(None) => "release".into(),
             LockOp::Release(Some(t)) => format!("release token {t}"),
             LockOp::Write { token, value } => format!("write {value} with token {token}"),
@@ -198,38 +214,52 @@ mod tests {
     #[test]
     fn tokens_increase_and_the_lock_excludes() {
         let lock = Lock { lease: false };
-        assert!(run(&lock, &[LockOp::Acquire(Some(1)), LockOp::Release(Some(1)), LockOp::Acquire(Some(2))]).is_some());
-        assert!(run(&lock, &[LockOp::Acquire(Some(1)), LockOp::Acquire(Some(2))]).is_none());
-        assert!(run(&lock, &[LockOp::Acquire(Some(2)), LockOp::Release(None), LockOp::Acquire(Some(2))]).is_none());
+        assert!(run(
+            &lock,
+            &[LockOp::Acquire(Some(Some(1))), LockOp::Release(Some(1)), LockOp::Acquire(Some(Some(2)))]
+        )
+        .is_some());
+        assert!(run(&lock, &[LockOp::Acquire(Some(Some(1))), LockOp::Acquire(Some(Some(2)))]).is_none());
+        assert!(run(
+            &lock,
+            &[LockOp::Acquire(Some(Some(2))), LockOp::Release(None), LockOp::Acquire(Some(Some(2)))]
+        )
+        .is_none());
         let lease = Lock { lease: true };
-        assert!(run(&lease, &[LockOp::Acquire(Some(1)), LockOp::Acquire(Some(2))]).is_some());
+        assert!(run(&lease, &[LockOp::Acquire(Some(Some(1))), LockOp::Acquire(Some(Some(2)))]).is_some());
     }
 
     #[test]
     fn fenced_writes_need_the_newest_token() {
         let lease = Lock { lease: true };
         let w = |token, v: i64| LockOp::Write { token, value: v.into() };
-        let ok_run = run(&lease, &[LockOp::Acquire(Some(1)), w(1, 5), LockOp::Read(Some(5.into()))]);
+        let ok_run = run(&lease, &[LockOp::Acquire(Some(Some(1))), w(1, 5), LockOp::Read(Some(5.into()))]);
         assert_eq!(ok_run.unwrap().value, Value::Int(5));
-        assert!(run(&lease, &[LockOp::Acquire(Some(1)), LockOp::Acquire(Some(2)), w(1, 5)]).is_none());
+        assert!(
+            run(&lease, &[LockOp::Acquire(Some(Some(1))), LockOp::Acquire(Some(Some(2))), w(1, 5)]).is_none()
+        );
     }
 
     #[test]
     fn an_unknown_grant_is_learned_from_its_use() {
         let lease = Lock { lease: true };
-        let s = run(&lease, &[LockOp::Acquire(Some(1)), LockOp::Acquire(None)]).unwrap();
+        let s = run(&lease, &[LockOp::Acquire(Some(Some(1))), LockOp::Acquire(None)]).unwrap();
         assert_eq!(s.newest, Newest::Unknown { above: Some(1) });
         assert!(lease.step(&s, &LockOp::Write { token: 1, value: Value::Nil }).is_none());
         let learned = lease.step(&s, &LockOp::Write { token: 7, value: Value::Nil }).unwrap();
         assert_eq!(learned.newest, Newest::Exact(7));
-        assert!(lease.step(&s, &LockOp::Acquire(Some(2))).is_none(), "2 cannot follow an unknown token above 1");
-        assert!(lease.step(&s, &LockOp::Acquire(Some(3))).is_some());
+        assert!(
+            lease.step(&s, &LockOp::Acquire(Some(Some(2)))).is_none(),
+            "2 cannot follow an unknown token above 1"
+        );
+        assert!(lease.step(&s, &LockOp::Acquire(Some(Some(3)))).is_some());
     }
 
     #[test]
     fn compiles_the_conventions() {
         let m = Lock { lease: false };
-        assert_eq!(m.compile(&ok("acquire", Value::Nil, 4.into())).unwrap(), LockOp::Acquire(Some(4)));
+        assert_eq!(m.compile(&ok("acquire", Value::Nil, 4.into())).unwrap(), LockOp::Acquire(Some(Some(4))));
+        assert_eq!(m.compile(&ok("acquire", Value::Nil, Value::Nil)).unwrap(), LockOp::Acquire(Some(None)));
         assert_eq!(m.compile(&info("acquire", Value::Nil)).unwrap(), LockOp::Acquire(None));
         assert!(m.compile(&ok("acquire", Value::Nil, "x".into())).is_err());
         assert!(m.compile(&ok("write", 3.into(), Value::Nil)).is_err());

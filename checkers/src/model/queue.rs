@@ -5,8 +5,9 @@
 //! is empty. An `info` dequeue may have removed the oldest element (whatever it was), or not
 //! happened at all.
 //!
-//! Search hints: enqueues are blind; no reachability pruning (a dequeue's expectation depends
-//! on the whole queue, not on a value a single write could produce).
+//! Search hints: enqueues are blind. A dequeue of `v` can only succeed later if `v` is in the
+//! queue now, or an enqueue of `v` comes first (dequeues and other enqueues cannot bring it
+//! back).
 
 use super::{known_output, unknown_function, Model};
 use crate::history::{Operation, Value};
@@ -77,6 +78,21 @@ impl Model for Queue {
     fn blind(&self, op: &QueueOp) -> bool {
         matches!(op, QueueOp::Enqueue(_))
     }
+
+    fn prunes(&self) -> bool {
+        true
+    }
+
+    fn explains(&self, writer: &QueueOp, reader: &QueueOp) -> bool {
+        matches!((writer, reader), (QueueOp::Enqueue(w), QueueOp::Dequeue(Some(r))) if w == r)
+    }
+
+    fn may_reach(&self, state: &VecDeque<Value>, reader: &QueueOp) -> bool {
+        match reader {
+            QueueOp::Dequeue(Some(v)) if !v.is_nil() => state.contains(v),
+            _ => true,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -101,5 +117,7 @@ mod tests {
         let unknown = m.compile(&info("dequeue", Value::Nil)).unwrap();
         assert_eq!(m.step(&s, &unknown), Some(s.clone()));
         assert!(m.compile(&ok("enqueue", Value::Nil, Value::Nil)).is_err());
+        assert!(m.may_reach(&VecDeque::from([1.into()]), &d1) && !m.may_reach(&VecDeque::new(), &d1));
+        assert!(m.explains(&e1, &d1) && !m.explains(&e2, &d1) && m.may_reach(&VecDeque::new(), &empty));
     }
 }

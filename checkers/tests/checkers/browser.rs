@@ -28,7 +28,12 @@ fn dump_dom(browser: &PathBuf, page: &str, name: &str) -> String {
     std::fs::write(&file, page).unwrap();
     let out = Command::new(browser)
         .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        .args(["--no-first-run", "--disable-component-update", "--disable-sync", "--virtual-time-budget=5000"])
+        .args([
+            "--no-first-run",
+            "--disable-component-update",
+            "--disable-sync",
+            "--virtual-time-budget=5000",
+        ])
         .arg(format!("--user-data-dir={}", dir.join("profile").display()))
         .arg("--dump-dom")
         .arg(format!("file://{}", file.display()))
@@ -57,7 +62,8 @@ fn the_timeline_renders_in_headless_chromium() {
     assert!(dom.contains(r#"data-rendered="true""#), "the page's script ran:\n{dom}");
     assert_eq!(dom.matches(r#"class="lane""#).count(), 3, "one lane per process");
     assert_eq!(dom.matches(r#"class="op "#).count(), 3, "one bar per operation");
-    let failing_bars = dom.split("<rect ").skip(1).filter(|r| r.split('>').next().unwrap().contains(" failing\"")).count();
+    let failing_bars =
+        dom.split("<rect ").skip(1).filter(|r| r.split('>').next().unwrap().contains(" failing\"")).count();
     assert_eq!(failing_bars, 1, "one bar marked failing");
     assert!(dom.contains(r#"class="op ok failing""#), "the failing cas is an ok operation:\n{dom}");
     assert_eq!(dom.matches(r#"class="lin-point""#).count(), 2, "the prefix's linearization points");

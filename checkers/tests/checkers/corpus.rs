@@ -22,7 +22,11 @@ fn rows(tsv: &str) -> Vec<Row> {
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
             let cols: Vec<&str> = l.split('\t').collect();
-            Row { path: cols[0].to_string(), invocations: cols[2].parse().unwrap(), expected: cols[3].to_string() }
+            Row {
+                path: cols[0].to_string(),
+                invocations: cols[2].parse().unwrap(),
+                expected: cols[3].to_string(),
+            }
         })
         .collect()
 }
@@ -50,7 +54,8 @@ fn every_corpus_history_gets_its_known_answer() {
     for row in &rows {
         let text = std::fs::read_to_string(dir.join(&row.path)).unwrap();
         let parsed = format::parse(&text, None).unwrap_or_else(|e| panic!("{}: {e}", row.path));
-        let invocations = parsed.history.events.iter().filter(|e| e.kind == faultline_checkers::EventKind::Invoke);
+        let invocations =
+            parsed.history.events.iter().filter(|e| e.kind == faultline_checkers::EventKind::Invoke);
         assert_eq!(invocations.count(), row.invocations, "{}: invocation count", row.path);
         let Some(model) = model_for(&row.path) else { continue };
         let options = Options { deadline: Some(Duration::from_secs(60)), ..Options::default() };

@@ -4,10 +4,12 @@
 //!   histories of every model.
 //! - `corpus`: every history of the shared corpus gets its known answer.
 //! - `browser`: the HTML timeline, rendered by headless Chromium.
+//! - `fuzz_corpus`: every fuzz target's body over its checked-in corpus.
 //! - `planted`: a planted anomaly per model is explained; ill-formed histories are errors.
 
 mod browser;
 mod corpus;
+mod fuzz_corpus;
 mod oracle;
 mod planted;
 mod support;

@@ -8,8 +8,8 @@
 use faultline_checkers::fuzzing::{assert_agrees, history_from_bytes, history_from_bytes_sized, Kind};
 use faultline_checkers::lin::{check, Options};
 use faultline_checkers::Verdict;
-use std::time::Duration;
 use proptest::prelude::*;
+use std::time::Duration;
 
 /// Cases per model; `FAULTLINE_ORACLE_CASES` raises it for a longer run.
 fn cases() -> u32 {

@@ -18,7 +18,13 @@ pub fn history(events: &[(u64, &str, &str, Value)]) -> History {
     let events = events
         .iter()
         .enumerate()
-        .map(|(i, (p, k, f, v))| Event { process: *p, kind: kind(k), f: f.to_string(), value: v.clone(), time: i as u64 * 10 })
+        .map(|(i, (p, k, f, v))| Event {
+            process: *p,
+            kind: kind(k),
+            f: f.to_string(),
+            value: v.clone(),
+            time: i as u64 * 10,
+        })
         .collect();
     History { events }
 }
