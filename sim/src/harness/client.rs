@@ -70,7 +70,7 @@ impl<S: System> Client<S> {
 
     async fn liveness_phase(&mut self) {
         while self.phase() == Phase::Safety {
-            sleep(Duration::from_millis(10)).await;
+            sleep(Duration::from_millis(50)).await;
         }
         let (ops, budget_ms) = {
             let w = lock(&self.world);

@@ -24,6 +24,12 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// How often the supervisor looks for halted or panicked nodes and, after the heal, checks
+/// whether the system is live: a node's halt waits up to this long for its crash, and the
+/// liveness phase is measured to this precision. Each look is a wake-up of the simulation, so
+/// a finer poll costs speed.
+const POLL: Duration = Duration::from_millis(50);
+
 /// Runs one simulated run of system `S`. An `Err` is a configuration error (invalid options,
 /// unknown bug), never a test outcome.
 pub fn run<S: System>(spec: &RunSpec) -> Result<RunReport, String> {
@@ -112,7 +118,7 @@ impl<S: System> Supervisor<S> {
             if lock(&self.world).panic.is_some() || sim_now() >= end {
                 return;
             }
-            let mut wake = end.min(sim_now() + Duration::from_millis(10));
+            let mut wake = end.min(sim_now() + POLL);
             if let Some(e) = events.get(next) {
                 wake = wake.min(self.at(e.at_ms));
             }
@@ -139,7 +145,7 @@ impl<S: System> Supervisor<S> {
                 let message = format!("not live {} ms after the heal: {reason}", budget.as_millis());
                 return Some(Failure { class: FailureClass::Liveness, message });
             }
-            sleep(Duration::from_millis(10)).await;
+            sleep(POLL).await;
         }
     }
 

@@ -90,8 +90,10 @@ impl System for RaftSystem {
     fn interpret(&self, request: &Request, response: &Response) -> Answer {
         match (completion(request, response), response) {
             (Ok(Completion::Done(kind, value)), _) => Answer::Done(kind, value),
-            // A node that does not lead, or a leader that refused, did not append it.
-            (Ok(Completion::Retry), Response::NotLeader { hint }) => Answer::NotApplied { hint: *hint },
+            // A leader that steps down answers its pending writes with NotLeader, and they may
+            // still commit: NotLeader does not say "not applied".
+            (Ok(Completion::Retry), Response::NotLeader { hint }) => Answer::Unknown { hint: *hint },
+            // A leader that refused (not ready, a change pending, a full disk) appended nothing.
             (Ok(Completion::Retry), _) => Answer::NotApplied { hint: None },
             // A response that does not answer the request is a protocol bug: leave it to the
             // checks, as an operation whose outcome is unknown.
