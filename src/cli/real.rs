@@ -122,7 +122,7 @@ mod imp {
         };
         let [ok, fail, info] = report.counts;
         println!(
-            "{} operations: {ok} ok, {fail} fail, {info} info; n{} was killed and restarted",
+            "{} recorded operations: {ok} ok, {fail} fail, {info} info; n{} was killed and restarted",
             ok + fail + info,
             report.victim
         );
