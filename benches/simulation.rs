@@ -25,10 +25,15 @@ const NODES: u32 = 3;
 const IN_FLIGHT: u32 = 8;
 const BENCH_SIM_SECS: u64 = 10;
 
+/// The same allocator as the `faultline` binary, so the figures match what sweeps do.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let seeds: u64 = std::env::var("FAULTLINE_BENCH_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(200);
     println!("faultline simulation benchmark ({seeds} seeds per figure, one core)\n");
     counter_figures(seeds);
+    raft_figures(seeds);
     println!();
     message_overhead(seeds / 4 + 1);
 }
@@ -40,23 +45,46 @@ fn now() -> Instant {
 
 fn counter_figures(seeds: u64) {
     for preset in [Preset::Nofault, Preset::Swarm] {
-        let (mut sim, mut messages) = (0.0, 0u64);
-        let start = now();
-        for seed in 0..seeds {
-            let report =
-                run::<faultline_counter::Counter>(&RunSpec::from_preset(seed, preset, None)).expect("valid");
-            sim += report.sim_time.as_secs_f64();
-            messages += report.counters.get("net.delivered");
-        }
-        let wall = start.elapsed().as_secs_f64();
-        println!(
-            "counter {:<8} {:>8.0} simulated s / wall s   {:>9.0} messages / s   {:>6.0} seeds / s",
-            preset.name(),
-            sim / wall,
-            messages as f64 / wall,
-            seeds as f64 / wall
-        );
+        let specs = (0..seeds).map(|seed| RunSpec::from_preset(seed, preset, None));
+        figures::<faultline_counter::Counter>(&format!("counter {}", preset.name()), specs);
     }
+}
+
+/// Raft: a 5-node cluster under swarm (the target: 2000 simulated seconds per wall
+/// second on one core), and the 3-or-5-node swarm mix a default sweep runs.
+fn raft_figures(seeds: u64) {
+    let five = (0..seeds).map(|seed| {
+        let mut spec = RunSpec::from_preset(seed, Preset::Swarm, None);
+        spec.options.nodes = 5;
+        spec.schedule = Schedule::plan(seed, &spec.options);
+        spec
+    });
+    figures::<faultline_raft::RaftSystem>("raft 5 nodes swarm", five);
+    let mix = (0..seeds).map(|seed| RunSpec::from_preset(seed, Preset::Swarm, None));
+    figures::<faultline_raft::RaftSystem>("raft swarm (3 or 5)", mix);
+}
+
+/// Runs the specs one after another and prints simulated seconds per wall second, delivered
+/// messages per second, and seeds per hour on this one core.
+fn figures<S: faultline_sim::system::System>(label: &str, specs: impl Iterator<Item = RunSpec>) {
+    let (mut sim, mut messages, mut runs, mut failed) = (0.0, 0u64, 0u64, 0u64);
+    let start = now();
+    for spec in specs {
+        let report = run::<S>(&spec).expect("valid");
+        sim += report.sim_time.as_secs_f64();
+        messages += report.counters.get("net.delivered");
+        runs += 1;
+        failed += u64::from(!report.passed());
+    }
+    let wall = start.elapsed().as_secs_f64();
+    println!(
+        "{label:<22} {:>7.0} simulated s / wall s {:>9.0} messages / s {:>9.0} seeds / hour / core ({:.1} simulated s per seed{})",
+        sim / wall,
+        messages as f64 / wall,
+        runs as f64 / wall * 3600.0,
+        sim / runs as f64,
+        if failed > 0 { format!(", {failed} failed") } else { String::new() }
+    );
 }
 
 /// The same ping traffic through raw madsim endpoints and through faultline's shell and codec.

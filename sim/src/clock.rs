@@ -107,6 +107,17 @@ impl NodeClock {
         let (now, want) = (nanos(sim_now), nanos(after));
         let base = self.monotonic(now);
         let reached = |x: i128| self.monotonic(now + x) - base >= want;
+        if self.periodic.is_none() {
+            // Linear drift: the exact answer is within a nanosecond or two of want / rate.
+            let mut x = (want * 1_000_000_000).div_euclid(1_000_000_000 + i128::from(self.drift_ppb)).max(0);
+            while x > 0 && reached(x - 1) {
+                x -= 1;
+            }
+            while !reached(x) {
+                x += 1;
+            }
+            return Duration::from_nanos(x.min(i128::from(u64::MAX)) as u64);
+        }
         // The rate is at least 1/2 for valid options; doubling finds an upper bound anyway.
         let mut hi = want.max(1);
         while !reached(hi) && hi < i128::from(u64::MAX) {

@@ -30,8 +30,10 @@ pub enum FrameError {
 
 /// Encodes `value` as one frame.
 pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
-    let mut frame =
-        postcard::to_extend(value, vec![0u8; HEADER_LEN]).expect("in-memory encoding cannot fail");
+    // Most messages fit in a few hundred bytes: one allocation instead of a chain of regrowths.
+    let mut buf = Vec::with_capacity(256);
+    buf.resize(HEADER_LEN, 0);
+    let mut frame = postcard::to_extend(value, buf).expect("in-memory encoding cannot fail");
     let len = (frame.len() - HEADER_LEN) as u32;
     let crc = crc32c::crc32c(&frame[HEADER_LEN..]);
     frame[..4].copy_from_slice(&len.to_le_bytes());

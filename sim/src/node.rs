@@ -91,8 +91,8 @@ impl<T: Serialize + DeserializeOwned + Clone + Debug + Send + 'static> Message f
 pub trait Node: Sized + 'static {
     /// Node-to-node messages.
     type Msg: Message;
-    /// Timer keys. Setting a timer with a key already set replaces it.
-    type Timer: Clone + Debug + Ord + 'static;
+    /// Timer keys. Setting a timer with a key already set replaces it. `Hash` feeds the trace.
+    type Timer: Clone + Debug + Ord + std::hash::Hash + 'static;
     /// What clients ask.
     type Request: Message;
     /// What clients are told.

@@ -53,10 +53,13 @@ impl<S: System> Shell<S> {
                     Some(input) => self.step(input).await,
                     None => true,
                 },
-                None => match self.core.due_timer(sim_now()) {
-                    Some(timer) => self.step(Input::Timer(timer)).await,
-                    None => true,
-                },
+                None => {
+                    let now = lock(&self.world).now();
+                    match self.core.due_timer(now) {
+                        Some(timer) => self.step(Input::Timer(timer)).await,
+                        None => true,
+                    }
+                }
             };
         }
         // Halted or panicked: wait for the supervisor to kill this node.
@@ -100,7 +103,7 @@ impl<S: System> Shell<S> {
         let id = self.id();
         let out = {
             let w = lock(&self.world);
-            self.core.apply(commands, sim_now(), |after| w.timer_duration(id, after))
+            self.core.apply(commands, w.now(), |after| w.timer_duration(id, after))
         };
         for (to, wire) in &out.frames {
             transmit(&self.world, Addr::Server(id), *to, wire);
@@ -148,11 +151,19 @@ fn log_input<S: System>(w: &mut super::world::World<S>, input: &Input<N<S>>, at:
         }
         Input::Timer(timer) => {
             tracing::debug!("timer {timer:?}");
-            w.record(TraceKind::Timer, at, digest(format!("{timer:?}").as_bytes()));
+            w.record(TraceKind::Timer, at, hash_of(timer));
         }
         Input::Message(from, msg) => tracing::debug!("from {from}: {msg:?}"),
         Input::Request(id, req) => tracing::debug!("request {}#{}: {req:?}", id.client, id.seq),
     }
+}
+
+/// A stable digest of a timer key (its derived `Hash`, fed to xxh3).
+fn hash_of<T: std::hash::Hash>(value: &T) -> u64 {
+    use std::hash::Hasher;
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    value.hash(&mut h);
+    h.finish()
 }
 
 fn far_future() -> Instant {

@@ -17,7 +17,7 @@ use crate::stats::Counters;
 use crate::system::System;
 use crate::trace::{Trace, TraceKind};
 use faultline_checkers::{Event, History};
-use madsim::time::Instant;
+use madsim::time::{Instant, TimeHandle};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -69,6 +69,7 @@ pub(crate) struct World<S: System> {
     pub rng: Rng,
     /// Every server's and client's inbox.
     pub inboxes: BTreeMap<Addr, SharedInbox>,
+    time: TimeHandle,
 }
 
 pub(crate) type Shared<S> = Arc<Mutex<World<S>>>;
@@ -90,6 +91,7 @@ impl<S: System> World<S> {
             seed,
             options,
             start: sim_now(),
+            time: TimeHandle::current(),
             phase: Phase::Safety,
             trace: Trace::default(),
             counters: Counters::default(),
@@ -104,7 +106,13 @@ impl<S: System> World<S> {
 
     /// Simulated nanoseconds since the run started.
     pub fn elapsed_ns(&self) -> u64 {
-        (sim_now() - self.start).as_nanos() as u64
+        (self.now() - self.start).as_nanos() as u64
+    }
+
+    /// Simulated time now, read through the run's time handle (cheaper than `Instant::now`,
+    /// which madsim answers by intercepting `clock_gettime` and looking up its context).
+    pub fn now(&self) -> Instant {
+        self.time.now_instant()
     }
 
     /// Node `id`'s own clock reading.
@@ -125,10 +133,20 @@ impl<S: System> World<S> {
     /// Appends a client event to the history (stamped now) and to the trace.
     pub fn record_event(&mut self, mut event: Event, kind: TraceKind) {
         event.time = self.elapsed_ns();
-        let digest = crate::trace::digest(format!("{}{:?}{}", event.f, event.kind, event.value).as_bytes());
+        let digest = event_digest(&event);
         self.record(kind, event.process, digest);
         self.history.push(event);
     }
+}
+
+/// A stable digest of a client event's function, kind and value.
+fn event_digest(event: &Event) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    event.f.hash(&mut h);
+    (event.kind as u8).hash(&mut h);
+    event.value.hash(&mut h);
+    h.finish()
 }
 
 /// Each node's disk: the run's disk faults, corruptible only on the placement's minority.
@@ -180,7 +198,7 @@ pub(crate) fn transmit<S: System, W: Serialize>(world: &Shared<S>, from: Addr, t
     if fate.corrupt {
         w.fabric.corrupt(&mut frame);
     }
-    let now = sim_now();
+    let now = w.now();
     let mut inbox = w.inboxes[&to].lock().unwrap_or_else(|e| e.into_inner());
     let copies = fate.delays.len();
     for (i, delay) in fate.delays.into_iter().enumerate() {
