@@ -50,7 +50,9 @@ impl Inbox {
     /// due by then. The timer outlives the `Sleep` that registered it, which is what we want.
     fn arm(&mut self, at: Instant, waker: &Waker) {
         let now = sim_now();
-        self.alarms.retain(|t| *t > now);
+        while self.alarms.first().is_some_and(|t| *t <= now) {
+            self.alarms.pop_first();
+        }
         if self.alarms.range(..=at).next().is_some() {
             return;
         }
