@@ -7,8 +7,11 @@
 //! Modules:
 //! - [`history`]: the shared history type (events, operations, values) written by the harness.
 //! - [`verdict`]: `Verdict = Ok | Violation | Unknown`, the answer every checker gives.
+//! - [`txn`]: Elle-style transactional checker (list-append, rw-register): version orders,
+//!   dependency cycles, Adya's anomalies, consistency models ruled out.
 
 pub mod history;
+pub mod txn;
 pub mod verdict;
 
 pub use history::{Event, EventKind, History, HistoryError, Operation, Status, Value};

@@ -1,0 +1,360 @@
+//! List-append: version orders from reads, the anomalies they expose, and the edges they imply.
+//!
+//! Every append to a key adds a unique value, and a read returns the whole list, so a read
+//! reveals the order of every append before it ("traceability", Elle section 3): the longest
+//! committed read of a key is its version order, and every other committed read must be a
+//! prefix of it, or no single order explains both (*incompatible order*). Elements of that
+//! order are mapped back to the transaction that appended them ("recoverability"): an element
+//! nobody appended is a *garbage read*, one appended by a failed transaction an *aborted read*
+//! (G1a), one followed by another append of the same transaction an *intermediate read* (G1b)
+//! when some other transaction's read ends there; a value twice in the order is a *duplicate*.
+//!
+//! Edges (Adya's direct serialization graph, as Elle infers it):
+//! - ww: the writers of consecutive elements of the order, first to second;
+//! - wr: the writer of the last element an external read saw, to the reader;
+//! - rw: an external reader, to the writer of the element right after what it saw (for an empty
+//!   read, the first element).
+//!
+//! Only external reads (a transaction's first access to the key) give wr and rw edges; a key
+//! whose order has duplicates gives no edges at all, since its positions are not versions.
+//! Appends nobody ever read are in no order and give no edges: Elle's inference is sound, not
+//! complete.
+
+use super::anomaly::{Anomaly, AnomalyKind, Relation};
+use super::bykey::{find_write, sorted_writes, ByKey, Write};
+use super::decode::{flag, list_of, Mop, MopKind, Txns, NONE};
+use super::error::TxnError;
+use super::explain::{short_list, Names};
+use super::findings::Findings;
+use super::graph::{label, GraphBuilder};
+use crate::history::{Status, Value};
+
+/// What the list-append inference learned, kept to explain cycle edges.
+pub(crate) struct AppendOrders<'h> {
+    keys: Vec<KeyOrder<'h>>,
+    /// Per key, the writer of each position of its order ([`NONE`] when not in the graph).
+    writers: Vec<u32>,
+}
+
+#[derive(Clone, Copy)]
+struct KeyOrder<'h> {
+    list: &'h [Value],
+    /// The transaction whose read is the order.
+    source: u32,
+    start: u32,
+    /// False when the order has duplicates and gives no edges.
+    usable: bool,
+}
+
+/// The first position of each kind of bad element in a key's order.
+#[derive(Default)]
+struct Bad {
+    aborted: Option<usize>,
+    garbage: Option<usize>,
+    duplicate: Option<usize>,
+}
+
+struct Pass<'a, 'h> {
+    txns: &'a Txns<'h>,
+    findings: &'a mut Findings,
+    graph: &'a mut GraphBuilder,
+    orders: AppendOrders<'h>,
+    appends: Vec<Write<'h>>,
+    /// Per position of the current order: appending transaction (raw, [`NONE`] for garbage)
+    /// and whether that append was its final one to the key.
+    writer: Vec<u32>,
+    is_final: Vec<bool>,
+}
+
+/// Infers version orders for every key, reports non-cycle anomalies, adds ww/wr/rw edges.
+pub(crate) fn infer<'h>(
+    txns: &Txns<'h>,
+    by_key: &ByKey,
+    findings: &mut Findings,
+    graph: &mut GraphBuilder,
+) -> Result<AppendOrders<'h>, TxnError> {
+    let orders = AppendOrders { keys: Vec::with_capacity(by_key.keys() as usize), writers: Vec::new() };
+    let mut pass =
+        Pass { txns, findings, graph, orders, appends: Vec::new(), writer: Vec::new(), is_final: Vec::new() };
+    for k in 0..by_key.keys() {
+        pass.key(k, by_key.of(k))?;
+    }
+    Ok(pass.orders)
+}
+
+impl<'h> Pass<'_, 'h> {
+    fn key(&mut self, k: u32, entries: &[(u32, u32)]) -> Result<(), TxnError> {
+        sorted_writes(self.txns, k, entries, &mut self.appends)?;
+        let (list, source) = self.longest_read(entries);
+        let bad = self.place(list);
+        let order = KeyOrder {
+            list,
+            source,
+            start: self.orders.writers.len() as u32,
+            usable: bad.duplicate.is_none(),
+        };
+        for (&w, _) in self.writer.iter().zip(list) {
+            let in_graph = w != NONE && self.txns.in_graph(w);
+            self.orders.writers.push(if in_graph { w } else { NONE });
+        }
+        if order.usable {
+            self.ww_edges(&order);
+        }
+        for &(t, i) in entries {
+            let m = self.txns.mops[i as usize];
+            if let (MopKind::Read, Some(value)) = (m.kind, m.value) {
+                self.read(k, &order, &bad, t, &m, list_of(value));
+            }
+        }
+        self.orders.keys.push(order);
+        Ok(())
+    }
+
+    /// The longest committed read of the key (the earliest, among equals) and its reader.
+    fn longest_read(&self, entries: &[(u32, u32)]) -> (&'h [Value], u32) {
+        let mut best: (&'h [Value], u32) = (&[], NONE);
+        for &(t, i) in entries {
+            let m = &self.txns.mops[i as usize];
+            if let (MopKind::Read, Some(value)) = (m.kind, m.value) {
+                let list = list_of(value);
+                if best.1 == NONE || list.len() > best.0.len() {
+                    best = (list, t);
+                }
+            }
+        }
+        best
+    }
+
+    /// Maps each element of the order to its appender; returns where the bad elements are.
+    fn place(&mut self, list: &[Value]) -> Bad {
+        self.writer.clear();
+        self.is_final.clear();
+        let mut seen = vec![false; self.appends.len()];
+        let mut bad = Bad::default();
+        for (p, v) in list.iter().enumerate() {
+            let Ok(j) = self.appends.binary_search_by(|a| a.value.cmp(v)) else {
+                bad.garbage.get_or_insert(p);
+                self.writer.push(NONE);
+                self.is_final.push(true);
+                continue;
+            };
+            let append = &self.appends[j];
+            if std::mem::replace(&mut seen[j], true) {
+                bad.duplicate.get_or_insert(p);
+            }
+            if self.txns.txns[append.txn as usize].status == Status::Fail {
+                bad.aborted.get_or_insert(p);
+            }
+            self.writer.push(append.txn);
+            self.is_final.push(append.is_final);
+        }
+        bad
+    }
+
+    fn ww_edges(&mut self, order: &KeyOrder<'h>) {
+        let writers = &self.orders.writers[order.start as usize..order.start as usize + order.list.len()];
+        for pair in writers.windows(2) {
+            if pair[0] != NONE && pair[1] != NONE {
+                self.graph.add(pair[0], pair[1], label::WW);
+            }
+        }
+    }
+
+    fn read(&mut self, k: u32, order: &KeyOrder<'h>, bad: &Bad, t: u32, m: &Mop<'h>, read: &'h [Value]) {
+        let n = read.len();
+        let prefix =
+            n <= order.list.len() && (std::ptr::eq(read, &order.list[..n]) || read == &order.list[..n]);
+        if !prefix {
+            self.incompatible(k, order, t, m, read);
+            return;
+        }
+        self.bad_elements(k, bad, t, read);
+        if n > 0 && !self.is_final[n - 1] && self.writer[n - 1] != t && self.writer[n - 1] != NONE {
+            self.report(AnomalyKind::IntermediateRead, k, t, self.writer[n - 1], read, n - 1);
+        }
+        if !m.has(flag::EXTERNAL) || !order.usable {
+            return;
+        }
+        if n > 0 {
+            let w = self.writer[n - 1];
+            if w == t {
+                self.report(AnomalyKind::FutureRead, k, t, t, read, n - 1);
+            } else if w != NONE && self.txns.in_graph(w) {
+                self.graph.add(w, t, label::WR);
+            }
+        }
+        if let Some(&next) =
+            self.orders.writers.get(order.start as usize + n).filter(|_| n < order.list.len())
+        {
+            if next != NONE {
+                self.graph.add(t, next, label::RW);
+            }
+        }
+    }
+
+    fn bad_elements(&mut self, k: u32, bad: &Bad, t: u32, read: &'h [Value]) {
+        let n = read.len();
+        if let Some(p) = bad.aborted.filter(|p| *p < n) {
+            self.report(AnomalyKind::AbortedRead, k, t, self.writer[p], read, p);
+        }
+        if let Some(p) = bad.garbage.filter(|p| *p < n) {
+            self.report(AnomalyKind::GarbageRead, k, t, NONE, read, p);
+        }
+        if let Some(p) = bad.duplicate.filter(|p| *p < n) {
+            self.report(AnomalyKind::DuplicateElements, k, t, NONE, read, p);
+        }
+    }
+
+    /// A read that is not a prefix of the order: reported, then checked element by element.
+    fn incompatible(&mut self, k: u32, order: &KeyOrder<'h>, t: u32, m: &Mop<'h>, read: &'h [Value]) {
+        let names = Names::new(self.txns);
+        self.findings.add(AnomalyKind::IncompatibleOrder, || Anomaly {
+            kind: AnomalyKind::IncompatibleOrder,
+            txns: vec![names.op(t), names.op(order.source)],
+            steps: Vec::new(),
+            explanation: format!(
+                "{} read key {} as {}, but {} read it as {}: neither is a prefix of the other, so no \
+                 single order of appends explains both\n  {}\n  {}",
+                names.txn(t),
+                names.key(k),
+                short_list(read),
+                names.txn(order.source),
+                short_list(order.list),
+                names.legend(t),
+                names.legend(order.source)
+            ),
+        });
+        for (p, v) in read.iter().enumerate() {
+            let writer = find_write(&self.appends, v).map(|w| w.txn);
+            match writer {
+                None => self.report(AnomalyKind::GarbageRead, k, t, NONE, read, p),
+                Some(w) if self.txns.txns[w as usize].status == Status::Fail => {
+                    self.report(AnomalyKind::AbortedRead, k, t, w, read, p)
+                }
+                Some(w) if p + 1 == read.len() && m.has(flag::EXTERNAL) => self.graph.add(w, t, label::WR),
+                Some(_) => {}
+            }
+        }
+    }
+
+    /// Records a non-cycle anomaly about element `p` of `read` (by `t`, of key `k`).
+    fn report(&mut self, kind: AnomalyKind, k: u32, t: u32, writer: u32, read: &[Value], p: usize) {
+        let names = Names::new(self.txns);
+        self.findings.add(kind, || {
+            let mut txns = vec![names.op(t)];
+            let mut explanation = element_text(&names, kind, k, t, writer, read, p);
+            explanation.push_str(&format!("\n  {}", names.legend(t)));
+            if writer != NONE && writer != t {
+                txns.push(names.op(writer));
+                explanation.push_str(&format!("\n  {}", names.legend(writer)));
+            }
+            Anomaly { kind, txns, steps: Vec::new(), explanation }
+        });
+    }
+}
+
+fn element_text(
+    names: &Names<'_, '_>,
+    kind: AnomalyKind,
+    k: u32,
+    t: u32,
+    w: u32,
+    read: &[Value],
+    p: usize,
+) -> String {
+    let (reader, key, v) = (names.txn(t), names.key(k), &read[p]);
+    let seen = format!("{reader} read key {key} as {}", short_list(&read[..=p]));
+    match kind {
+        AnomalyKind::AbortedRead => format!("{seen}, which includes {v}, appended by {}, which failed", names.txn(w)),
+        AnomalyKind::GarbageRead => format!("{seen}, which includes {v}, but no transaction appended {v} to key {key}"),
+        AnomalyKind::DuplicateElements => format!("{seen}, in which {v} appears more than once"),
+        AnomalyKind::IntermediateRead => format!(
+            "{seen}, ending in {v}, but {} appended more to key {key} after {v}: {reader} saw an intermediate \
+             state of that transaction",
+            names.txn(w)
+        ),
+        _ => format!("{seen}, ending in {v}, which {reader} itself appends only later"),
+    }
+}
+
+impl AppendOrders<'_> {
+    /// Why the data edge `a -> b` exists, in words.
+    pub(crate) fn why(&self, names: &Names<'_, '_>, a: u32, b: u32, relation: Relation) -> Option<String> {
+        match relation {
+            Relation::Ww => self.why_ww(names, a, b),
+            Relation::Wr => why_wr(names, a, b),
+            Relation::Rw => self.why_rw(names, a, b),
+            _ => None,
+        }
+    }
+
+    fn order_of(&self, k: u32) -> Option<(&KeyOrder<'_>, &[u32])> {
+        let order = self.keys.get(k as usize).filter(|o| o.usable)?;
+        Some((order, &self.writers[order.start as usize..order.start as usize + order.list.len()]))
+    }
+
+    fn why_ww(&self, names: &Names<'_, '_>, a: u32, b: u32) -> Option<String> {
+        let keys = names.txns.mops_of(a).iter().filter(|m| m.kind == MopKind::Append).map(|m| m.key);
+        for k in keys {
+            let Some((order, writers)) = self.order_of(k) else { continue };
+            if let Some(p) = writers.windows(2).position(|w| w[0] == a && w[1] == b) {
+                let (x, y) = (&order.list[p], &order.list[p + 1]);
+                return Some(format!(
+                    "{} appended {x} to key {} and {} appended {y} right after it ({}'s read of key {} shows [.. {x} {y}])",
+                    names.txn(a),
+                    names.key(k),
+                    names.txn(b),
+                    names.txn(order.source),
+                    names.key(k)
+                ));
+            }
+        }
+        None
+    }
+
+    fn why_rw(&self, names: &Names<'_, '_>, a: u32, b: u32) -> Option<String> {
+        for m in external_reads(names, a) {
+            let read = list_of(m.value?);
+            let Some((order, writers)) = self.order_of(m.key) else { continue };
+            if writers.get(read.len()) != Some(&b) {
+                continue;
+            }
+            let next = &order.list[read.len()];
+            let (who, key) = (names.txn(a), names.key(m.key));
+            let after =
+                read.last().map_or("as its first element".to_string(), |v| format!("right after {v}"));
+            return Some(format!(
+                "{who} read key {key} as {} and {} appended {next} {after}, which {who} did not see",
+                short_list(read),
+                names.txn(b)
+            ));
+        }
+        None
+    }
+}
+
+fn why_wr(names: &Names<'_, '_>, a: u32, b: u32) -> Option<String> {
+    for m in external_reads(names, b) {
+        let read = list_of(m.value?);
+        let Some(last) = read.last() else { continue };
+        let wrote = names
+            .txns
+            .mops_of(a)
+            .iter()
+            .any(|w| w.kind == MopKind::Append && w.key == m.key && w.value == Some(last));
+        if wrote {
+            return Some(format!(
+                "{} appended {last} to key {} and {} read it: {}",
+                names.txn(a),
+                names.key(m.key),
+                names.txn(b),
+                short_list(read)
+            ));
+        }
+    }
+    None
+}
+
+fn external_reads<'a, 'h>(names: &'a Names<'_, 'h>, t: u32) -> impl Iterator<Item = &'a Mop<'h>> {
+    names.txns.mops_of(t).iter().filter(|m| m.kind == MopKind::Read && m.has(flag::EXTERNAL))
+}
