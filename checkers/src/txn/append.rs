@@ -183,11 +183,10 @@ impl<'h> Pass<'_, 'h> {
                 self.graph.add(w, t, label::WR);
             }
         }
-        if let Some(&next) =
-            self.orders.writers.get(order.start as usize + n).filter(|_| n < order.list.len())
-        {
-            if next != NONE {
-                self.graph.add(t, next, label::RW);
+        let writers = &self.orders.writers[order.start as usize..order.start as usize + order.list.len()];
+        if let Some(next) = next_version(writers, n) {
+            if writers[next] != NONE {
+                self.graph.add(t, writers[next], label::RW);
             }
         }
     }
@@ -224,6 +223,9 @@ impl<'h> Pass<'_, 'h> {
                 names.legend(order.source)
             ),
         });
+        if let Some(p) = first_repeat(read) {
+            self.report(AnomalyKind::DuplicateElements, k, t, NONE, read, p);
+        }
         for (p, v) in read.iter().enumerate() {
             let writer = find_write(&self.appends, v).map(|w| w.txn);
             match writer {
@@ -251,6 +253,21 @@ impl<'h> Pass<'_, 'h> {
             Anomaly { kind, txns, steps: Vec::new(), explanation }
         });
     }
+}
+
+/// The position of the second occurrence of the first repeated element, if any.
+fn first_repeat(read: &[Value]) -> Option<usize> {
+    let mut sorted: Vec<(&Value, usize)> = read.iter().zip(0..).collect();
+    sorted.sort_unstable();
+    sorted.windows(2).filter(|w| w[0].0 == w[1].0).map(|w| w[1].1).min()
+}
+
+/// The position of the version installed after a read of the first `n` elements: the next
+/// element, skipping further appends of the transaction that appended element `n - 1` (a reader
+/// that saw part of a transaction's appends saw an intermediate state of it, not a version).
+fn next_version(writers: &[u32], n: usize) -> Option<usize> {
+    let seen = n.checked_sub(1).map(|p| writers[p]);
+    (n..writers.len()).find(|p| seen.is_none_or(|w| w == NONE || writers[*p] != w))
 }
 
 fn element_text(
@@ -316,13 +333,14 @@ impl AppendOrders<'_> {
         for m in external_reads(names, a) {
             let read = list_of(m.value?);
             let Some((order, writers)) = self.order_of(m.key) else { continue };
-            if writers.get(read.len()) != Some(&b) {
-                continue;
-            }
-            let next = &order.list[read.len()];
+            let Some(p) = next_version(writers, read.len()).filter(|p| writers[*p] == b) else { continue };
+            let next = &order.list[p];
             let (who, key) = (names.txn(a), names.key(m.key));
-            let after =
-                read.last().map_or("as its first element".to_string(), |v| format!("right after {v}"));
+            let after = match (p == read.len(), read.last()) {
+                (_, None) => "as its first element".to_string(),
+                (true, Some(v)) => format!("right after {v}"),
+                (false, Some(v)) => format!("after {v} and the rest of its writer's appends"),
+            };
             return Some(format!(
                 "{who} read key {key} as {} and {} appended {next} {after}, which {who} did not see",
                 short_list(read),
