@@ -134,7 +134,7 @@ fn summary(report: &txn::TxnReport) -> String {
         return "no anomalies".into();
     }
     let counts: Vec<String> = report.counts.iter().map(|(k, n)| format!("{k} x{n}")).collect();
-    format!("{}", counts.join(", "))
+    counts.join(", ")
 }
 
 /// Peak resident set of this process, from /proc (0 where unavailable).
