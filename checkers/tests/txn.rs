@@ -12,3 +12,6 @@ mod register;
 
 #[path = "txn/props.rs"]
 mod props;
+
+#[path = "txn/corpus.rs"]
+mod corpus;

@@ -15,10 +15,14 @@
 //! - rw: an external reader, to the writer of the element right after what it saw (for an empty
 //!   read, the first element).
 //!
+//! - sequential extension: a committed transaction whose final append to the key is in no read
+//!   installed its version after the whole order (versions only grow, and the last one read
+//!   existed): ww from the order's last writer to it, rw from the readers of the whole order.
+//!
 //! Only external reads (a transaction's first access to the key) give wr and rw edges; a key
 //! whose order has duplicates gives no edges at all, since its positions are not versions.
-//! Appends nobody ever read are in no order and give no edges: Elle's inference is sound, not
-//! complete.
+//! Appends of `info` transactions that nobody read may never have happened and give no edges:
+//! the inference is sound, not complete.
 
 use super::anomaly::{Anomaly, AnomalyKind, Relation};
 use super::bykey::{find_write, sorted_writes, ByKey, Write};
@@ -64,6 +68,10 @@ struct Pass<'a, 'h> {
     /// and whether that append was its final one to the key.
     writer: Vec<u32>,
     is_final: Vec<bool>,
+    /// Per sorted append: whether the order contains it.
+    seen: Vec<bool>,
+    /// External readers that saw the whole order.
+    tail_readers: Vec<u32>,
 }
 
 /// Infers version orders for every key, reports non-cycle anomalies, adds ww/wr/rw edges.
@@ -74,8 +82,17 @@ pub(crate) fn infer<'h>(
     graph: &mut GraphBuilder,
 ) -> Result<AppendOrders<'h>, TxnError> {
     let orders = AppendOrders { keys: Vec::with_capacity(by_key.keys() as usize), writers: Vec::new() };
-    let mut pass =
-        Pass { txns, findings, graph, orders, appends: Vec::new(), writer: Vec::new(), is_final: Vec::new() };
+    let mut pass = Pass {
+        txns,
+        findings,
+        graph,
+        orders,
+        appends: Vec::new(),
+        writer: Vec::new(),
+        is_final: Vec::new(),
+        seen: Vec::new(),
+        tail_readers: Vec::new(),
+    };
     for k in 0..by_key.keys() {
         pass.key(k, by_key.of(k))?;
     }
@@ -100,11 +117,15 @@ impl<'h> Pass<'_, 'h> {
         if order.usable {
             self.ww_edges(&order);
         }
+        self.tail_readers.clear();
         for &(t, i) in entries {
             let m = self.txns.mops[i as usize];
             if let (MopKind::Read, Some(value)) = (m.kind, m.value) {
                 self.read(k, &order, &bad, t, &m, list_of(value));
             }
+        }
+        if order.usable {
+            self.extension(&order);
         }
         self.orders.keys.push(order);
         Ok(())
@@ -129,7 +150,8 @@ impl<'h> Pass<'_, 'h> {
     fn place(&mut self, list: &[Value]) -> Bad {
         self.writer.clear();
         self.is_final.clear();
-        let mut seen = vec![false; self.appends.len()];
+        self.seen.clear();
+        self.seen.resize(self.appends.len(), false);
         let mut bad = Bad::default();
         for (p, v) in list.iter().enumerate() {
             let Ok(j) = self.appends.binary_search_by(|a| a.value.cmp(v)) else {
@@ -139,7 +161,7 @@ impl<'h> Pass<'_, 'h> {
                 continue;
             };
             let append = &self.appends[j];
-            if std::mem::replace(&mut seen[j], true) {
+            if std::mem::replace(&mut self.seen[j], true) {
                 bad.duplicate.get_or_insert(p);
             }
             if self.txns.txns[append.txn as usize].status == Status::Fail {
@@ -175,6 +197,9 @@ impl<'h> Pass<'_, 'h> {
         if !m.has(flag::EXTERNAL) || !order.usable {
             return;
         }
+        if n == order.list.len() {
+            self.tail_readers.push(t);
+        }
         if n > 0 {
             let w = self.writer[n - 1];
             if w == t {
@@ -189,6 +214,29 @@ impl<'h> Pass<'_, 'h> {
                 self.graph.add(t, writers[next], label::RW);
             }
         }
+    }
+
+    /// Sequential extension: a committed transaction whose final append to the key is in no
+    /// read installed its version after the whole order (versions of a list only grow, and the
+    /// order's last version existed). So: ww from the order's last writer to it, rw from every
+    /// external reader of the whole order to it. A transaction whose other append ends the
+    /// order is skipped: its readers saw an intermediate state of it (G1b), not a version.
+    fn extension(&mut self, order: &KeyOrder<'h>) {
+        let writers = &self.orders.writers[order.start as usize..order.start as usize + order.list.len()];
+        let last = writers.last().copied().unwrap_or(NONE);
+        let mut later: Vec<u32> = (self.appends.iter().zip(&self.seen))
+            .filter(|(a, seen)| a.is_final && !**seen && self.txns.txns[a.txn as usize].status == Status::Ok)
+            .map(|(a, _)| a.txn)
+            .filter(|t| *t != last)
+            .collect();
+        if later.is_empty() {
+            return;
+        }
+        later.sort_unstable();
+        if last != NONE {
+            later.iter().for_each(|&w| self.graph.add(last, w, label::WW));
+        }
+        self.graph.connect_all(&self.tail_readers, &later, label::RW);
     }
 
     fn bad_elements(&mut self, k: u32, bad: &Bad, t: u32, read: &'h [Value]) {
@@ -314,15 +362,20 @@ impl AppendOrders<'_> {
         let keys = names.txns.mops_of(a).iter().filter(|m| m.kind == MopKind::Append).map(|m| m.key);
         for k in keys {
             let Some((order, writers)) = self.order_of(k) else { continue };
+            let (ta, tb, key) = (names.txn(a), names.txn(b), names.key(k));
             if let Some(p) = writers.windows(2).position(|w| w[0] == a && w[1] == b) {
                 let (x, y) = (&order.list[p], &order.list[p + 1]);
+                let source = names.txn(order.source);
                 return Some(format!(
-                    "{} appended {x} to key {} and {} appended {y} right after it ({}'s read of key {} shows [.. {x} {y}])",
-                    names.txn(a),
-                    names.key(k),
-                    names.txn(b),
-                    names.txn(order.source),
-                    names.key(k)
+                    "{ta} appended {x} to key {key} and {tb} appended {y} right after it \
+                     ({source}'s read of key {key} shows [.. {x} {y}])"
+                ));
+            }
+            let unread = unread_final(names, order, b, k).filter(|_| writers.last() == Some(&a));
+            if let (Some(v), Some(x)) = (unread, order.list.last()) {
+                return Some(format!(
+                    "{ta} appended {x} to key {key}, the last element any read shows, and {tb} appended {v}, \
+                     which no read shows, so after it"
                 ));
             }
         }
@@ -333,9 +386,17 @@ impl AppendOrders<'_> {
         for m in external_reads(names, a) {
             let read = list_of(m.value?);
             let Some((order, writers)) = self.order_of(m.key) else { continue };
+            let (who, key) = (names.txn(a), names.key(m.key));
+            if let Some(v) = unread_final(names, order, b, m.key).filter(|_| read.len() == order.list.len()) {
+                return Some(format!(
+                    "{who} read key {key} as {} and {} appended {v}, which no read shows, so after \
+                     everything {who} saw",
+                    short_list(read),
+                    names.txn(b)
+                ));
+            }
             let Some(p) = next_version(writers, read.len()).filter(|p| writers[*p] == b) else { continue };
             let next = &order.list[p];
-            let (who, key) = (names.txn(a), names.key(m.key));
             let after = match (p == read.len(), read.last()) {
                 (_, None) => "as its first element".to_string(),
                 (true, Some(v)) => format!("right after {v}"),
@@ -349,6 +410,13 @@ impl AppendOrders<'_> {
         }
         None
     }
+}
+
+/// `t`'s final append to `k`, when no read shows it.
+fn unread_final<'h>(names: &Names<'_, 'h>, order: &KeyOrder<'_>, t: u32, k: u32) -> Option<&'h Value> {
+    let mut appends = names.txns.mops_of(t).iter().filter(|m| m.kind == MopKind::Append && m.key == k);
+    let value = appends.find(|m| m.has(flag::FINAL))?.value?;
+    (!order.list.contains(value)).then_some(value)
 }
 
 fn why_wr(names: &Names<'_, '_>, a: u32, b: u32) -> Option<String> {

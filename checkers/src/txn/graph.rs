@@ -54,6 +54,25 @@ impl GraphBuilder {
         }
     }
 
+    /// Edges from every node of `from` to every node of `to` (sorted) but itself; through a
+    /// hub node when that takes fewer edges. Used for anti-dependencies from all readers of a
+    /// version to all writers of the versions after it.
+    pub(crate) fn connect_all(&mut self, from: &[u32], to: &[u32], label: u8) {
+        let (inside, outside): (Vec<u32>, Vec<u32>) = from.iter().partition(|r| to.binary_search(r).is_ok());
+        for &r in &inside {
+            to.iter().for_each(|&w| self.add(r, w, label));
+        }
+        if outside.len() * to.len() > outside.len() + to.len() + 8 {
+            let hub = self.add_virtual(Virtual::Hub);
+            outside.iter().for_each(|&r| self.add(r, hub, label));
+            to.iter().for_each(|&w| self.add(hub, w, label));
+        } else {
+            for &r in &outside {
+                to.iter().for_each(|&w| self.add(r, w, label));
+            }
+        }
+    }
+
     pub(crate) fn add_virtual(&mut self, kind: Virtual) -> u32 {
         self.virtuals.push(kind);
         self.txns + self.virtuals.len() as u32 - 1

@@ -20,7 +20,7 @@
 //! An `info` transaction's write counts as a version only when someone read it.
 //!
 //! When many transactions read one version that many overwrote, the rw edges between them go
-//! through a virtual hub node ([`super::graph`]) to stay linear in size.
+//! through a virtual hub node ([`GraphBuilder::connect_all`]) to stay linear in size.
 
 use super::anomaly::{Anomaly, AnomalyKind, Relation};
 use super::bykey::{sorted_writes, ByKey, Write};
@@ -28,7 +28,7 @@ use super::decode::{flag, Mop, MopKind, Txns, NONE};
 use super::error::TxnError;
 use super::explain::Names;
 use super::findings::Findings;
-use super::graph::{label, GraphBuilder, Virtual};
+use super::graph::{label, GraphBuilder};
 use crate::history::{Status, Value};
 
 /// Version 0 of every key is its initial state; version `1 + j` is the `j`th sorted write.
@@ -173,32 +173,10 @@ impl<'h> Pass<'_, 'h> {
             let end = successors[s..].iter().take_while(|x| x.0 == version).count() + s;
             let writers: Vec<u32> = successors[s..end].iter().map(|x| x.1).collect();
             let readers: Vec<u32> = group.iter().map(|x| x.1).collect();
-            self.connect(&readers, &writers);
+            self.graph.connect_all(&readers, &writers, label::RW);
         }
         self.readers = readers;
         self.successors = successors;
-    }
-
-    /// Every reader to every writer but itself; through a hub when that is cheaper.
-    fn connect(&mut self, readers: &[u32], writers: &[u32]) {
-        let (inside, outside): (Vec<u32>, Vec<u32>) =
-            readers.iter().partition(|r| writers.binary_search(r).is_ok());
-        for &r in &inside {
-            for &w in writers {
-                self.graph.add(r, w, label::RW);
-            }
-        }
-        if outside.len() * writers.len() > outside.len() + writers.len() + 8 {
-            let hub = self.graph.add_virtual(Virtual::Hub);
-            outside.iter().for_each(|&r| self.graph.add(r, hub, label::RW));
-            writers.iter().for_each(|&w| self.graph.add(hub, w, label::RW));
-        } else {
-            for &r in &outside {
-                for &w in writers {
-                    self.graph.add(r, w, label::RW);
-                }
-            }
-        }
     }
 
     fn report(&mut self, kind: AnomalyKind, k: u32, t: u32, w: u32, value: &Value) {

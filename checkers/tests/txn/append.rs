@@ -277,3 +277,24 @@ fn report_display_reads_well() {
     assert!(text.contains("not strong-snapshot-isolation"), "{text}");
     assert!(text.contains("[G-single-realtime] T1 < T0 < T1"), "{text}");
 }
+
+// Sequential extension (Elle's list-append inference; the corpus's si-without-g-single): an
+// append no read shows came after everything any read shows. T2 and T3 each miss the other's
+// unread append: two adjacent rw edges, G2-item, which snapshot isolation allows.
+#[test]
+fn unread_appends_come_after_every_read() {
+    let h = H::new()
+        .txn(2, &[append(9, 2)])
+        .txn(4, &[append(8, 1), r(9, &[])])
+        .txn(7, &[r(6, &[]), r(8, &[]), append(9, 5)])
+        .txn(9, &[append(6, 2), r(9, &[2])])
+        .build();
+    let report = check_for(&h, LA, M::RepeatableRead);
+    assert!(report.has(txn::AnomalyKind::Cycle(txn::CycleShape::G2Item, txn::Order::Data)), "{report}");
+    assert!(report.verdict.is_violation());
+    assert_eq!(check_for(&h, LA, M::SnapshotIsolation).verdict, Verdict::Ok);
+    assert!(
+        report.to_string().contains("T3 read key 9 as [2] and T2 appended 5, which no read shows"),
+        "{report}"
+    );
+}
