@@ -5,10 +5,10 @@
 //! anti-dependency edge), G-nonadjacent (several, never two in a row: snapshot isolation forbids
 //! these too, after Cerone and Gotsman) and G2-item (any other cycle with anti-dependencies).
 //! Each has a `-process` and a `-realtime` variant when the cycle needs a process's order or
-//! real-time order (Elle, section "Additional dependencies"). The other anomalies are Elle's
-//! non-cycle anomalies: G1a (aborted read), G1b (intermediate read), and the ones Adya's model
-//! cannot even express: duplicate elements, garbage reads, internal inconsistency, incompatible
-//! version orders and future reads.
+//! real-time order (Elle's process and real-time graphs, after Adya's PL-SS). The other
+//! anomalies are Elle's non-cycle anomalies: G1a (aborted read), G1b (intermediate read), and
+//! ones Adya's model cannot even express: duplicate elements, garbage reads, internal
+//! inconsistency, incompatible version orders and future reads.
 
 use std::fmt;
 

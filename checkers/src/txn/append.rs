@@ -26,7 +26,7 @@
 
 use super::anomaly::{Anomaly, AnomalyKind, Relation};
 use super::bykey::{find_write, sorted_writes, ByKey, Write};
-use super::decode::{flag, list_of, Mop, MopKind, Txns, NONE};
+use super::decode::{flag, list_of, same_list, Mop, MopKind, Txns, NONE};
 use super::error::TxnError;
 use super::explain::{short_list, Names};
 use super::findings::Findings;
@@ -184,8 +184,8 @@ impl<'h> Pass<'_, 'h> {
 
     fn read(&mut self, k: u32, order: &KeyOrder<'h>, bad: &Bad, t: u32, m: &Mop<'h>, read: &'h [Value]) {
         let n = read.len();
-        let prefix =
-            n <= order.list.len() && (std::ptr::eq(read, &order.list[..n]) || read == &order.list[..n]);
+        let prefix = n <= order.list.len()
+            && (std::ptr::eq(read, &order.list[..n]) || same_list(read, &order.list[..n]));
         if !prefix {
             self.incompatible(k, order, t, m, read);
             return;

@@ -132,22 +132,7 @@ impl Bfs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::ops::Range;
-
-    /// Adjacency lists; states at or above `virtual_from` cost nothing to reach.
-    struct Lists(Vec<Vec<u32>>, u32);
-
-    impl Walk for Lists {
-        fn edges(&self, s: u32) -> Range<u32> {
-            0..self.0[s as usize].len() as u32
-        }
-        fn step(&self, s: u32, e: u32) -> Option<u32> {
-            Some(self.0[s as usize][e as usize])
-        }
-        fn cost(&self, s: u32) -> u32 {
-            u32::from(s < self.1)
-        }
-    }
+    use crate::txn::scc::tests::Lists;
 
     #[test]
     fn prefers_paths_through_free_relays() {

@@ -141,6 +141,12 @@ impl ModelSet {
     }
 }
 
+impl FromIterator<ConsistencyModel> for ModelSet {
+    fn from_iter<I: IntoIterator<Item = ConsistencyModel>>(iter: I) -> Self {
+        ModelSet(iter.into_iter().fold(0, |set, m| set | m.bit()))
+    }
+}
+
 /// True when `strong` implies `weak` (every history valid under `strong` is valid under `weak`).
 pub fn implies(strong: ConsistencyModel, weak: ConsistencyModel) -> bool {
     strong == weak || weaker(strong).iter().any(|w| implies(*w, weak))

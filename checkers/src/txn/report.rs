@@ -80,7 +80,7 @@ impl TxnReport {
     }
 
     fn model_set(&self) -> ModelSet {
-        self.counts.keys().fold(ModelSet::default(), |set, k| set.union(ruled_out(*k)))
+        self.not.iter().copied().collect()
     }
 
     /// True when some anomaly of `kind` was found.

@@ -140,11 +140,11 @@ impl Tarjan {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    /// Adjacency lists as a walk.
-    struct Lists(Vec<Vec<u32>>);
+    /// Adjacency lists as a walk; states from `.1` on cost nothing to reach.
+    pub(crate) struct Lists(pub Vec<Vec<u32>>, pub u32);
 
     impl Walk for Lists {
         fn edges(&self, s: u32) -> Range<u32> {
@@ -153,15 +153,15 @@ mod tests {
         fn step(&self, s: u32, e: u32) -> Option<u32> {
             Some(self.0[s as usize][e as usize])
         }
-        fn cost(&self, _: u32) -> u32 {
-            1
+        fn cost(&self, s: u32) -> u32 {
+            u32::from(s < self.1)
         }
     }
 
     #[test]
     fn finds_components_in_reverse_topological_order() {
         // 0 -> 1 -> 2 -> 0 (a cycle), 2 -> 3, 3 -> 4 -> 3 (another), 5 alone.
-        let g = Lists(vec![vec![1], vec![2], vec![0, 3], vec![4], vec![3], vec![]]);
+        let g = Lists(vec![vec![1], vec![2], vec![0, 3], vec![4], vec![3], vec![]], u32::MAX);
         let mut tarjan = Tarjan::new(6);
         let mut comps = tarjan.run(&g, 0..6);
         for c in &mut comps {
@@ -179,14 +179,14 @@ mod tests {
         let mut lists: Vec<Vec<u32>> = (0..n).map(|v| vec![(v + 1) % n]).collect();
         lists[0].push(n - 1);
         let mut tarjan = Tarjan::new(n as usize);
-        let comps = tarjan.run(&Lists(lists), [0]);
+        let comps = tarjan.run(&Lists(lists, u32::MAX), [0]);
         assert_eq!(comps.len(), 1);
         assert_eq!(comps[0].len(), n as usize);
     }
 
     #[test]
     fn reruns_reset_only_what_they_touched() {
-        let g = Lists(vec![vec![1], vec![0], vec![]]);
+        let g = Lists(vec![vec![1], vec![0], vec![]], u32::MAX);
         let mut tarjan = Tarjan::new(3);
         assert_eq!(tarjan.run(&g, [0]).len(), 1);
         assert_eq!(tarjan.comps()[2], NONE);
