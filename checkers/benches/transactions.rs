@@ -85,6 +85,7 @@ fn options(size: usize, scenario: &str) -> SynthOptions {
     match scenario {
         "clean" => base,
         "anomalies" => SynthOptions { fail_percent: 2, info_percent: 1, stale_read_percent: 1, ..base },
+        "stale" => SynthOptions { stale_read_percent: 30, ..base },
         other => panic!("unknown scenario {other} (clean, anomalies)"),
     }
 }
@@ -120,7 +121,7 @@ fn run_one(size: usize, scenario: &str) {
     println!(
         "{size:>8} txns {scenario:<9}: wall median {:.3} s of {runs} (min {:.3}) = {:>7.0} txn/s; cpu median {:.3} s \
          = {:>7.0} txn/s | history {:.0} MB, checker peak +{:.0} MB, VmHWM {:.0} MB | {} keys, {} edges, {} cyclic \
-         components (largest {}) | {}",
+         components (largest {}), {} search steps | {}",
         median,
         seconds[0],
         size as f64 / median,
@@ -133,6 +134,7 @@ fn run_one(size: usize, scenario: &str) {
         s.edges,
         s.components,
         s.largest_component,
+        report.search.spent,
         summary(&report),
     );
 }

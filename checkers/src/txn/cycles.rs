@@ -30,6 +30,11 @@ use std::ops::Range;
 /// Start edges tried per search; the shortest cycle found is kept.
 const TRIES: usize = 3;
 
+/// G-single searches tried per component before settling for a G-nonadjacent example: in a
+/// large component most rw edges close no single-rw cycle, and each failed search costs up to
+/// the component's size.
+const SINGLE_ATTEMPTS: usize = 64;
+
 /// One edge of a found cycle, between transactions (by index).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Step {
@@ -220,9 +225,15 @@ impl Searcher<'_> {
         let mut starts: Vec<(u32, u32)> =
             starts.iter().copied().filter(|(u, x)| sub[*u as usize] <= sub[*x as usize]).collect();
         starts.sort_by_key(|(u, x)| sub[*x as usize] - sub[*u as usize]);
+        // A candidate closed by a single step (an edge, or real time) needs no search.
+        for &(u, x) in &starts {
+            if let Some(via) = self.graph.one_step(x, u, base) {
+                return Some([u, x].into_iter().chain(via).collect());
+            }
+        }
         let mut best = None;
         let mut found = 0;
-        for (u, x) in starts {
+        for (u, x) in starts.into_iter().take(SINGLE_ATTEMPTS) {
             let pruned = view.floor(sub, sub[u as usize]);
             let before = best.as_ref().map(Vec::len);
             if !shortest(&mut self.bfs, &pruned, (u, x), x, u, false, self.budget, &mut best) {

@@ -14,6 +14,7 @@
 //! counts one step per transaction it reaches. Each edge is packed into a `u64` as
 //! `target << 8 | labels`; parallel edges are merged and their labels OR-ed.
 
+use super::decode::NONE;
 use std::ops::Range;
 
 /// Edge labels (bit flags).
@@ -37,13 +38,21 @@ pub(crate) enum Virtual {
 pub(crate) struct GraphBuilder {
     txns: u32,
     virtuals: Vec<Virtual>,
+    /// Per transaction, the checkpoint linked into it ([`super::decode::NONE`] if none).
+    entry: Vec<u32>,
     ends: Vec<u64>,
     labels: Vec<u8>,
 }
 
 impl GraphBuilder {
     pub(crate) fn new(txns: usize) -> Self {
-        GraphBuilder { txns: txns as u32, virtuals: Vec::new(), ends: Vec::new(), labels: Vec::new() }
+        GraphBuilder {
+            txns: txns as u32,
+            virtuals: Vec::new(),
+            entry: vec![NONE; txns],
+            ends: Vec::new(),
+            labels: Vec::new(),
+        }
     }
 
     /// Adds `from -> to`; self-edges say nothing about order and are dropped.
@@ -73,6 +82,12 @@ impl GraphBuilder {
         }
     }
 
+    /// Links checkpoint `c` into transaction `t` (real time: `t` was invoked after it).
+    pub(crate) fn enter(&mut self, c: u32, t: u32) {
+        self.add(c, t, label::REALTIME);
+        self.entry[t as usize] = c;
+    }
+
     pub(crate) fn add_virtual(&mut self, kind: Virtual) -> u32 {
         self.virtuals.push(kind);
         self.txns + self.virtuals.len() as u32 - 1
@@ -96,7 +111,7 @@ impl GraphBuilder {
             *slot += 1;
         }
         drop((self.ends, self.labels));
-        let mut graph = Graph { txns: self.txns, virtuals: self.virtuals, offsets, adj };
+        let mut graph = Graph { txns: self.txns, virtuals: self.virtuals, entry: self.entry, offsets, adj };
         graph.merge_parallel_edges();
         graph
     }
@@ -105,6 +120,7 @@ impl GraphBuilder {
 pub(crate) struct Graph {
     txns: u32,
     virtuals: Vec<Virtual>,
+    entry: Vec<u32>,
     offsets: Vec<u32>,
     adj: Vec<u64>,
 }
@@ -159,6 +175,25 @@ impl Graph {
     pub(crate) fn edge(&self, e: u32) -> (u32, u8) {
         let packed = self.adj[e as usize];
         ((packed >> 8) as u32, packed as u8)
+    }
+
+    /// A one-step path from transaction `a` to transaction `b` in the view with `mask`: the
+    /// virtual nodes in between (none for a direct edge, a checkpoint for real time), or
+    /// `None`. Checkpoints are numbered in chain order, so `a` completed before `b` was
+    /// invoked exactly when `a`'s checkpoint comes no later than the one linked into `b`.
+    pub(crate) fn one_step(&self, a: u32, b: u32, mask: u8) -> Option<Vec<u32>> {
+        if self.labels_between(a, b) & mask != 0 {
+            return Some(Vec::new());
+        }
+        if mask & label::REALTIME == 0 {
+            return None;
+        }
+        let after_a = self
+            .edges(a)
+            .map(|e| self.edge(e).0)
+            .find(|t| self.virtual_kind(*t) == Some(Virtual::Checkpoint))?;
+        let before_b = self.entry[b as usize];
+        (before_b != NONE && after_a <= before_b).then(|| vec![after_a])
     }
 
     /// The labels of the direct edge `a -> b`, 0 when there is none.

@@ -62,7 +62,7 @@ fn realtime_edges(txns: &Txns<'_>, graph: &mut GraphBuilder) {
             checkpoint = Some(c);
         }
         if let Some(c) = checkpoint {
-            graph.add(c, t as u32, label::REALTIME);
+            graph.enter(c, t as u32);
         }
     }
 }
