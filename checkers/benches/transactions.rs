@@ -1,13 +1,14 @@
 //! Throughput and peak memory of the transactional checker on generated list-append histories.
 //!
 //! Run: `cargo bench -p faultline-checkers --bench transactions` (sizes with
-//! `TXN_BENCH_SIZES=100000,1000000`, scenarios with `TXN_BENCH_SCENARIOS=clean,anomalies`).
+//! `TXN_BENCH_SIZES=100000,1000000`, scenarios with `TXN_BENCH_SCENARIOS=clean,anomalies`;
+//! `stale` is a third, with 30% stale reads, which make one giant cyclic component).
 //!
 //! Each (size, scenario) runs in a child process of its own so that the kernel's peak resident
 //! set (VmHWM) is that scenario's alone. Histories come from `txn::synth`: concurrent clients,
 //! a skewed pool of active keys retired after 32 appends each (Elle's generator), transactions
 //! of 1-4 micro-ops, half reads. The `anomalies` scenario adds 2% failed and 1% crashed
-//! transactions and 0.5% stale reads, which the checker must report. A counting allocator
+//! transactions and 1% stale reads, which the checker must report. A counting allocator
 //! measures the heap: the history itself, and the checker's peak above it.
 //!
 //! Elle's published figure for comparison: 100-160k transactions per second (22M transactions
