@@ -66,3 +66,57 @@ fn realtime_edges(txns: &Txns<'_>, graph: &mut GraphBuilder) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::txn::decode::decode;
+    use crate::txn::synth::{generate, SynthOptions};
+    use crate::txn::Workload;
+
+    /// Transactions reachable from `a` over real-time edges (through checkpoints).
+    fn reachable(graph: &crate::txn::graph::Graph, a: u32) -> Vec<bool> {
+        let mut seen = vec![false; graph.nodes() as usize];
+        let mut stack = vec![a];
+        while let Some(v) = stack.pop() {
+            for e in graph.edges(v) {
+                let (t, labels) = graph.edge(e);
+                if labels & label::REALTIME != 0 && !std::mem::replace(&mut seen[t as usize], true) {
+                    stack.push(t);
+                }
+            }
+        }
+        seen
+    }
+
+    // Goal: the checkpoint encoding is exactly real-time order (Elle's realtime graph): T1
+    // reaches T2 iff T1 committed and completed before T2 was invoked; `one_step` agrees; and
+    // the encoding stays linear in size.
+    #[test]
+    fn checkpoints_encode_exactly_real_time_order() {
+        for seed in 0..40 {
+            let opts = SynthOptions {
+                processes: 6,
+                fail_percent: 10,
+                info_percent: 10,
+                ..SynthOptions::new(Workload::ListAppend, seed, 60)
+            };
+            let history = generate(&opts);
+            let txns = decode(&history, Workload::ListAppend).unwrap();
+            let mut builder = GraphBuilder::new(txns.len());
+            realtime_edges(&txns, &mut builder);
+            let graph = builder.build();
+            assert!(graph.edge_count() <= 3 * txns.len(), "seed {seed}: {} edges", graph.edge_count());
+            for (a, ta) in txns.txns.iter().enumerate() {
+                let seen = reachable(&graph, a as u32);
+                for (b, tb) in txns.txns.iter().enumerate() {
+                    let expected =
+                        ta.status == Status::Ok && tb.status != Status::Fail && ta.complete < tb.invoke;
+                    assert_eq!(seen[b], expected, "seed {seed}: T{a} -> T{b}");
+                    let one_step = graph.one_step(a as u32, b as u32, label::REALTIME).is_some();
+                    assert_eq!(one_step, expected && a != b, "seed {seed}: one step T{a} -> T{b}");
+                }
+            }
+        }
+    }
+}
