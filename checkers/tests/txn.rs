@@ -15,3 +15,6 @@ mod props;
 
 #[path = "txn/corpus.rs"]
 mod corpus;
+
+#[path = "txn/oracle.rs"]
+mod oracle;

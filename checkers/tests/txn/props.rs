@@ -45,7 +45,7 @@ fn check(h: &History, workload: Workload) -> txn::TxnReport {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 400, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn executions_are_strict_serializable_list_append(opts in options()) {
