@@ -1,5 +1,6 @@
 //! Integration tests of the transactional checker (`faultline_checkers::txn`): hand-built
-//! histories for each anomaly, property tests on synthetic histories, and the Elle corpus.
+//! histories for each anomaly, property tests on synthetic histories, soundness against a
+//! brute-force oracle, and the Elle corpus.
 
 #[path = "txn/support.rs"]
 mod support;
