@@ -202,6 +202,9 @@ impl<'h> Decoder<'h> {
             check_echo(raw.input, list)
                 .map_err(|r| TxnError::Malformed { event: txn.invoke as usize, reason: r })?;
         }
+        if self.mops.len() + list.len() >= u32::MAX as usize {
+            return Err(TxnError::TooLarge(self.mops.len() + list.len()));
+        }
         txn.mop_start = self.mops.len() as u32;
         txn.mop_len = list.len() as u32;
         for (i, m) in list.iter().enumerate() {

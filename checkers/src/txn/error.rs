@@ -17,7 +17,7 @@ pub enum TxnError {
          the checker needs every write to a key to be unique"
     )]
     DuplicateWrite { key: String, value: String, first: usize, second: usize },
-    /// Transaction and node ids are 32-bit.
-    #[error("history too large: {0} events (at most 2^31 are supported)")]
+    /// Transaction, micro-op and node ids are 32-bit.
+    #[error("history too large: {0} events or micro-operations (ids are 32-bit)")]
     TooLarge(usize),
 }

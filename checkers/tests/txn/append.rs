@@ -308,3 +308,13 @@ fn times_that_go_backwards_are_accepted() {
     assert!(h.operations().is_err(), "the shared pairing rejects it");
     assert_eq!(check(&h, LA).verdict, Verdict::Ok);
 }
+
+// Degenerate inputs still get an answer.
+#[test]
+fn empty_histories_pass() {
+    let report = check(&faultline_checkers::History::new(), LA);
+    assert_eq!(report.verdict, Verdict::Ok);
+    assert_eq!(report.stats.transactions, 0);
+    let empty_txn = H::new().txn(0, &[]).build();
+    assert_eq!(check(&empty_txn, LA).verdict, Verdict::Ok);
+}
