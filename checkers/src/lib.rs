@@ -15,6 +15,8 @@
 //! - [`explain`]: why a history is not linearizable, as text and as an HTML timeline.
 //! - [`oracle`]: a brute-force linearizability checker for small histories, to test [`lin`].
 //! - [`fuzzing`]: the bodies of the fuzz targets in `fuzz/`, also run by `cargo test`.
+//! - [`txn`]: Elle-style transactional checker (list-append, rw-register): version orders,
+//!   dependency cycles, Adya's anomalies, consistency models ruled out.
 
 pub mod explain;
 pub mod format;
@@ -24,6 +26,7 @@ pub mod invariants;
 pub mod lin;
 pub mod model;
 pub mod oracle;
+pub mod txn;
 pub mod verdict;
 
 pub use history::{Event, EventKind, History, HistoryError, Operation, Status, Value};
