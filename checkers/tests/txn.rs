@@ -5,6 +5,10 @@
 #[path = "txn/support.rs"]
 mod support;
 
+// The corpus locator of the checkers' own test binary, so both find the corpus the same way.
+#[path = "checkers/support.rs"]
+mod corpus_support;
+
 #[path = "txn/append.rs"]
 mod append;
 

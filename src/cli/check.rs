@@ -1,12 +1,15 @@
-//! `faultline check`: is each history linearizable with respect to a model?
+//! `faultline check`: is each history linearizable with respect to a model, or (for the
+//! transactional models `list-append` and `rw-register`) consistent with an isolation level?
 //!
 //! ```text
 //! faultline check --model MODEL [--format jsonl|edn|porcupine-etcd|porcupine-kv]
 //!                 [--init VALUE] [--timeout SECS] [--html DIR] FILE...
+//! faultline check --model list-append|rw-register [--consistency LEVEL] [--format ...] FILE...
 //! ```
 //!
 //! Prints one line per file, `FILE: ok|violation|unknown (N ops, T ms)`, followed by the
-//! explanation of a violation or the reason for an unknown. Exit codes: 0 all ok, 1 any
+//! explanation of a violation or the reason for an unknown (for transactions: the models ruled
+//! out and the explained anomalies). Exit codes: 0 all ok, 1 any
 //! violation, 3 any unknown and no violation, 2 any error (bad arguments, an unreadable or
 //! malformed file). On an error nothing else is printed and no file is written: every file is
 //! read and checked before any result is reported.
@@ -14,18 +17,22 @@
 use faultline_checkers::explain::html::{render, Annotations};
 use faultline_checkers::format::{self, Format, Parsed};
 use faultline_checkers::lin::{self, Options, Report};
+use faultline_checkers::txn::{self, ConsistencyModel, TxnOptions, TxnReport, Workload};
 use faultline_checkers::{AnyModel, Verdict};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// Models of the transactional checker, which this command cannot run yet.
-const TRANSACTIONAL: [&str; 2] = ["list-append", "rw-register"];
-
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
-    /// The model: register, cas-register, key-value, counter, set, queue, lock or lease.
+    /// The model: register, cas-register, key-value, counter, set, queue, lock or lease
+    /// (linearizability); list-append or rw-register (transactions).
     #[arg(long)]
     pub model: String,
+    /// Transactional models only: the isolation level the verdict is about (read-uncommitted,
+    /// read-committed, repeatable-read, snapshot-isolation, serializable, strict-serializable,
+    /// ...). Every level the anomalies rule out is printed regardless.
+    #[arg(long, value_parser = parse_consistency)]
+    pub consistency: Option<ConsistencyModel>,
     /// The history format; guessed from each file's content when not given.
     #[arg(long, value_parser = parse_format)]
     pub format: Option<Format>,
@@ -51,12 +58,39 @@ fn parse_format(s: &str) -> Result<Format, String> {
     s.parse()
 }
 
+fn parse_consistency(s: &str) -> Result<ConsistencyModel, String> {
+    s.parse().map_err(|e: txn::UnknownModel| e.to_string())
+}
+
 /// One file, checked.
 struct Checked {
     file: PathBuf,
     parsed: Parsed,
-    report: Report,
+    outcome: Outcome,
     millis: f64,
+}
+
+/// What a checker answered.
+enum Outcome {
+    Linearizability(Report),
+    Transactions(TxnReport),
+}
+
+impl Outcome {
+    fn verdict(&self) -> &Verdict {
+        match self {
+            Outcome::Linearizability(r) => &r.verdict,
+            Outcome::Transactions(r) => &r.verdict,
+        }
+    }
+
+    /// Operations (linearizability) or transactions checked.
+    fn size(&self) -> String {
+        match self {
+            Outcome::Linearizability(r) => format!("{} ops", r.operations),
+            Outcome::Transactions(r) => format!("{} txns", r.stats.transactions),
+        }
+    }
 }
 
 /// Runs the command and returns the exit code.
@@ -72,9 +106,43 @@ pub fn run(args: &Args) -> i32 {
 
 /// Reads and checks every file; the first error stops everything.
 fn check_all(args: &Args) -> Result<Vec<Checked>, String> {
-    if TRANSACTIONAL.contains(&args.model.as_str()) {
+    match args.model.parse::<Workload>() {
+        Ok(workload) => check_transactions(args, workload),
+        Err(_) => check_linearizability(args),
+    }
+}
+
+/// The transactional checker on every file. Options that only mean something for
+/// linearizability are refused rather than ignored.
+fn check_transactions(args: &Args, workload: Workload) -> Result<Vec<Checked>, String> {
+    let refused = [
+        (args.init.is_some(), "--init"),
+        (args.timeout.is_some(), "--timeout (the transactional checker always decides)"),
+        (args.html.is_some(), "--html"),
+    ];
+    if let Some((_, name)) = refused.iter().find(|(given, _)| *given) {
+        return Err(format!("{name} does not apply to the transactional model {workload}"));
+    }
+    let mut options = TxnOptions::new(workload);
+    if let Some(level) = args.consistency {
+        options.model = level;
+    }
+    let mut checked = Vec::new();
+    for file in &args.files {
+        let parsed = read(file, args.format)?;
+        let started = now();
+        let report = txn::check(&parsed.history, &options).map_err(|e| format!("{}: {e}", file.display()))?;
+        let millis = started.elapsed().as_secs_f64() * 1000.0;
+        checked.push(Checked { file: file.clone(), parsed, outcome: Outcome::Transactions(report), millis });
+    }
+    Ok(checked)
+}
+
+/// The linearizability checker on every file.
+fn check_linearizability(args: &Args) -> Result<Vec<Checked>, String> {
+    if args.consistency.is_some() {
         return Err(format!(
-            "model {} belongs to the transactional checker, which is not available in this build",
+            "--consistency applies to the transactional models (list-append, rw-register), not {}",
             args.model
         ));
     }
@@ -104,7 +172,12 @@ fn check_all(args: &Args) -> Result<Vec<Checked>, String> {
             }
         })?;
         let millis = started.elapsed().as_secs_f64() * 1000.0;
-        checked.push(Checked { file: file.clone(), parsed, report, millis });
+        checked.push(Checked {
+            file: file.clone(),
+            parsed,
+            outcome: Outcome::Linearizability(report),
+            millis,
+        });
     }
     Ok(checked)
 }
@@ -136,14 +209,9 @@ fn report(args: &Args, checked: &[Checked]) -> i32 {
     }
     for c in checked {
         println!("{}", summary_line(c));
-        match (&c.report.verdict, &c.report.explanation) {
-            (Verdict::Violation(_), Some(e)) => print!("{e}"),
-            (Verdict::Violation(why), None) => println!("  {why}"),
-            (Verdict::Unknown(why), _) => println!("  {why}"),
-            (Verdict::Ok, _) => {}
-        }
+        print_details(&c.outcome);
     }
-    let verdicts = || checked.iter().map(|c| &c.report.verdict);
+    let verdicts = || checked.iter().map(|c| c.outcome.verdict());
     if verdicts().any(Verdict::is_violation) {
         1
     } else if verdicts().any(|v| matches!(v, Verdict::Unknown(_))) {
@@ -153,13 +221,28 @@ fn report(args: &Args, checked: &[Checked]) -> i32 {
     }
 }
 
+/// The explanation under a file's line: why it is not linearizable, why it is unknown, or (for
+/// transactions) the full report whenever it found anomalies.
+fn print_details(outcome: &Outcome) {
+    match outcome {
+        Outcome::Linearizability(r) => match (&r.verdict, &r.explanation) {
+            (Verdict::Violation(_), Some(e)) => print!("{e}"),
+            (Verdict::Violation(why), None) => println!("  {why}"),
+            (Verdict::Unknown(why), _) => println!("  {why}"),
+            (Verdict::Ok, _) => {}
+        },
+        Outcome::Transactions(r) if !r.not.is_empty() || !r.verdict.is_ok() => print!("{r}"),
+        Outcome::Transactions(_) => {}
+    }
+}
+
 fn summary_line(c: &Checked) -> String {
-    let word = match c.report.verdict {
+    let word = match c.outcome.verdict() {
         Verdict::Ok => "ok",
         Verdict::Violation(_) => "violation",
         Verdict::Unknown(_) => "unknown",
     };
-    format!("{}: {word} ({} ops, {:.0} ms)", c.file.display(), c.report.operations, c.millis)
+    format!("{}: {word} ({}, {:.0} ms)", c.file.display(), c.outcome.size(), c.millis)
 }
 
 /// Writes one page per file as `DIR/<file name>.html` (numbered when names repeat). On a failure
@@ -175,7 +258,10 @@ fn write_pages(dir: &Path, checked: &[Checked]) -> Result<(), String> {
             n += 1;
             path = dir.join(format!("{name}-{n}.html"));
         }
-        let page = render(&c.parsed.history, &c.report, &Annotations::default());
+        let Outcome::Linearizability(report) = &c.outcome else {
+            continue; // refused up front: transactional checks have no timeline
+        };
+        let page = render(&c.parsed.history, report, &Annotations::default());
         if let Err(e) = std::fs::write(&path, page) {
             for w in &written {
                 let _ = std::fs::remove_file(w);
