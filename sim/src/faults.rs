@@ -34,6 +34,7 @@ pub const KINDS: &[FaultKind] = &[
     kind("partition.swizzle", "nodes were clogged one by one and unclogged in another order"),
     kind("process.crash", "a node lost its memory and unsynced writes, then restarted"),
     kind("process.restart_storm", "a node crashed and restarted several times in a row"),
+    kind("process.crash_mid_step", "the power went out in the middle of a step that changed the disk"),
     kind("process.pause", "a node stopped running for a while (its timers and messages waited)"),
     kind("disk.lost_unsynced_writes", "a crash or a failed sync lost unsynced writes"),
     kind("disk.torn_writes", "a crash tore a write inside a sector"),

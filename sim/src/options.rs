@@ -179,6 +179,11 @@ pub struct ProcessOptions {
     /// `storm_restarts` times in quick succession.
     pub storm_probability: f64,
     pub storm_restarts: u32,
+    /// Probability that a crash cuts the power in the middle of the node's next step that
+    /// changes its disk, after a random number of its disk calls, instead of between steps: the
+    /// step's later calls never happen and its messages never leave, and the writes it had not
+    /// synced may be lost or torn.
+    pub mid_step_probability: f64,
     /// Mean time between pauses (0 = no pauses). A paused node's timers and messages wait.
     pub pause_interval_ms_mean: u64,
     pub pause_ms_min: u64,
@@ -247,6 +252,7 @@ impl Default for ProcessOptions {
             restart_delay_ms_max: 2_000,
             storm_probability: 0.0,
             storm_restarts: 3,
+            mid_step_probability: 0.0,
             pause_interval_ms_mean: 0,
             pause_ms_min: 200,
             pause_ms_max: 2_000,
@@ -326,6 +332,10 @@ impl SimOptions {
         if r.gen_bool(0.5) {
             o.clock = ClockOptions { step_window_ms: o.safety_ms, ..ClockOptions::swarm(&mut r) };
         }
+        // Drawn last so that adding it left every earlier draw of old seeds as it was.
+        if o.process.crash_interval_ms_mean > 0 && r.gen_bool(0.6) {
+            o.process.mid_step_probability = r.gen_range(0.2..0.8);
+        }
         o
     }
 
@@ -356,6 +366,7 @@ impl SimOptions {
         validate::ordered("process.restart_delay_ms_min", c.restart_delay_ms_min, c.restart_delay_ms_max)?;
         validate::ordered("process.pause_ms_min", c.pause_ms_min, c.pause_ms_max)?;
         validate::probability("process.storm_probability", c.storm_probability)?;
+        validate::probability("process.mid_step_probability", c.mid_step_probability)?;
         validate::ordered("disk.full_ms_min", self.disk.full_ms_min, self.disk.full_ms_max)
     }
 

@@ -10,7 +10,7 @@
 use crate::disk::{place_corruption, Corruption};
 use crate::node::NodeId;
 use crate::options::{PartitionKind, SimOptions};
-use crate::rng::{self, Rng};
+use crate::rng::{self, chance, Rng};
 use rand::seq::SliceRandom;
 use rand::Rng as _;
 use serde::{Deserialize, Serialize};
@@ -35,11 +35,15 @@ pub enum Fault {
         node: NodeId,
     },
     /// Power off: volatile state and unsynced writes are lost. `storm` marks the crashes of a
-    /// restart storm (several crash-restart cycles in quick succession).
+    /// restart storm (several crash-restart cycles in quick succession). `mid_step`: the power
+    /// goes out in the middle of the node's next step that changes its disk rather than now
+    /// (see `ProcessOptions::mid_step_probability`).
     Crash {
         node: NodeId,
         #[serde(default)]
         storm: bool,
+        #[serde(default)]
+        mid_step: bool,
     },
     Restart {
         node: NodeId,
@@ -205,7 +209,11 @@ pub mod strategy {
             (proptest::sample::select(PartitionKind::ALL.to_vec()), proptest::collection::vec(link, 0..6))
                 .prop_map(|(kind, cut)| Fault::Partition { kind, cut }),
             Just(Fault::Heal),
-            node.clone().prop_map(|node| Fault::Crash { node, storm: false }),
+            (node.clone(), any::<bool>()).prop_map(|(node, mid_step)| Fault::Crash {
+                node,
+                storm: false,
+                mid_step
+            }),
             node.clone().prop_map(|node| Fault::Restart { node }),
             node.clone().prop_map(|node| Fault::Pause { node }),
             node.clone().prop_map(|node| Fault::Resume { node }),
@@ -239,8 +247,15 @@ impl fmt::Display for Fault {
             Fault::Heal => write!(f, "heal"),
             Fault::Clog { node } => write!(f, "clog {node}"),
             Fault::Unclog { node } => write!(f, "unclog {node}"),
-            Fault::Crash { node, storm: false } => write!(f, "crash {node}"),
-            Fault::Crash { node, storm: true } => write!(f, "crash {node} (storm)"),
+            Fault::Crash { node, storm, mid_step } => {
+                write!(f, "crash {node}")?;
+                match (storm, mid_step) {
+                    (false, false) => Ok(()),
+                    (true, false) => write!(f, " (storm)"),
+                    (false, true) => write!(f, " (mid-step)"),
+                    (true, true) => write!(f, " (storm, mid-step)"),
+                }
+            }
             Fault::Restart { node } => write!(f, "restart {node}"),
             Fault::Pause { node } => write!(f, "pause {node}"),
             Fault::Resume { node } => write!(f, "resume {node}"),
@@ -382,7 +397,8 @@ fn plan_crashes(r: &mut Rng, o: &SimOptions, out: &mut Vec<Event>) {
                 } else {
                     uniform_ms(r, c.restart_delay_ms_min, c.restart_delay_ms_max)
                 };
-                out.push(Event { at_ms: at, fault: Fault::Crash { node: NodeId(node), storm } });
+                let mid_step = chance(r, c.mid_step_probability);
+                out.push(Event { at_ms: at, fault: Fault::Crash { node: NodeId(node), storm, mid_step } });
                 out.push(Event { at_ms: at + delay, fault: Fault::Restart { node: NodeId(node) } });
                 at += delay + if i + 1 < restarts { uniform_ms(r, 20, 200) } else { 0 };
             }

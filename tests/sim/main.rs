@@ -102,7 +102,7 @@ fn duplication_duplicates() {
 
 fn crash_then_restart() -> Vec<Event> {
     vec![
-        at(1_000, Fault::Crash { node: NodeId(0), storm: false }),
+        at(1_000, Fault::Crash { node: NodeId(0), storm: false, mid_step: false }),
         at(1_500, Fault::Restart { node: NodeId(0) }),
     ]
 }

@@ -14,6 +14,11 @@
 //! - a capacity, and full-disk windows, in which writes that would grow the disk fail with
 //!   `Full` and write nothing.
 //!
+//! - a power cut in the middle of a step ([`arm_power_cut`](SimDisk::arm_power_cut)): the
+//!   disk remembers its state just before one of the step's changing calls, and
+//!   [`end_step`](SimDisk::end_step) rolls the disk back to it so that the crash that follows
+//!   sees the writes the step had made, synced or not, up to that call and none after.
+//!
 //! The nemesis also calls [`flip_bit_at_rest`](SimDisk::flip_bit_at_rest) and
 //! [`inject_read_error`](SimDisk::inject_read_error), which act on durable data and only on a
 //! disk whose corruption is allowed (see [`super::faults`] for the placement rule). Every fault
@@ -31,6 +36,9 @@ use std::time::Duration;
 
 /// The most sectors one latent sector error spans.
 pub const LATENT_SECTORS_MAX: u64 = 4;
+
+/// The most changing calls of a step that an armed power cut lets through.
+pub const MAX_CALLS_BEFORE_CUT: u32 = 3;
 
 /// A bit the nemesis flipped in durable data.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,6 +80,20 @@ pub struct SimDisk {
     bad_sectors: BTreeMap<u64, BTreeSet<u64>>,
     io_time: Duration,
     counts: DiskFaultCounts,
+    cut: PowerCut,
+}
+
+/// Where an armed power cut stands.
+#[derive(Clone, Debug)]
+enum PowerCut {
+    Off,
+    /// Cut before the changing call after this many more of them; `changes` counts this step's.
+    Armed {
+        after: u32,
+        changes: u32,
+    },
+    /// The power went out; this is the disk as it was at that moment.
+    Cut(Box<MemDisk>),
 }
 
 impl SimDisk {
@@ -86,6 +108,56 @@ impl SimDisk {
             bad_sectors: BTreeMap::new(),
             io_time: Duration::ZERO,
             counts: DiskFaultCounts::default(),
+            cut: PowerCut::Off,
+        }
+    }
+
+    /// Arms a power cut for the next step that changes the disk: it goes out before one of
+    /// that step's first `MAX_CALLS_BEFORE_CUT + 1` changing calls (write, truncate, sync,
+    /// rename, remove), drawn at random, or at the end of the step if it makes fewer.
+    pub fn arm_power_cut(&mut self) {
+        let after = self.rng.gen_range(0..=MAX_CALLS_BEFORE_CUT);
+        self.cut = PowerCut::Armed { after, changes: 0 };
+    }
+
+    /// Forgets a power cut that is armed but has not happened (the heal before the liveness
+    /// phase).
+    pub fn disarm_power_cut(&mut self) {
+        if let PowerCut::Armed { .. } = self.cut {
+            self.cut = PowerCut::Off;
+        }
+    }
+
+    /// Ends a step. True when the power went out during it: the disk is back as it was at the
+    /// cut, and the caller must crash the node without letting anything of the step out.
+    pub fn end_step(&mut self) -> bool {
+        match std::mem::replace(&mut self.cut, PowerCut::Off) {
+            PowerCut::Cut(before) => {
+                self.mem = *before;
+                self.io_time = Duration::ZERO;
+                true
+            }
+            PowerCut::Armed { changes, .. } if changes > 0 => {
+                self.io_time = Duration::ZERO;
+                true
+            }
+            PowerCut::Armed { after, .. } => {
+                self.cut = PowerCut::Armed { after, changes: 0 };
+                false
+            }
+            PowerCut::Off => false,
+        }
+    }
+
+    /// Called before every changing call: takes the power-cut snapshot when its turn comes.
+    fn before_change(&mut self) {
+        if let PowerCut::Armed { after, changes } = &mut self.cut {
+            if *after == 0 {
+                self.cut = PowerCut::Cut(Box::new(self.mem.clone()));
+            } else {
+                *after -= 1;
+                *changes += 1;
+            }
         }
     }
 
@@ -130,6 +202,7 @@ impl SimDisk {
         let mem = &self.mem;
         self.bad_sectors.retain(|ino, _| mem.inode_exists(*ino));
         self.io_time = Duration::ZERO;
+        self.cut = PowerCut::Off;
         CrashSummary {
             lost_unsynced_writes: self.counts.lost_unsynced_writes - before.lost_unsynced_writes,
             lost_namespace_changes: self.counts.lost_namespace_changes - before.lost_namespace_changes,
@@ -297,6 +370,7 @@ impl Storage for SimDisk {
     }
 
     fn write(&mut self, file: &str, offset: u64, data: &[u8]) -> Result<(), DiskError> {
+        self.before_change();
         self.charge(data.len(), false);
         self.admit(file, write_end(offset, data.len()).unwrap_or(u64::MAX))?;
         self.mem.write(file, offset, data)?;
@@ -318,6 +392,7 @@ impl Storage for SimDisk {
     }
 
     fn truncate(&mut self, file: &str, len: u64) -> Result<(), DiskError> {
+        self.before_change();
         self.charge(0, false);
         self.admit(file, len)?;
         self.mem.truncate(file, len)?;
@@ -327,6 +402,7 @@ impl Storage for SimDisk {
     }
 
     fn sync(&mut self, file: &str) -> Result<(), DiskError> {
+        self.before_change();
         self.charge(0, true);
         if self.mem.ino(file).is_some() && chance(&mut self.rng, self.faults.sync_error_probability) {
             let lost = self.mem.discard_pending(file)?;
@@ -338,11 +414,13 @@ impl Storage for SimDisk {
     }
 
     fn rename(&mut self, from: &str, to: &str) -> Result<(), DiskError> {
+        self.before_change();
         self.charge(0, false);
         self.mem.rename(from, to)
     }
 
     fn remove(&mut self, file: &str) -> Result<(), DiskError> {
+        self.before_change();
         self.charge(0, false);
         self.mem.remove(file)
     }

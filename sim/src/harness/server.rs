@@ -97,10 +97,17 @@ impl<S: System> Shell<S> {
     /// panic).
     async fn step(&mut self, input: Input<N<S>>) -> bool {
         let Some((commands, io_time)) = self.handle(input) else { return false };
+        let id = self.id();
+        if lock(&self.world).disks[id.0 as usize].end_step() {
+            // The power went out during the step: nothing it emitted leaves the node.
+            let mut w = lock(&self.world);
+            w.counters.add("process.crash_mid_step");
+            w.halts.push((id, "the power went out in the middle of a step".to_string()));
+            return false;
+        }
         if !io_time.is_zero() {
             sleep(io_time).await;
         }
-        let id = self.id();
         let out = {
             let w = lock(&self.world);
             self.core.apply(commands, w.now(), |after| w.timer_duration(id, after))

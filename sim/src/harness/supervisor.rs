@@ -160,6 +160,7 @@ impl<S: System> Supervisor<S> {
         for disk in &mut w.disks {
             disk.set_faults(DiskFaults::default());
             disk.end_full_window();
+            disk.disarm_power_cut();
         }
         drop(w);
         for i in 0..n {
@@ -221,7 +222,8 @@ impl<S: System> Supervisor<S> {
                 w.fabric.unclog(*node);
                 None
             }),
-            Fault::Crash { node, storm } => {
+            Fault::Crash { node, storm, mid_step: true } => self.arm_power_cut(*node, *storm),
+            Fault::Crash { node, storm, mid_step: false } => {
                 let crashed = self.crash(*node);
                 (crashed && *storm).then(|| "process.restart_storm".to_string())
             }
@@ -278,6 +280,17 @@ impl<S: System> Supervisor<S> {
         w.disks[i].crash();
         w.counters.add("process.crash");
         true
+    }
+
+    /// Arms a power cut for the node's next step that changes its disk; the shell then halts
+    /// the node and [`Self::service_halts`] crashes it. Nothing if the node is down.
+    fn arm_power_cut(&mut self, id: NodeId, storm: bool) -> Option<String> {
+        let mut w = lock(&self.world);
+        if w.nodes[id.0 as usize].down {
+            return None;
+        }
+        w.disks[id.0 as usize].arm_power_cut();
+        storm.then(|| "process.restart_storm".to_string())
     }
 
     fn restart(&mut self, id: NodeId) -> Option<String> {

@@ -301,3 +301,53 @@ fn the_same_seed_gives_the_same_faults() {
     }
     assert_ne!(scripted_run(1), scripted_run(2), "the seed matters");
 }
+
+/// One step of a protocol that writes a record and syncs it, twice, under an armed power cut.
+fn step_with_power_cut(seed: u64) -> SimDisk {
+    let mut d =
+        sim_disk(DiskFaults { crash_keeps: CrashKeeps::Everything, ..faults() }, Corruption::Forbidden, seed);
+    d.append("wal", b"").unwrap();
+    d.sync("wal").unwrap();
+    d.arm_power_cut();
+    assert!(!d.end_step(), "a step that changed nothing does not take the cut");
+    for record in [b"first".as_slice(), b"second"] {
+        d.append("wal", record).unwrap();
+        d.sync("wal").unwrap();
+    }
+    d
+}
+
+#[test]
+fn a_mid_step_power_cut_keeps_what_came_before_the_cut_and_nothing_after() {
+    // The cut comes before one of the step's first four changing calls (append, sync, append,
+    // sync), so the disk ends as it was after 0 to 3 of them: the seed decides which.
+    let mut seen = std::collections::BTreeSet::new();
+    for seed in 0..64 {
+        let mut d = step_with_power_cut(seed);
+        assert!(d.end_step(), "seed {seed}: the cut happened in the step");
+        assert!(!d.end_step(), "seed {seed}: a cut happens once");
+        let before_crash = contents(&mut d, "wal");
+        d.crash();
+        let after = contents(&mut d, "wal");
+        assert_eq!(after, before_crash, "seed {seed}: crash_keeps=everything keeps unsynced writes too");
+        assert!(
+            [&b""[..], b"first", b"firstsecond"].contains(&after.as_slice()),
+            "seed {seed}: {after:?} is not a state the step passed through"
+        );
+        seen.insert(after);
+    }
+    assert_eq!(seen.len(), 3, "every cut point is drawn: {seen:?}");
+}
+
+#[test]
+fn an_armed_power_cut_is_forgotten_by_a_crash_or_a_disarm() {
+    let mut d = sim_disk(faults(), Corruption::Forbidden, 3);
+    d.arm_power_cut();
+    d.disarm_power_cut();
+    d.append("wal", b"x").unwrap();
+    assert!(!d.end_step());
+    d.arm_power_cut();
+    d.crash();
+    d.append("wal", b"y").unwrap();
+    assert!(!d.end_step());
+}
