@@ -405,6 +405,11 @@ impl Raft {
     fn random_election_timeout(&self, cx: &mut Context<'_, Raft>) -> Duration {
         use rand::Rng as _;
         let (min, max) = (self.config.election_timeout_min, self.config.election_timeout_max);
+        if faultline_sim::buggify!(cx) {
+            // Everyone times out together: split votes and competing candidates (section 5.2's
+            // reason for randomizing), which the protocol must survive, only more slowly.
+            return min;
+        }
         let nanos = cx.rng().gen_range(min.as_nanos() as u64..max.as_nanos() as u64);
         Duration::from_nanos(nanos)
     }

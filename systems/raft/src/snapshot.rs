@@ -16,10 +16,17 @@ use crate::msg::{Command, Entry, LogId, Msg, Snapshot};
 use crate::{Raft, RaftBug, Stop};
 use faultline_sim::{Context, NodeId};
 
+/// Applied entries after which a buggified node may snapshot early.
+const EARLY_SNAPSHOT_ENTRIES: u64 = 4;
+
 impl Raft {
     /// Compacts the log if enough applied entries have accumulated.
     pub(crate) fn maybe_snapshot(&mut self, cx: &mut Context<'_, Raft>) -> Result<(), Stop> {
-        let due = self.applied >= self.log.base().index + self.config.snapshot_threshold;
+        let base = self.log.base().index;
+        // buggify: compact early and often, so that lagging followers need InstallSnapshot
+        // (section 7) while faults are going on, not only in long runs.
+        let due = self.applied >= base + self.config.snapshot_threshold
+            || (self.applied >= base + EARLY_SNAPSHOT_ENTRIES && faultline_sim::buggify!(cx));
         if !due || self.log.first_hole().is_some() {
             return Ok(());
         }

@@ -19,8 +19,10 @@
 //! counted on. `RecordLog` already cuts a torn tail; `TornTail::header_intact` is not needed
 //! here because the persist records answer the question exactly: a torn last record is either
 //! unmarked entries (never acknowledged) or a persist record (whose entries are intact before
-//! it). Two faults at once (an entry and every persist record after it) read as a crash; we
-//! accept that residual risk, as CTRL does for its own disentanglement.
+//! it). A damaged record after the last intact persist record that is *not* the torn last
+//! record is ambiguous: a crash that kept a later unsynced write and lost an earlier one makes
+//! it, but so do two corruptions at once (an entry and the persist record after it), and then
+//! the entry was acknowledged. Such a tail is cut, and treated like an unreadable one (below).
 //!
 //! A damaged, acknowledged entry becomes a *hole* in the in-memory log: the node knows the
 //! position (and, when a persist record names it, the term) but not the content. Holes are
@@ -41,8 +43,8 @@
 //! node unable to know its term or vote: it takes no further part (see `Role::Failed`) rather
 //! than risk a second vote in one term.
 //!
-//! An unreadable tail (a latent sector error at the end of the log, found by `RecordLog`) is the
-//! one loss the persist records cannot bound: they were in it. The node then knows only that
+//! An unreadable tail (a latent sector error at the end of the log, found by `RecordLog`), or an
+//! ambiguous damaged one, is the loss the persist records cannot bound: they were in it. The node then knows only that
 //! everything it ever acknowledged came from leaders of terms up to its current term, so it
 //! promises (durably, before anything else) to vote only for candidates whose log ends in a
 //! later term: such a log holds every entry committed up to its current term (leader
@@ -211,6 +213,28 @@ impl Rebuilt {
         }
     }
 
+    /// A snapshot is written before the log is rewritten after it, so a crash in between
+    /// leaves a snapshot followed by the log of before. When that log's entry at the snapshot's
+    /// index has another term, the entries after it conflict with committed ones (Figure 13,
+    /// step 7: discard the log) and are dropped. When the term there is unknown (a hole, or a
+    /// damaged `Base` record), nothing proves a conflict and the entries are kept, as they may
+    /// be acknowledged ones. Returns the record where the file must be cut, if any.
+    fn drop_conflicts_with(&mut self, snapshot: LogId) -> Option<u64> {
+        let term = match self.slots.get(&snapshot.index) {
+            Some((Slot::Entry { entry, .. }, _)) => Some(entry.term),
+            Some((Slot::Hole { term }, _)) => *term,
+            None => None,
+        };
+        if term.is_none_or(|t| t == snapshot.term) {
+            return None;
+        }
+        let after = self.slots.split_off(&(snapshot.index + 1));
+        if self.marked.index > snapshot.index {
+            self.marked = snapshot;
+        }
+        after.values().map(|(_, seq)| *seq).min()
+    }
+
     fn name_hole(&mut self, at: LogId) {
         if let Some((Slot::Hole { term }, _)) = self.slots.get_mut(&at.index) {
             *term = Some(at.term);
@@ -325,16 +349,17 @@ impl Store {
         report.torn_bytes = found.torn_tail.as_ref().map_or(0, |t| t.bytes);
         report.tail_unreadable = found.torn_tail.as_ref().is_some_and(|t| t.unreadable);
         let (mut meta_version, mut hard) = (meta_version, hard);
-        if report.tail_unreadable {
-            // Before anything cuts the unreadable tail from the disk: promise, durably, to vote
-            // only for logs that end in a later term (see the module docs).
+        let start = snapshot.as_ref().map_or(1, |s| s.last.index + 1);
+        let mut rebuilt = rebuild(&decode_items(&found.slots), start);
+        if report.tail_unreadable || rebuilt.cut.is_some() {
+            // Before anything cuts an unreadable or damaged tail from the disk: promise,
+            // durably, to vote only for logs that end in a later term (see the module docs).
             hard.promise = hard.promise.max(LogId { term: hard.term, index: u64::MAX });
             meta_version += 1;
             write_meta(disk, meta_version, &hard)?;
         }
-        let start = snapshot.as_ref().map_or(1, |s| s.last.index + 1);
-        let rebuilt = rebuild(&decode_items(&found.slots), start);
-        if let Some(seq) = rebuilt.cut {
+        let conflicts = snapshot.as_ref().and_then(|s| rebuilt.drop_conflicts_with(s.last));
+        if let Some(seq) = conflicts.into_iter().chain(rebuilt.cut).min() {
             report.records_cut = wal.len() - seq;
             wal.truncate(disk, seq)?;
             wal.sync(disk)?;
