@@ -193,3 +193,15 @@ fn buggify_arms_and_fires_at_about_its_rates() {
     assert!((0.18..0.32).contains(&arm_rate), "armed in {armed} of {runs} runs");
     assert!((0.22..0.28).contains(&fire_rate), "fired {fired} of {evaluated} evaluations");
 }
+
+#[test]
+fn a_message_storm_is_stopped_as_a_runaway_run_instead_of_hanging() {
+    let report = run::<Probe>(&RunSpec {
+        bug: Some(ProbeKind::Storm.name().to_string()),
+        ..spec(1, quiet(2), vec![])
+    })
+    .expect("valid");
+    assert!(!report.passed(), "{report}");
+    let text = report.to_string();
+    assert!(text.contains("runaway run"), "{text}");
+}

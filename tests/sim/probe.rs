@@ -30,10 +30,12 @@ pub enum ProbeKind {
     Clock,
     Pause,
     Buggify,
+    /// Answers every message with two: a message storm.
+    Storm,
 }
 
 impl ProbeKind {
-    const ALL: [ProbeKind; 7] = [
+    const ALL: [ProbeKind; 8] = [
         ProbeKind::Network,
         ProbeKind::Duplicates,
         ProbeKind::Durability,
@@ -41,6 +43,7 @@ impl ProbeKind {
         ProbeKind::Clock,
         ProbeKind::Pause,
         ProbeKind::Buggify,
+        ProbeKind::Storm,
     ];
 
     pub fn name(self) -> &'static str {
@@ -52,6 +55,7 @@ impl ProbeKind {
             ProbeKind::Clock => "Clock",
             ProbeKind::Pause => "Pause",
             ProbeKind::Buggify => "Buggify",
+            ProbeKind::Storm => "Storm",
         }
     }
 }
@@ -99,6 +103,12 @@ impl Node for ProbeNode {
     }
 
     fn on_message(&mut self, cx: &mut Context<'_, Self>, from: NodeId, msg: Ping) {
+        if self.kind == Some(ProbeKind::Storm) {
+            for _ in 0..2 {
+                cx.send(from, msg.clone());
+            }
+            return;
+        }
         self.received.push((from, msg.sent_ns, since_epoch(cx.now()), msg.seq));
     }
 

@@ -46,7 +46,7 @@ impl<S: System> Shell<S> {
 
     async fn run(mut self) {
         let mut running = self.step(Input::Start).await;
-        while running {
+        while running && lock(&self.world).panic.is_none() {
             let deadline = self.core.next_deadline().unwrap_or_else(far_future);
             running = match next_until(&self.inbox, deadline).await {
                 Some(packet) => match self.accept(packet) {

@@ -23,6 +23,10 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+/// Trace events after which a run is stopped as a runaway. A healthy 10 s run has thousands;
+/// without a bound, a protocol whose messages multiply (each answer provoking two more) keeps
+/// simulated time from advancing and the run never ends.
+pub const RUNAWAY_EVENTS: u64 = 500_000;
 /// Where the run is.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Phase {
@@ -128,6 +132,12 @@ impl<S: System> World<S> {
     pub fn record(&mut self, kind: TraceKind, at: u64, digest: u64) {
         let now = self.elapsed_ns();
         self.trace.record(kind, now, at, digest);
+        if self.trace.events() == RUNAWAY_EVENTS {
+            let secs = now as f64 / 1e9;
+            self.panic.get_or_insert_with(|| {
+                format!("runaway run: {RUNAWAY_EVENTS} events by {secs:.3} s of simulated time (a message storm or a livelock); the nodes were stopped")
+            });
+        }
     }
 
     /// Appends a client event to the history (stamped now) and to the trace.
