@@ -145,16 +145,21 @@ fn html_pages_are_written_for_every_file() {
     assert!(ok_page.contains(r#""points":[{"#), "a passing history shows its linearization");
 }
 
-#[test]
-fn the_corpus_gets_its_known_answers_through_the_cli() {
-    let Some(corpus) = Path::new(env!("CARGO_MANIFEST_DIR"))
+/// The shared corpus above the crate, or `None` after saying loudly that `test` skipped it.
+fn corpus(test: &str) -> Option<PathBuf> {
+    let found = Path::new(env!("CARGO_MANIFEST_DIR"))
         .ancestors()
         .map(|d| d.join("shared/corpus"))
-        .find(|d| d.is_dir())
-    else {
-        eprintln!("\n!!! SKIPPED the_corpus_gets_its_known_answers_through_the_cli: no shared/corpus above the crate\n");
-        return;
-    };
+        .find(|d| d.is_dir());
+    if found.is_none() {
+        eprintln!("\n!!! SKIPPED {test}: no shared/corpus above the crate\n");
+    }
+    found
+}
+
+#[test]
+fn the_corpus_gets_its_known_answers_through_the_cli() {
+    let Some(corpus) = corpus("the_corpus_gets_its_known_answers_through_the_cli") else { return };
     let etcd = corpus.join("porcupine/test_data/jepsen");
     let file = |n: &str| etcd.join(n).display().to_string();
     let ok = faultline(&["check", "--model", "cas-register", &file("etcd_002.log"), &file("etcd_005.log")]);
@@ -235,14 +240,8 @@ fn transactional_option_mistakes_exit_2() {
 
 #[test]
 fn the_elle_corpus_gets_its_known_answers_through_the_cli() {
-    let Some(corpus) = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .map(|d| d.join("shared/corpus/elle/histories"))
-        .find(|d| d.is_dir())
-    else {
-        eprintln!("\n!!! SKIPPED the_elle_corpus_gets_its_known_answers_through_the_cli: no shared/corpus above the crate\n");
-        return;
-    };
+    let Some(corpus) = corpus("the_elle_corpus_gets_its_known_answers_through_the_cli") else { return };
+    let corpus = corpus.join("elle/histories");
     let file = |n: &str| corpus.join(n).display().to_string();
     let run = |level: &str, name: &str| {
         faultline(&["check", "--model", "list-append", "--consistency", level, &file(name)])

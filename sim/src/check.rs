@@ -1,6 +1,6 @@
 //! The test API: sweep a scenario over seeds inside `cargo test`.
 //!
-//! ```ignore
+//! ```text
 //! check::<Counter>(Scenario::new("counter: crashes only").preset(Preset::Lite))
 //!     .expect_faults(&["process.crash"])
 //!     .seeds(50)
