@@ -191,6 +191,7 @@ impl System for PingSystem {
     type Observer = ();
     const NAME: &'static str = "ping";
     const BUGS: &'static [&'static str] = &[];
+    const MODEL: &'static str = "register";
 
     fn new(_config: &SystemConfig) -> Result<Self, String> {
         Ok(PingSystem)

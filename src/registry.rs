@@ -7,6 +7,8 @@ pub struct SystemEntry {
     pub name: &'static str,
     pub description: &'static str,
     pub bugs: &'static [&'static str],
+    /// The checkers' model of its client histories.
+    pub model: &'static str,
     /// Runs one simulated run (simulation builds only).
     #[cfg(madsim)]
     pub run: fn(&faultline_sim::harness::RunSpec) -> Result<faultline_sim::report::RunReport, String>,
@@ -23,6 +25,7 @@ const fn entry<S: System>(description: &'static str) -> SystemEntry {
         name: S::NAME,
         description,
         bugs: S::BUGS,
+        model: S::MODEL,
         #[cfg(madsim)]
         run: faultline_sim::harness::run::<S>,
         #[cfg(not(madsim))]

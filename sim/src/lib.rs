@@ -23,6 +23,7 @@
 //! - [`trace`]: the trace hash that makes determinism testable.
 //! - [`spec`]: `RunSpec`, everything that defines a run; [`report`]: what a run produced.
 //! - [`shrink`]: reduce a failing run to a smaller one that fails the same way.
+//! - [`timeline`]: a run's fault schedule as bands and lines for the HTML timeline.
 //! - [`attempts`]: how a client retries an operation and what it records when it gives up.
 //! - `real` (real-mode builds): nodes as processes over TCP, and the cluster command.
 //! - `harness` (simulation builds): one seed becomes a whole run.
@@ -53,6 +54,7 @@ pub mod spec;
 pub mod stats;
 pub mod system;
 pub mod testing;
+pub mod timeline;
 pub mod trace;
 pub mod validate;
 pub mod wire;

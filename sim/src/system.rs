@@ -79,6 +79,9 @@ pub trait System: Sized + Send + Sync + 'static {
     const NAME: &'static str;
     /// The planted bugs `SystemConfig::bug` may name.
     const BUGS: &'static [&'static str];
+    /// The checkers' model its client histories are linearizable against (`key-value`,
+    /// `counter`...): the run's check and the replay's timeline both use it.
+    const MODEL: &'static str;
 
     /// Validates the configuration (an unknown bug name is an error naming the known ones).
     fn new(config: &SystemConfig) -> Result<Self, String>;

@@ -7,6 +7,10 @@
 //! With `--shrink`, a failing run is reduced to a smaller one that fails the same way (fewer
 //! fault events, clients and operations, a shorter run, fewer fault rates); the result is saved
 //! as a run spec and printed with the line that replays it.
+//!
+//! With `--html FILE`, the run's client history is written as a self-contained timeline page:
+//! the operations checked against the system's model (a linearizability violation is marked),
+//! and the fault schedule drawn over them as bands and lines.
 
 use super::usage_error;
 use crate::registry;
@@ -38,6 +42,10 @@ pub struct ReplayArgs {
     /// Where `--shrink` writes the shrunk run spec.
     #[arg(long, default_value = "faultline-out")]
     pub out: PathBuf,
+    /// Write the run's timeline (history, violation, faults) to this HTML file (with
+    /// `--shrink`: the shrunk run's).
+    #[arg(long)]
+    pub html: Option<PathBuf>,
 }
 
 pub fn run(args: ReplayArgs) -> i32 {
@@ -48,7 +56,23 @@ pub fn run(args: ReplayArgs) -> i32 {
     if let Err(e) = registry::check_bug(system, args.bug.as_deref()) {
         return usage_error(e);
     }
+    if let Some(Err(e)) = args.html.as_deref().map(check_html_path) {
+        return usage_error(e);
+    }
     imp::replay(system, &args)
+}
+
+/// Refuses, before anything runs, a page path whose folder does not exist or that names a
+/// folder.
+fn check_html_path(path: &std::path::Path) -> Result<(), String> {
+    let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    if !folder.is_dir() {
+        return Err(format!("--html {}: no folder {}", path.display(), folder.display()));
+    }
+    if path.is_dir() {
+        return Err(format!("--html {}: is a folder", path.display()));
+    }
+    Ok(())
 }
 
 #[cfg(not(madsim))]
@@ -92,7 +116,7 @@ mod imp {
         }
         init_log();
         let report = (system.run)(&spec).expect("the spec was validated");
-        finish(&report)
+        finish(system, args, &report)
     }
 
     /// The spec to run and the command line that names it.
@@ -109,8 +133,14 @@ mod imp {
         Ok((spec, format!("faultline replay {} --seed {seed} --preset {}{bug}", system.name, args.preset)))
     }
 
-    fn finish(report: &RunReport) -> i32 {
+    fn finish(system: &registry::SystemEntry, args: &ReplayArgs, report: &RunReport) -> i32 {
         println!("{report}");
+        if let Some(path) = &args.html {
+            match write_timeline(path, report, system.model) {
+                Ok(()) => println!("timeline: {}", path.display()),
+                Err(e) => return usage_error(e),
+            }
+        }
         println!("trace-hash: {:016x}", report.trace_hash);
         if report.passed() {
             EXIT_OK
@@ -154,7 +184,28 @@ mod imp {
             "the shrunk run did not reproduce"
         );
         println!("reproduce: faultline replay {} --spec {}", system.name, path.display());
-        finish(&again)
+        finish(system, args, &again)
+    }
+
+    /// Checks the run's history against `model` (keeping the linearization to draw) and writes
+    /// the page with the schedule's faults on it, through a temporary file so that a failed
+    /// write leaves no partial page.
+    fn write_timeline(path: &std::path::Path, report: &RunReport, model: &str) -> Result<(), String> {
+        use faultline_checkers::explain::html::render;
+        let options = faultline_checkers::Options {
+            deadline: Some(std::time::Duration::from_secs(60)),
+            witness: true,
+            ..faultline_checkers::Options::default()
+        };
+        let checked = faultline_checkers::check_named(model, None, &report.history, &options)
+            .map_err(|e| format!("the run's history cannot be drawn: {e}"))?;
+        let notes = faultline_sim::timeline::annotations(&report.schedule, report.options.safety_ms);
+        let page = render(&report.history, &checked, &notes);
+        let tmp = path.with_extension("html.partial");
+        std::fs::write(&tmp, page).and_then(|_| std::fs::rename(&tmp, path)).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            format!("cannot write {}: {e}", path.display())
+        })
     }
 
     /// "dropped 1 fault event(s)" x 12, "buggify off" -> counted, in first-seen order.

@@ -190,7 +190,8 @@ impl System for Probe {
     type Observer = Seen;
     const NAME: &'static str = "probe";
     const BUGS: &'static [&'static str] =
-        &["Network", "Duplicates", "Durability", "TornWrite", "Clock", "Pause", "Buggify"];
+        &["Network", "Duplicates", "Durability", "TornWrite", "Clock", "Pause", "Buggify", "Storm"];
+    const MODEL: &'static str = "register";
 
     fn new(config: &SystemConfig) -> Result<Self, String> {
         let name = config.bug.as_deref().unwrap_or("Network");

@@ -28,6 +28,7 @@ impl System for Counter {
     type Observer = Observed;
     const NAME: &'static str = "counter";
     const BUGS: &'static [&'static str] = &["AckBeforeDurable", "NoDedup", "ReadFromBackup"];
+    const MODEL: &'static str = "counter";
 
     fn new(config: &SystemConfig) -> Result<Self, String> {
         let bug = parse_bug(config.bug.as_deref(), Self::NAME, BUGS)?;
@@ -86,6 +87,9 @@ impl System for Counter {
     }
 
     fn check(&self, history: &History, _observer: &Observed) -> Vec<CheckOutcome> {
-        vec![CheckOutcome::new("counter-bounds", check_bounds(history)), linearizability("counter", history)]
+        vec![
+            CheckOutcome::new("counter-bounds", check_bounds(history)),
+            linearizability(Self::MODEL, history),
+        ]
     }
 }

@@ -57,6 +57,7 @@ impl System for RaftSystem {
     type Observer = Observed;
     const NAME: &'static str = "raft";
     const BUGS: &'static [&'static str] = BUG_NAMES;
+    const MODEL: &'static str = "key-value";
 
     fn new(config: &SystemConfig) -> Result<Self, String> {
         let bug = config.bug.as_deref().map(str::parse::<RaftBug>).transpose().map_err(|e| e.to_string())?;
@@ -130,7 +131,7 @@ impl System for RaftSystem {
     }
 
     fn check(&self, history: &History, seen: &Observed) -> Vec<CheckOutcome> {
-        let mut checks = vec![linearizability("key-value", history)];
+        let mut checks = vec![linearizability(Self::MODEL, history)];
         if seen.statuses.is_empty() {
             // Nothing was observed of the nodes (real mode): only the history can be checked.
             return checks;
