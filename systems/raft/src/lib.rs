@@ -307,8 +307,28 @@ impl Raft {
                 return;
             }
         }
+        if self.remark_tail(cx).is_err() && self.halt.is_some() {
+            return;
+        }
         self.role = Role::Follower;
         self.reset_election_timer(cx);
+    }
+
+    /// Intact entries after the last persist record may have been acknowledged: the persist
+    /// record that covered them can be the very record recovery just cut as a torn tail (a bit
+    /// flipped in it at rest reads like a tear). Mark them again now, or a second such cut, of
+    /// the entries themselves, would lose them without a trace. Marking an entry that was never
+    /// acknowledged only makes the node treat it as if it had been.
+    fn remark_tail(&mut self, cx: &mut Context<'_, Raft>) -> Result<(), Stop> {
+        let last = self.log.last();
+        if last.index <= self.marked.max(self.log.base().index) || self.log.is_hole(last.index) {
+            return Ok(());
+        }
+        let result = self.store().mark(cx.disk(), last);
+        self.disk(result)?;
+        self.marked = last.index;
+        self.promise = self.promise.max(last);
+        Ok(())
     }
 
     fn recovery_failed(&mut self, cx: &mut Context<'_, Raft>, e: DiskError) {
