@@ -325,7 +325,12 @@ impl Store {
         report.torn_bytes = found.torn_tail.as_ref().map_or(0, |t| t.bytes);
         report.tail_unreadable = found.torn_tail.as_ref().is_some_and(|t| t.unreadable);
         let (mut meta_version, mut hard) = (meta_version, hard);
-        if report.tail_unreadable {
+        // With both metadata copies lost the node takes no further part (`Role::Failed`), and
+        // recovery must leave the disk as it found it: writing the promise here would store a
+        // default term and vote over the lost ones, and the next start would read them back as
+        // intact and vote again in terms it already voted in.
+        let may_write = !report.meta_lost;
+        if report.tail_unreadable && may_write {
             // Before anything cuts the unreadable tail from the disk: promise, durably, to vote
             // only for logs that end in a later term (see the module docs).
             hard.promise = hard.promise.max(LogId { term: hard.term, index: u64::MAX });
@@ -334,7 +339,7 @@ impl Store {
         }
         let start = snapshot.as_ref().map_or(1, |s| s.last.index + 1);
         let rebuilt = rebuild(&decode_items(&found.slots), start);
-        if let Some(seq) = rebuilt.cut {
+        if let Some(seq) = rebuilt.cut.filter(|_| may_write) {
             report.records_cut = wal.len() - seq;
             wal.truncate(disk, seq)?;
             wal.sync(disk)?;

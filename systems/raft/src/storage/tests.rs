@@ -251,3 +251,69 @@ fn a_full_disk_rolls_the_batch_back() {
     let r = Store::recover(&mut disk, true).unwrap();
     assert_eq!(r.log.last(), LogId::new(1, 1));
 }
+
+/// A `MemDisk` with latent sector errors: reads that reach `bad[file]` fail until the file is
+/// replaced or truncated below it, as on the simulator's disk.
+struct Latent {
+    disk: MemDisk,
+    bad: BTreeMap<String, u64>,
+}
+
+impl Storage for Latent {
+    fn read(&mut self, f: &str, o: u64, l: usize) -> Result<Vec<u8>, DiskError> {
+        match self.bad.get(f) {
+            Some(&from) if o + l as u64 > from => Err(DiskError::ReadError { file: f.into(), offset: from }),
+            _ => self.disk.read(f, o, l),
+        }
+    }
+    fn write(&mut self, f: &str, o: u64, d: &[u8]) -> Result<(), DiskError> {
+        self.disk.write(f, o, d)
+    }
+    fn append(&mut self, f: &str, d: &[u8]) -> Result<u64, DiskError> {
+        self.disk.append(f, d)
+    }
+    fn len(&mut self, f: &str) -> Result<Option<u64>, DiskError> {
+        self.disk.len(f)
+    }
+    fn truncate(&mut self, f: &str, l: u64) -> Result<(), DiskError> {
+        if self.bad.get(f).is_some_and(|&from| l <= from) {
+            self.bad.remove(f);
+        }
+        self.disk.truncate(f, l)
+    }
+    fn sync(&mut self, f: &str) -> Result<(), DiskError> {
+        self.disk.sync(f)
+    }
+    fn rename(&mut self, a: &str, b: &str) -> Result<(), DiskError> {
+        self.bad.remove(b);
+        self.disk.rename(a, b)
+    }
+    fn remove(&mut self, f: &str) -> Result<(), DiskError> {
+        self.bad.remove(f);
+        self.disk.remove(f)
+    }
+    fn list(&mut self) -> Result<Vec<String>, DiskError> {
+        self.disk.list()
+    }
+}
+
+#[test]
+fn lost_metadata_with_an_unreadable_tail_stays_lost_across_restarts() {
+    // Both metadata copies and the log's tail are unreadable. Recovery used to write its
+    // "later terms only" promise with the default term 0 over the lost copies and cut the
+    // tail; the next start then read term 0 and no vote as intact, and voted for a shorter
+    // log that lacked entries this node had acknowledged (a leader completeness violation).
+    let mut mem = MemDisk::new();
+    three_batches(&mut mem);
+    let mut store = open(&mut mem).store;
+    store.save_hard_state(&mut mem, &HardState { term: 2, ..HardState::default() }).unwrap();
+    let tail = record_offset(&mut mem, 5);
+    let bad = META_FILES.iter().map(|f| (f.to_string(), 0)).chain([(LOG_FILE.to_string(), tail)]);
+    let mut disk = Latent { disk: mem, bad: bad.collect() };
+    let log_len = disk.len(LOG_FILE).unwrap();
+    for _ in 0..2 {
+        let r = Store::recover(&mut disk, true).unwrap();
+        assert!(r.report.meta_lost && r.report.tail_unreadable, "{:?}", r.report);
+        assert_eq!(disk.len(LOG_FILE).unwrap(), log_len, "a failed node leaves its log alone");
+    }
+}
