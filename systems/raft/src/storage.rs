@@ -46,7 +46,9 @@
 //! everything it ever acknowledged came from leaders of terms up to its current term, so it
 //! promises (durably, before anything else) to vote only for candidates whose log ends in a
 //! later term: such a log holds every entry committed up to its current term (leader
-//! completeness and log matching), whatever the lost tail held.
+//! completeness and log matching), whatever the lost tail held. A lost snapshot whose `Base`
+//! record is damaged too (no surviving record says where the log continued) is the same kind of
+//! unbounded loss and gets the same promise.
 //!
 //! The *promise* is the most up-to-date log end (term, then index) this node ever acknowledged.
 //! While the log holds those entries it is simply the log's end. Repairing a hole drops the
@@ -324,27 +326,31 @@ impl Store {
         let (mut wal, found) = RecordLog::open(disk, LOG_FILE)?;
         report.torn_bytes = found.torn_tail.as_ref().map_or(0, |t| t.bytes);
         report.tail_unreadable = found.torn_tail.as_ref().is_some_and(|t| t.unreadable);
-        let (mut meta_version, mut hard) = (meta_version, hard);
+        let start = snapshot.as_ref().map_or(1, |s| s.last.index + 1);
+        let rebuilt = rebuild(&decode_items(&found.slots), start);
+        let lost = report.snapshot_lost.then(|| lost_snapshot_position(&rebuilt));
+        // A lost snapshot whose position no surviving record names (its `Base` record damaged
+        // too) hides how far the log reached, like an unreadable tail.
+        let unknown_loss = report.tail_unreadable || lost.is_some_and(|l| l.index == 0);
+        let lost = lost.filter(|l| l.index > 0);
         // With both metadata copies lost the node takes no further part (`Role::Failed`), and
         // recovery must leave the disk as it found it: writing the promise here would store a
         // default term and vote over the lost ones, and the next start would read them back as
         // intact and vote again in terms it already voted in.
         let may_write = !report.meta_lost;
-        if report.tail_unreadable && may_write {
-            // Before anything cuts the unreadable tail from the disk: promise, durably, to vote
+        let (mut meta_version, mut hard) = (meta_version, hard);
+        if unknown_loss && may_write {
+            // Before anything cuts the damaged records from the disk: promise, durably, to vote
             // only for logs that end in a later term (see the module docs).
             hard.promise = hard.promise.max(LogId { term: hard.term, index: u64::MAX });
             meta_version += 1;
             write_meta(disk, meta_version, &hard)?;
         }
-        let start = snapshot.as_ref().map_or(1, |s| s.last.index + 1);
-        let rebuilt = rebuild(&decode_items(&found.slots), start);
         if let Some(seq) = rebuilt.cut.filter(|_| may_write) {
             report.records_cut = wal.len() - seq;
             wal.truncate(disk, seq)?;
             wal.sync(disk)?;
         }
-        let lost = report.snapshot_lost.then(|| lost_snapshot_position(&rebuilt)).filter(|l| l.index > 0);
         let base = snapshot.as_ref().map_or(LogId::default(), |s| s.last);
         let (log, seqs) = assemble(base, lost, &rebuilt);
         report.holes = (base.index + 1..=log.last_index()).filter(|&i| log.is_hole(i)).count() as u64;

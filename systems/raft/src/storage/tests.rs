@@ -317,3 +317,25 @@ fn lost_metadata_with_an_unreadable_tail_stays_lost_across_restarts() {
         assert_eq!(disk.len(LOG_FILE).unwrap(), log_len, "a failed node leaves its log alone");
     }
 }
+
+#[test]
+fn a_lost_snapshot_with_no_record_naming_it_promises_later_terms_only() {
+    // Records after the snapshot: Base E4 M (seqs 0..=2). Damage to the snapshot, the Base
+    // record and the persist record leaves nothing that says how far the log reached; the node
+    // had acknowledged up to index 4, so voting for a log that ends at index 1 of term 2 would
+    // break the election restriction (swarm seed 1019 with a small snapshot threshold).
+    let mut disk = MemDisk::new();
+    three_batches(&mut disk);
+    let mut store = open(&mut disk).store;
+    store.save_hard_state(&mut disk, &HardState { term: 2, ..HardState::default() }).unwrap();
+    let snap = Snapshot { last: LogId::new(3, 2), members: vec![NodeId(0)], kv: KvStore::default() };
+    store.save_snapshot(&mut disk, &snap).unwrap();
+    store.rewrite(&mut disk, snap.last, [entry(4, 2)].iter(), LogId::new(4, 2)).unwrap();
+    flip_file(&mut disk, SNAPSHOT_FILE);
+    corrupt_record(&mut disk, 0);
+    corrupt_record(&mut disk, 2);
+    let r = open(&mut disk);
+    assert!(r.report.snapshot_lost && r.report.holes == 0, "{:?}", r.report);
+    assert_eq!(r.hard.promise, LogId { term: 2, index: u64::MAX });
+    assert_eq!(open(&mut disk).hard.promise, LogId { term: 2, index: u64::MAX }, "durably");
+}
