@@ -352,6 +352,11 @@ impl Store {
             wal.sync(disk)?;
         }
         let base = snapshot.as_ref().map_or(LogId::default(), |s| s.last);
+        let mut rebuilt = rebuilt;
+        if may_write && conflicts_with_snapshot(&rebuilt, base) {
+            wal = rewrite_empty(disk, base)?;
+            rebuilt = Rebuilt { base_record: Some(base), marked: base, ..Rebuilt::default() };
+        }
         let (log, seqs) = assemble(base, lost, &rebuilt);
         report.holes = (base.index + 1..=log.last_index()).filter(|&i| log.is_hole(i)).count() as u64;
         let store = Store { wal, seqs, meta_version, sync_appends };
@@ -446,6 +451,25 @@ impl Store {
     pub fn save_snapshot(&mut self, disk: &mut dyn Storage, snapshot: &Snapshot) -> Result<(), DiskError> {
         disk.replace_durably(SNAPSHOT_FILE, &seal(snapshot))
     }
+}
+
+/// Whether the log holds another term at the snapshot's last index: a crash came between
+/// replacing the snapshot and rewriting the log (InstallSnapshot writes them in that order), so
+/// the entries after it belong to a history the snapshot's committed prefix contradicts. They
+/// are uncommitted (leader completeness), and Figure 13 step 6 discards them.
+fn conflicts_with_snapshot(r: &Rebuilt, base: LogId) -> bool {
+    let term = match r.slots.get(&base.index) {
+        Some((Slot::Entry { entry, .. }, _)) => Some(entry.term),
+        Some((Slot::Hole { term }, _)) => *term,
+        None => None,
+    };
+    base.index > 0 && term.is_some_and(|t| t != base.term)
+}
+
+/// The log as InstallSnapshot leaves it with no suffix: a `Base` record and a persist record.
+fn rewrite_empty(disk: &mut dyn Storage, base: LogId) -> Result<RecordLog, DiskError> {
+    let payloads = [encode(&LogRecord::Base { snapshot: base }), encode(&LogRecord::Persisted { last: base })];
+    RecordLog::rewrite(disk, LOG_FILE, payloads.iter().map(Vec::as_slice))
 }
 
 /// Where a damaged snapshot ended: the log's `Base` record says, else the entry before the

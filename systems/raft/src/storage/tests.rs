@@ -339,3 +339,32 @@ fn a_lost_snapshot_with_no_record_naming_it_promises_later_terms_only() {
     assert_eq!(r.hard.promise, LogId { term: 2, index: u64::MAX });
     assert_eq!(open(&mut disk).hard.promise, LogId { term: 2, index: u64::MAX }, "durably");
 }
+
+#[test]
+fn a_crash_between_installing_a_snapshot_and_rewriting_the_log_drops_the_conflicting_suffix() {
+    // The log holds 1..=4 with (3, t2); a leader's snapshot ends at (3, t3). The snapshot file is
+    // replaced, then the node crashes before the log is rewritten. Keeping (4, t2) after a base
+    // of (3, t3) would break log matching (swarm seed 378 with one entry per message).
+    let mut disk = MemDisk::new();
+    three_batches(&mut disk);
+    let mut store = open(&mut disk).store;
+    let snap = Snapshot { last: LogId::new(3, 3), members: vec![NodeId(0)], kv: KvStore::default() };
+    store.save_snapshot(&mut disk, &snap).unwrap();
+    disk.crash();
+    for _ in 0..2 {
+        let r = open(&mut disk);
+        assert_eq!(r.log.base(), LogId::new(3, 3));
+        assert_eq!(r.log.last(), LogId::new(3, 3), "the term-2 suffix is gone");
+    }
+}
+
+#[test]
+fn a_crash_after_installing_a_matching_snapshot_keeps_the_suffix() {
+    let mut disk = MemDisk::new();
+    three_batches(&mut disk);
+    let mut store = open(&mut disk).store;
+    let snap = Snapshot { last: LogId::new(3, 2), members: vec![NodeId(0)], kv: KvStore::default() };
+    store.save_snapshot(&mut disk, &snap).unwrap();
+    disk.crash();
+    assert_eq!(open(&mut disk).log.last(), LogId::new(4, 2));
+}
