@@ -34,7 +34,7 @@ fn partition_2_1_cuts_one_node_off_and_the_majority_carries_on() {
     });
     check::<RaftSystem>(scenario)
         .expect_faults(&["partition.isolate_one", "partition.majority_minority", "raft.leaders_elected"])
-        .seeds(12)
+        .seeds(40)
         .run();
 }
 
@@ -51,7 +51,7 @@ fn failed_syncs_lose_unsynced_log_tails_and_crashes_follow() {
     });
     check::<RaftSystem>(scenario)
         .expect_faults(&["disk.fsync_errors", "disk.lost_unsynced_writes", "process.crash"])
-        .seeds(12)
+        .seeds(40)
         .run();
 }
 
@@ -69,7 +69,7 @@ fn clock_skew_drift_and_steps_keep_reads_linearizable() {
     });
     check::<RaftSystem>(scenario)
         .expect_faults(&["clock.offset_clocks", "clock.drifting_clocks", "clock.steps_taken"])
-        .seeds(12)
+        .seeds(40)
         .run();
 }
 
@@ -82,7 +82,7 @@ fn membership_changes_during_partitions() {
     });
     check::<RaftSystem>(scenario)
         .expect_faults(&["partition.majority_minority", "raft.membership_changes"])
-        .seeds(12)
+        .seeds(40)
         .run();
 }
 
@@ -93,10 +93,7 @@ fn snapshots_are_installed_across_partitions() {
         o.workload.ops_per_client = 60;
         partitions(o, &[PartitionKind::IsolateOne]);
     });
-    check::<RaftSystem>(scenario)
-        .expect_faults(&["partition.isolate_one", "raft.snapshots"])
-        .seeds(12)
-        .run();
+    check::<RaftSystem>(scenario).expect_faults(&["partition.isolate_one", "raft.snapshots"]).seeds(40).run();
 }
 
 #[test]
@@ -107,7 +104,7 @@ fn duplicated_and_reordered_messages_change_nothing() {
         o.net.reorder_probability = 0.1;
         o.net.reorder_delay_ms_max = 100;
     });
-    check::<RaftSystem>(scenario).expect_faults(&["net.duplicate", "net.reorder"]).seeds(12).run();
+    check::<RaftSystem>(scenario).expect_faults(&["net.duplicate", "net.reorder"]).seeds(40).run();
 }
 
 #[test]
@@ -119,13 +116,13 @@ fn disk_corruption_is_repaired_from_peers() {
     });
     check::<RaftSystem>(scenario)
         .expect_faults(&["disk.bitflips_at_rest", "process.crash", "raft.repairs"])
-        .seeds(12)
+        .seeds(40)
         .run();
 }
 
 #[test]
 fn swarm_runs_pass() {
-    check::<RaftSystem>(Scenario::new("raft: swarm")).seeds(30).run();
+    check::<RaftSystem>(Scenario::new("raft: swarm")).seeds(100).run();
 }
 
 #[test]

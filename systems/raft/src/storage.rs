@@ -468,7 +468,8 @@ fn conflicts_with_snapshot(r: &Rebuilt, base: LogId) -> bool {
 
 /// The log as InstallSnapshot leaves it with no suffix: a `Base` record and a persist record.
 fn rewrite_empty(disk: &mut dyn Storage, base: LogId) -> Result<RecordLog, DiskError> {
-    let payloads = [encode(&LogRecord::Base { snapshot: base }), encode(&LogRecord::Persisted { last: base })];
+    let payloads =
+        [encode(&LogRecord::Base { snapshot: base }), encode(&LogRecord::Persisted { last: base })];
     RecordLog::rewrite(disk, LOG_FILE, payloads.iter().map(Vec::as_slice))
 }
 
