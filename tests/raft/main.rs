@@ -10,7 +10,7 @@
 //! cannot pass by not doing what its name says.
 
 use faultline_raft::system::RaftSystem;
-use faultline_sim::check::{check, Scenario};
+use faultline_sim::check::{check, pinned_trace, Scenario};
 use faultline_sim::options::{PartitionKind, Preset, SimOptions};
 
 /// Three or five nodes, no faults: scenarios switch on only the faults they are about.
@@ -137,18 +137,7 @@ fn raft_runs_are_deterministic() {
 /// schedule or the protocol shows up as a snapshot diff in review.
 #[test]
 fn raft_trace_of_seed_7_is_pinned() {
-    let spec = Scenario::new("raft: pinned trace").spec(7);
-    let report = faultline_sim::harness::run::<RaftSystem>(&spec).expect("valid scenario");
-    let history: Vec<String> =
-        report.history.events.iter().take(40).map(|e| serde_json::to_string(e).unwrap()).collect();
-    let text = format!(
-        "{report}\noptions hash: {:016x}\nschedule:\n{}history ({} events, first 40):\n{}\ntrace-hash: {:016x}",
-        spec.options.hash(),
-        spec.schedule,
-        report.history.len(),
-        history.join("\n"),
-        report.trace_hash
-    );
+    let text = pinned_trace::<RaftSystem>(&Scenario::new("raft: pinned trace"), 7);
     insta::assert_snapshot!(text);
 }
 
