@@ -38,9 +38,7 @@ impl Default for RaftConfig {
             // Small on purpose: a simulated run applies only tens of entries, and at 64 few
             // runs ever compacted, so InstallSnapshot rarely met a partition or a crash.
             snapshot_threshold: 8,
-            // One entry per AppendEntries: an old-term entry can then reach a quorum before
-            // the new leader's no-op does, the interleaving Figure 8 of the paper needs.
-            max_entries_per_message: 1,
+            max_entries_per_message: 16,
             min_members: 3,
             bug: None,
         }
