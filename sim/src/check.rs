@@ -207,6 +207,30 @@ impl<S: System> Check<S> {
     }
 }
 
+/// The text to pin (with an insta snapshot) for one seed of `scenario`: the report, the options
+/// hash, the fault schedule, the first 40 history events and the trace hash. An unintended
+/// change to the runtime, the fault schedule or the protocol then shows up as a diff in review.
+pub fn pinned_trace<S: System>(scenario: &Scenario, seed: u64) -> String {
+    let spec = scenario.spec(seed);
+    let report =
+        run::<S>(&spec).unwrap_or_else(|e| panic!("scenario `{}` is misconfigured: {e}", scenario.name));
+    let history: Vec<String> = report
+        .history
+        .events
+        .iter()
+        .take(40)
+        .map(|e| serde_json::to_string(e).expect("history events encode"))
+        .collect();
+    format!(
+        "{report}\noptions hash: {:016x}\nschedule:\n{}history ({} events, first 40):\n{}\ntrace-hash: {:016x}",
+        spec.options.hash(),
+        spec.schedule,
+        report.history.len(),
+        history.join("\n"),
+        report.trace_hash
+    )
+}
+
 impl Sweep {
     fn add(&mut self, report: &RunReport) {
         self.seeds.push(report.seed);

@@ -5,7 +5,7 @@
 //! simulated cluster, each run checked by exact bounds on every read.
 
 use faultline_counter::Counter;
-use faultline_sim::check::{check, Scenario};
+use faultline_sim::check::{check, pinned_trace, Scenario};
 use faultline_sim::options::Preset;
 
 #[test]
@@ -63,17 +63,6 @@ fn counter_runs_are_deterministic() {
 /// schedule or the protocol shows up as a snapshot diff in review.
 #[test]
 fn counter_trace_of_seed_7_is_pinned() {
-    let spec = Scenario::new("counter: pinned trace").spec(7);
-    let report = faultline_sim::harness::run::<Counter>(&spec).expect("valid scenario");
-    let history: Vec<String> =
-        report.history.events.iter().take(40).map(|e| serde_json::to_string(e).unwrap()).collect();
-    let text = format!(
-        "{report}\noptions hash: {:016x}\nschedule:\n{}history ({} events, first 40):\n{}\ntrace-hash: {:016x}",
-        spec.options.hash(),
-        spec.schedule,
-        report.history.len(),
-        history.join("\n"),
-        report.trace_hash
-    );
+    let text = pinned_trace::<Counter>(&Scenario::new("counter: pinned trace"), 7);
     insta::assert_snapshot!(text);
 }

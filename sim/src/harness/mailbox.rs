@@ -18,6 +18,12 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
+/// The most frames one inbox holds; a frame sent to a full inbox is dropped, as a real
+/// receiver's socket buffer drops. Correct runs stay far below it; it bounds the runs in which
+/// a protocol's replies multiply (each reply triggering more than one send, duplication adding
+/// copies), which would otherwise grow without limit and never finish.
+pub(crate) const INBOX_CAPACITY: usize = 1024;
+
 /// Frames waiting for their delivery time, and how to wake their receiver.
 #[derive(Default)]
 pub(crate) struct Inbox {
@@ -32,13 +38,18 @@ pub(crate) type SharedInbox = Arc<Mutex<Inbox>>;
 
 impl Inbox {
     /// Holds `packet` until its delivery time, waking the receiver then if nothing earlier will.
-    pub fn push(&mut self, packet: Packet) {
+    /// False (and the packet dropped) if the inbox is full.
+    pub fn push(&mut self, packet: Packet) -> bool {
+        if self.held.len() >= INBOX_CAPACITY {
+            return false;
+        }
         let due = packet.deliver_at;
         self.held.insert((due, self.arrivals), packet);
         self.arrivals += 1;
         if let Some(waker) = self.waker.clone() {
             self.arm(due, &waker);
         }
+        true
     }
 
     /// Loses everything held (the receiver crashed) and forgets its task.

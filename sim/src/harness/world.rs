@@ -213,6 +213,8 @@ pub(crate) fn transmit<S: System, W: Serialize>(world: &Shared<S>, from: Addr, t
     let copies = fate.delays.len();
     for (i, delay) in fate.delays.into_iter().enumerate() {
         let frame = if i + 1 == copies { std::mem::take(&mut frame) } else { frame.clone() };
-        inbox.push(Packet { from, deliver_at: now + delay, frame });
+        if !inbox.push(Packet { from, deliver_at: now + delay, frame }) {
+            w.counters.add("net.inbox_overflow");
+        }
     }
 }

@@ -19,10 +19,12 @@
 //! counted on. `RecordLog` already cuts a torn tail; `TornTail::header_intact` is not needed
 //! here because the persist records answer the question exactly: a torn last record is either
 //! unmarked entries (never acknowledged) or a persist record (whose entries are intact before
-//! it). A damaged record after the last intact persist record that is *not* the torn last
-//! record is ambiguous: a crash that kept a later unsynced write and lost an earlier one makes
-//! it, but so do two corruptions at once (an entry and the persist record after it), and then
-//! the entry was acknowledged. Such a tail is cut, and treated like an unreadable one (below).
+//! it; the node marks them again when it starts, since a bit flipped at rest in that persist
+//! record reads like a tear). A damaged record after the last intact persist record that is
+//! *not* the torn last record is ambiguous: a crash that kept a later unsynced write and lost
+//! an earlier one makes it, but so do two corruptions at once (an entry and the persist record
+//! after it), and then the entry was acknowledged. Such a tail is cut, and treated like an
+//! unreadable one (below).
 //!
 //! A damaged, acknowledged entry becomes a *hole* in the in-memory log: the node knows the
 //! position (and, when a persist record names it, the term) but not the content. Holes are
@@ -48,7 +50,9 @@
 //! everything it ever acknowledged came from leaders of terms up to its current term, so it
 //! promises (durably, before anything else) to vote only for candidates whose log ends in a
 //! later term: such a log holds every entry committed up to its current term (leader
-//! completeness and log matching), whatever the lost tail held.
+//! completeness and log matching), whatever the lost tail held. A lost snapshot whose `Base`
+//! record is damaged too (no surviving record says where the log continued) is the same kind of
+//! unbounded loss and gets the same promise.
 //!
 //! The *promise* is the most up-to-date log end (term, then index) this node ever acknowledged.
 //! While the log holds those entries it is simply the log's end. Repairing a hole drops the
@@ -213,28 +217,6 @@ impl Rebuilt {
         }
     }
 
-    /// A snapshot is written before the log is rewritten after it, so a crash in between
-    /// leaves a snapshot followed by the log of before. When that log's entry at the snapshot's
-    /// index has another term, the entries after it conflict with committed ones (Figure 13,
-    /// step 7: discard the log) and are dropped. When the term there is unknown (a hole, or a
-    /// damaged `Base` record), nothing proves a conflict and the entries are kept, as they may
-    /// be acknowledged ones. Returns the record where the file must be cut, if any.
-    fn drop_conflicts_with(&mut self, snapshot: LogId) -> Option<u64> {
-        let term = match self.slots.get(&snapshot.index) {
-            Some((Slot::Entry { entry, .. }, _)) => Some(entry.term),
-            Some((Slot::Hole { term }, _)) => *term,
-            None => None,
-        };
-        if term.is_none_or(|t| t == snapshot.term) {
-            return None;
-        }
-        let after = self.slots.split_off(&(snapshot.index + 1));
-        if self.marked.index > snapshot.index {
-            self.marked = snapshot;
-        }
-        after.values().map(|(_, seq)| *seq).min()
-    }
-
     fn name_hole(&mut self, at: LogId) {
         if let Some((Slot::Hole { term }, _)) = self.slots.get_mut(&at.index) {
             *term = Some(at.term);
@@ -348,24 +330,39 @@ impl Store {
         let (mut wal, found) = RecordLog::open(disk, LOG_FILE)?;
         report.torn_bytes = found.torn_tail.as_ref().map_or(0, |t| t.bytes);
         report.tail_unreadable = found.torn_tail.as_ref().is_some_and(|t| t.unreadable);
-        let (mut meta_version, mut hard) = (meta_version, hard);
         let start = snapshot.as_ref().map_or(1, |s| s.last.index + 1);
-        let mut rebuilt = rebuild(&decode_items(&found.slots), start);
-        if report.tail_unreadable || rebuilt.cut.is_some() {
-            // Before anything cuts an unreadable or damaged tail from the disk: promise,
-            // durably, to vote only for logs that end in a later term (see the module docs).
+        let rebuilt = rebuild(&decode_items(&found.slots), start);
+        let lost = report.snapshot_lost.then(|| lost_snapshot_position(&rebuilt));
+        // A lost snapshot whose position no surviving record names (its `Base` record damaged
+        // too) hides how far the log reached, like an unreadable tail; so does an ambiguous
+        // damaged tail (see the module docs).
+        let unknown_loss =
+            report.tail_unreadable || rebuilt.cut.is_some() || lost.is_some_and(|l| l.index == 0);
+        let lost = lost.filter(|l| l.index > 0);
+        // With both metadata copies lost the node takes no further part (`Role::Failed`), and
+        // recovery must leave the disk as it found it: writing the promise here would store a
+        // default term and vote over the lost ones, and the next start would read them back as
+        // intact and vote again in terms it already voted in.
+        let may_write = !report.meta_lost;
+        let (mut meta_version, mut hard) = (meta_version, hard);
+        if unknown_loss && may_write {
+            // Before anything cuts the damaged records from the disk: promise, durably, to vote
+            // only for logs that end in a later term (see the module docs).
             hard.promise = hard.promise.max(LogId { term: hard.term, index: u64::MAX });
             meta_version += 1;
             write_meta(disk, meta_version, &hard)?;
         }
-        let conflicts = snapshot.as_ref().and_then(|s| rebuilt.drop_conflicts_with(s.last));
-        if let Some(seq) = conflicts.into_iter().chain(rebuilt.cut).min() {
+        if let Some(seq) = rebuilt.cut.filter(|_| may_write) {
             report.records_cut = wal.len() - seq;
             wal.truncate(disk, seq)?;
             wal.sync(disk)?;
         }
-        let lost = report.snapshot_lost.then(|| lost_snapshot_position(&rebuilt)).filter(|l| l.index > 0);
         let base = snapshot.as_ref().map_or(LogId::default(), |s| s.last);
+        let mut rebuilt = rebuilt;
+        if may_write && conflicts_with_snapshot(&rebuilt, base) {
+            wal = rewrite_empty(disk, base)?;
+            rebuilt = Rebuilt { base_record: Some(base), marked: base, ..Rebuilt::default() };
+        }
         let (log, seqs) = assemble(base, lost, &rebuilt);
         report.holes = (base.index + 1..=log.last_index()).filter(|&i| log.is_hole(i)).count() as u64;
         let store = Store { wal, seqs, meta_version, sync_appends };
@@ -460,6 +457,26 @@ impl Store {
     pub fn save_snapshot(&mut self, disk: &mut dyn Storage, snapshot: &Snapshot) -> Result<(), DiskError> {
         disk.replace_durably(SNAPSHOT_FILE, &seal(snapshot))
     }
+}
+
+/// Whether the log holds another term at the snapshot's last index: a crash came between
+/// replacing the snapshot and rewriting the log (InstallSnapshot writes them in that order), so
+/// the entries after it belong to a history the snapshot's committed prefix contradicts. They
+/// are uncommitted (leader completeness), and Figure 13 step 6 discards them.
+fn conflicts_with_snapshot(r: &Rebuilt, base: LogId) -> bool {
+    let term = match r.slots.get(&base.index) {
+        Some((Slot::Entry { entry, .. }, _)) => Some(entry.term),
+        Some((Slot::Hole { term }, _)) => *term,
+        None => None,
+    };
+    base.index > 0 && term.is_some_and(|t| t != base.term)
+}
+
+/// The log as InstallSnapshot leaves it with no suffix: a `Base` record and a persist record.
+fn rewrite_empty(disk: &mut dyn Storage, base: LogId) -> Result<RecordLog, DiskError> {
+    let payloads =
+        [encode(&LogRecord::Base { snapshot: base }), encode(&LogRecord::Persisted { last: base })];
+    RecordLog::rewrite(disk, LOG_FILE, payloads.iter().map(Vec::as_slice))
 }
 
 /// Where a damaged snapshot ended: the log's `Base` record says, else the entry before the

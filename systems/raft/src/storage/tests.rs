@@ -255,37 +255,119 @@ fn a_full_disk_rolls_the_batch_back() {
     assert_eq!(r.log.last(), LogId::new(1, 1));
 }
 
-/// Seed 837 of the swarm sweep: InstallSnapshot wrote the snapshot, then the sync of the
-/// rewritten log failed and the node halted, so recovery met a snapshot ending at (3, term 3)
-/// followed by the old log, whose entry 3 has term 2 and whose entry 4 came after it.
+/// A `MemDisk` with latent sector errors: reads that reach `bad[file]` fail until the file is
+/// replaced or truncated below it, as on the simulator's disk.
+struct Latent {
+    disk: MemDisk,
+    bad: BTreeMap<String, u64>,
+}
+
+impl Storage for Latent {
+    fn read(&mut self, f: &str, o: u64, l: usize) -> Result<Vec<u8>, DiskError> {
+        match self.bad.get(f) {
+            Some(&from) if o + l as u64 > from => Err(DiskError::ReadError { file: f.into(), offset: from }),
+            _ => self.disk.read(f, o, l),
+        }
+    }
+    fn write(&mut self, f: &str, o: u64, d: &[u8]) -> Result<(), DiskError> {
+        self.disk.write(f, o, d)
+    }
+    fn append(&mut self, f: &str, d: &[u8]) -> Result<u64, DiskError> {
+        self.disk.append(f, d)
+    }
+    fn len(&mut self, f: &str) -> Result<Option<u64>, DiskError> {
+        self.disk.len(f)
+    }
+    fn truncate(&mut self, f: &str, l: u64) -> Result<(), DiskError> {
+        if self.bad.get(f).is_some_and(|&from| l <= from) {
+            self.bad.remove(f);
+        }
+        self.disk.truncate(f, l)
+    }
+    fn sync(&mut self, f: &str) -> Result<(), DiskError> {
+        self.disk.sync(f)
+    }
+    fn rename(&mut self, a: &str, b: &str) -> Result<(), DiskError> {
+        self.bad.remove(b);
+        self.disk.rename(a, b)
+    }
+    fn remove(&mut self, f: &str) -> Result<(), DiskError> {
+        self.bad.remove(f);
+        self.disk.remove(f)
+    }
+    fn list(&mut self) -> Result<Vec<String>, DiskError> {
+        self.disk.list()
+    }
+}
+
 #[test]
-fn a_snapshot_not_continued_by_the_log_drops_the_conflicting_entries() {
+fn lost_metadata_with_an_unreadable_tail_stays_lost_across_restarts() {
+    // Both metadata copies and the log's tail are unreadable. Recovery used to write its
+    // "later terms only" promise with the default term 0 over the lost copies and cut the
+    // tail; the next start then read term 0 and no vote as intact, and voted for a shorter
+    // log that lacked entries this node had acknowledged (a leader completeness violation).
+    let mut mem = MemDisk::new();
+    three_batches(&mut mem);
+    let mut store = open(&mut mem).store;
+    store.save_hard_state(&mut mem, &HardState { term: 2, ..HardState::default() }).unwrap();
+    let tail = record_offset(&mut mem, 5);
+    let bad = META_FILES.iter().map(|f| (f.to_string(), 0)).chain([(LOG_FILE.to_string(), tail)]);
+    let mut disk = Latent { disk: mem, bad: bad.collect() };
+    let log_len = disk.len(LOG_FILE).unwrap();
+    for _ in 0..2 {
+        let r = Store::recover(&mut disk, true).unwrap();
+        assert!(r.report.meta_lost && r.report.tail_unreadable, "{:?}", r.report);
+        assert_eq!(disk.len(LOG_FILE).unwrap(), log_len, "a failed node leaves its log alone");
+    }
+}
+
+#[test]
+fn a_lost_snapshot_with_no_record_naming_it_promises_later_terms_only() {
+    // Records after the snapshot: Base E4 M (seqs 0..=2). Damage to the snapshot, the Base
+    // record and the persist record leaves nothing that says how far the log reached; the node
+    // had acknowledged up to index 4, so voting for a log that ends at index 1 of term 2 would
+    // break the election restriction (swarm seed 1019 with a small snapshot threshold).
+    let mut disk = MemDisk::new();
+    three_batches(&mut disk);
+    let mut store = open(&mut disk).store;
+    store.save_hard_state(&mut disk, &HardState { term: 2, ..HardState::default() }).unwrap();
+    let snap = Snapshot { last: LogId::new(3, 2), members: vec![NodeId(0)], kv: KvStore::default() };
+    store.save_snapshot(&mut disk, &snap).unwrap();
+    store.rewrite(&mut disk, snap.last, [entry(4, 2)].iter(), LogId::new(4, 2)).unwrap();
+    flip_file(&mut disk, SNAPSHOT_FILE);
+    corrupt_record(&mut disk, 0);
+    corrupt_record(&mut disk, 2);
+    let r = open(&mut disk);
+    assert!(r.report.snapshot_lost && r.report.holes == 0, "{:?}", r.report);
+    assert_eq!(r.hard.promise, LogId { term: 2, index: u64::MAX });
+    assert_eq!(open(&mut disk).hard.promise, LogId { term: 2, index: u64::MAX }, "durably");
+}
+
+#[test]
+fn a_crash_between_installing_a_snapshot_and_rewriting_the_log_drops_the_conflicting_suffix() {
+    // The log holds 1..=4 with (3, t2); a leader's snapshot ends at (3, t3). The snapshot file is
+    // replaced, then the node crashes before the log is rewritten. Keeping (4, t2) after a base
+    // of (3, t3) would break log matching (swarm seed 378 with one entry per message).
     let mut disk = MemDisk::new();
     three_batches(&mut disk);
     let mut store = open(&mut disk).store;
     let snap = Snapshot { last: LogId::new(3, 3), members: vec![NodeId(0)], kv: KvStore::default() };
     store.save_snapshot(&mut disk, &snap).unwrap();
-    let r = open(&mut disk);
-    assert_eq!(r.log.base(), LogId::new(3, 3));
-    assert_eq!(r.log.last_index(), 3, "entry 4 followed another entry 3: it is dropped");
-    assert!(r.marked.index <= 3, "nothing past the snapshot is marked: {:?}", r.marked);
-    assert_eq!(r.report.records_cut, 2, "entry 4 and its persist record are cut from the file");
-    let again = open(&mut disk);
-    assert_eq!(again.log.last_index(), 3, "and stay cut");
+    disk.crash();
+    for _ in 0..2 {
+        let r = open(&mut disk);
+        assert_eq!(r.log.base(), LogId::new(3, 3));
+        assert_eq!(r.log.last(), LogId::new(3, 3), "the term-2 suffix is gone");
+    }
 }
 
-/// The same crash after a local compaction: the old log continues the snapshot, so the
-/// entries after it are kept.
 #[test]
-fn a_snapshot_continued_by_the_old_log_keeps_the_entries_after_it() {
+fn a_crash_after_installing_a_matching_snapshot_keeps_the_suffix() {
     let mut disk = MemDisk::new();
     three_batches(&mut disk);
     let mut store = open(&mut disk).store;
     let snap = Snapshot { last: LogId::new(3, 2), members: vec![NodeId(0)], kv: KvStore::default() };
     store.save_snapshot(&mut disk, &snap).unwrap();
-    let r = open(&mut disk);
-    assert_eq!(r.log.base(), LogId::new(3, 2));
-    assert_eq!(terms(&r.log)[3..], [Some(2)]);
-    assert_eq!(r.marked, LogId::new(4, 2));
-    assert_eq!(r.report.records_cut, 0);
+    disk.crash();
+    assert_eq!(open(&mut disk).log.last(), LogId::new(4, 2));
 }
