@@ -310,6 +310,12 @@ impl Raft {
         if self.remark_tail(cx).is_err() && self.halt.is_some() {
             return;
         }
+        // The log's end is this node's promise, but the log's tail is what corruption at rest
+        // can take next (two bit flips at the tail read exactly like a torn write): make the
+        // promise durable in the metadata, kept twice, before taking part.
+        if self.save_promise(cx).is_err() && self.halt.is_some() {
+            return;
+        }
         self.role = Role::Follower;
         self.reset_election_timer(cx);
     }
