@@ -2,6 +2,9 @@
 //! over every file of its checked-in corpus (`fuzz/corpus/raft/`), as `cargo fuzz run` starts;
 //! each file is a whole run of Raft under the faults it describes, which must pass.
 
+// Simulation only: these drive the simulator, which a real-mode build does not have.
+#![cfg(madsim)]
+
 use std::path::PathBuf;
 
 #[test]

@@ -2,6 +2,9 @@
 //! marked and the fault schedule over it; a bad path is a one-line error before anything runs.
 //! Method: run the built binary on a seed known to fail with a planted bug.
 
+// Simulation only: these drive the simulator, which a real-mode build does not have.
+#![cfg(madsim)]
+
 use std::process::{Command, Output};
 
 fn faultline(args: &[&str]) -> Output {

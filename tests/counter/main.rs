@@ -4,6 +4,9 @@
 //! stale read, whatever the faults; and each planted bug is found. Method: seed sweeps of the
 //! simulated cluster, each run checked by exact bounds on every read.
 
+// Simulation only: these drive the simulator, which a real-mode build does not have.
+#![cfg(madsim)]
+
 use faultline_counter::Counter;
 use faultline_sim::check::{check, pinned_trace, Scenario};
 use faultline_sim::options::Preset;

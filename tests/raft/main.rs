@@ -9,6 +9,9 @@
 //! scenario names the fault counters it is about, and fails if they never fired, so a scenario
 //! cannot pass by not doing what its name says.
 
+// Simulation only: these drive the simulator, which a real-mode build does not have.
+#![cfg(madsim)]
+
 use faultline_raft::system::RaftSystem;
 use faultline_sim::check::{check, pinned_trace, Scenario};
 use faultline_sim::options::{PartitionKind, Preset, SimOptions};

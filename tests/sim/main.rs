@@ -8,6 +8,9 @@
 //! the verdict. The unit tests of `net`, `disk` and `clock` cover the models alone; these cover
 //! the wiring.
 
+// Simulation only: these drive the simulator, which a real-mode build does not have.
+#![cfg(madsim)]
+
 mod probe;
 
 use faultline_sim::disk::{CrashKeeps, DiskFaults};

@@ -1,8 +1,4 @@
-//! Simulation speed: simulated seconds per wall second and messages per second, and the cost of
-//! faultline's shell and codec over raw madsim endpoints, measured in the same run.
-//!
-//! Run with `cargo bench --bench simulation` (`FAULTLINE_BENCH_SEEDS` sets the seeds per figure).
-//! It prints figures; it asserts nothing.
+//! The simulation benchmark's body (see `main.rs`).
 
 use faultline_checkers::{History, Value};
 use faultline_sim::harness::{run, RunSpec};
@@ -29,7 +25,7 @@ const BENCH_SIM_SECS: u64 = 10;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn main() {
+pub fn main() {
     let seeds: u64 = std::env::var("FAULTLINE_BENCH_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(200);
     println!("faultline simulation benchmark ({seeds} seeds per figure, one core)\n");
     counter_figures(seeds);

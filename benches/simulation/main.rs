@@ -1,0 +1,16 @@
+//! Simulation speed: simulated seconds per wall second and messages per second, and the cost of
+//! faultline's shell and codec over raw madsim endpoints, measured in the same run.
+//!
+//! Run with `cargo bench --bench simulation` (`FAULTLINE_BENCH_SEEDS` sets the seeds per figure).
+//! It prints figures; it asserts nothing. The body needs the simulator, so a real-mode build
+//! (without `--cfg madsim`) compiles a stub that says so.
+
+#[cfg(madsim)]
+mod body;
+
+fn main() {
+    #[cfg(madsim)]
+    body::main();
+    #[cfg(not(madsim))]
+    eprintln!("the simulation benchmark runs in the simulation build: cargo bench --bench simulation");
+}
