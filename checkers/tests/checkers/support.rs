@@ -20,9 +20,11 @@ pub fn corpus_dir() -> Result<PathBuf, String> {
         .ok_or_else(|| format!("no shared/corpus above {} and FAULTLINE_CORPUS is not set", here.display()))
 }
 
-/// Prints a skip notice that cannot be missed in test output.
+/// Prints a skip notice that cannot be missed in test output: written to the process's stderr
+/// directly, because the test harness captures (and hides, for a passing test) what
+/// `eprintln!` prints.
 pub fn loud_skip(test: &str, why: &str) {
-    eprintln!("\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
-    eprintln!("!!! SKIPPED {test}: {why}");
-    eprintln!("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n");
+    use std::io::Write;
+    let bar = "!".repeat(72);
+    let _ = writeln!(std::io::stderr(), "\n{bar}\n!!! SKIPPED {test}: {why}\n{bar}\n");
 }
