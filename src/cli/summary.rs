@@ -68,6 +68,9 @@ pub struct Summary {
     /// Wall seconds from the start of the sweep to the first failing seed's completion, in seed
     /// order (single job: exact; several jobs: the failing seed's own time is added to those before it).
     first_failure_wall_seconds: Option<f64>,
+    /// The median, over starting seeds, of the wall time (one core) a sweep starting there
+    /// spends until a seed fails: how long a bug takes to find, not how lucky seed 0 was.
+    median_wall_seconds_to_failure: Option<f64>,
 }
 
 impl Summary {
@@ -85,6 +88,7 @@ impl Summary {
         let events = system_events(&args.system, &results);
         let failures = results.iter().filter_map(|r| failure_line(args, r)).collect();
         let first_failure_wall_seconds = first_failure(&results);
+        let median_wall_seconds_to_failure = median_time_to_failure(&results);
         Summary {
             system: args.system.clone(),
             preset: args.preset.to_string(),
@@ -98,6 +102,7 @@ impl Summary {
             events,
             failures,
             first_failure_wall_seconds,
+            median_wall_seconds_to_failure,
         }
     }
 
@@ -144,6 +149,23 @@ fn system_events(system: &str, results: &[SeedResult]) -> BTreeMap<String, Fault
 fn first_failure(results: &[SeedResult]) -> Option<f64> {
     let at = results.iter().position(|r| r.failure.is_some())?;
     Some(results[..=at].iter().map(|r| r.wall_time.as_secs_f64()).sum())
+}
+
+/// For each starting seed, the wall time of the seeds from it up to and including the next
+/// failing one (seeds with no failure after them are left out); the median of those.
+fn median_time_to_failure(results: &[SeedResult]) -> Option<f64> {
+    let mut until_next: Vec<f64> = Vec::new();
+    let mut ahead: Option<f64> = None;
+    for r in results.iter().rev() {
+        let own = r.wall_time.as_secs_f64();
+        ahead = if r.failure.is_some() { Some(own) } else { ahead.map(|t| t + own) };
+        until_next.extend(ahead);
+    }
+    if until_next.is_empty() {
+        return None;
+    }
+    until_next.sort_by(f64::total_cmp);
+    Some(until_next[until_next.len() / 2])
 }
 
 impl fmt::Display for Summary {
@@ -194,9 +216,42 @@ impl Summary {
         if let Some(secs) = self.first_failure_wall_seconds {
             writeln!(f, "  first failure after {secs:.2} s of wall time")?;
         }
+        if let Some(secs) = self.median_wall_seconds_to_failure {
+            writeln!(
+                f,
+                "  median wall time to a failure from a random starting seed: {secs:.2} s (one core)"
+            )?;
+        }
         for failure in &self.failures {
             writeln!(f, "reproduce: {}    # {}: {}", failure.reproduce, failure.class, failure.message)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use faultline_sim::report::FailureClass;
+
+    fn result(seed: u64, wall_ms: u64, fails: bool) -> SeedResult {
+        SeedResult {
+            seed,
+            failure: fails.then(|| Failure { class: FailureClass::Safety, message: String::new() }),
+            counters: Counters::default(),
+            sim_time: Duration::ZERO,
+            wall_time: Duration::from_millis(wall_ms),
+            trace_hash: 0,
+        }
+    }
+
+    #[test]
+    fn the_median_time_to_failure_counts_from_every_starting_seed() {
+        // Seeds 0..5, 100 ms each, seed 2 and seed 4 fail: from seeds 0..=4 the times are
+        // 300, 200, 100, 200, 100 ms; the median is 200 ms.
+        let results: Vec<SeedResult> = (0..5).map(|s| result(s, 100, s == 2 || s == 4)).collect();
+        assert_eq!(median_time_to_failure(&results), Some(0.2));
+        let none: Vec<SeedResult> = (0..3).map(|s| result(s, 100, false)).collect();
+        assert_eq!(median_time_to_failure(&none), None);
     }
 }
