@@ -137,6 +137,9 @@ pub enum Command<N: Node> {
     Halt {
         reason: String,
     },
+    /// Crash this node once the step is over, everything it emitted carried out, and restart it
+    /// a few milliseconds later (see [`Context::crash_point`]).
+    Reboot,
 }
 
 impl<N: Node> Clone for Command<N> {
@@ -147,6 +150,7 @@ impl<N: Node> Clone for Command<N> {
             Command::SetTimer { timer, after } => Command::SetTimer { timer: timer.clone(), after: *after },
             Command::CancelTimer { timer } => Command::CancelTimer { timer: timer.clone() },
             Command::Halt { reason } => Command::Halt { reason: reason.clone() },
+            Command::Reboot => Command::Reboot,
         }
     }
 }
@@ -159,6 +163,7 @@ impl<N: Node> Debug for Command<N> {
             Command::SetTimer { timer, after } => write!(f, "SetTimer({timer:?}, {after:?})"),
             Command::CancelTimer { timer } => write!(f, "CancelTimer({timer:?})"),
             Command::Halt { reason } => write!(f, "Halt({reason:?})"),
+            Command::Reboot => write!(f, "Reboot"),
         }
     }
 }
@@ -176,6 +181,7 @@ where
             (SetTimer { timer: a, after: x }, SetTimer { timer: b, after: y }) => a == b && x == y,
             (CancelTimer { timer: a }, CancelTimer { timer: b }) => a == b,
             (Halt { reason: a }, Halt { reason: b }) => a == b,
+            (Reboot, Reboot) => true,
             _ => false,
         }
     }
@@ -257,6 +263,22 @@ impl<'a, N: Node> Context<'a, N> {
     /// Crash this node deliberately (see [`Command::Halt`]): no command of this step is run.
     pub fn halt(&mut self, reason: impl Into<String>) {
         self.out.push(Command::Halt { reason: reason.into() });
+    }
+
+    /// A crash point, FoundationDB's buggified `please_reboot`: a place where a crash is most
+    /// likely to expose a bug, such as right after a vote was granted or a write acknowledged.
+    /// A random crash rarely lands in such a window, which lasts a message's flight. It is a
+    /// `buggify` site: when it fires, the node crashes once this step is over (its messages
+    /// sent, its unsynced writes lost) and restarts a few milliseconds later, as a supervised
+    /// process would, so it is back before the rest of the cluster has moved on. Returns
+    /// whether it fired; the handler goes on either way.
+    #[track_caller]
+    pub fn crash_point(&mut self) -> bool {
+        let fires = self.buggify.fire(Location::caller());
+        if fires {
+            self.out.push(Command::Reboot);
+        }
+        fires
     }
 
     /// A `buggify` site: true when this site is armed for the run and fires now. Always false in

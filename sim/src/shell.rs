@@ -24,10 +24,11 @@ pub enum Input<N: Node> {
     Request(RequestId, N::Request),
 }
 
-/// What a step sends, and whether the node halted.
+/// What a step sends, and whether the node halted or asked to be rebooted after it.
 pub struct Outgoing<N: Node> {
     pub frames: Vec<(Addr, WireOf<N>)>,
     pub halt: Option<String>,
+    pub reboot: bool,
 }
 
 /// One node and the state its shell keeps for it.
@@ -98,7 +99,7 @@ impl<N: Node> Core<N> {
         now: Instant,
         timer_delay: impl Fn(Duration) -> Duration,
     ) -> Outgoing<N> {
-        let mut out = Outgoing { frames: Vec::new(), halt: None };
+        let mut out = Outgoing { frames: Vec::new(), halt: None, reboot: false };
         if let Some(reason) = commands.iter().find_map(|c| match c {
             Command::Halt { reason } => Some(reason.clone()),
             _ => None,
@@ -120,6 +121,7 @@ impl<N: Node> Core<N> {
                 Command::CancelTimer { timer } => {
                     self.timers.remove(&timer);
                 }
+                Command::Reboot => out.reboot = true,
                 Command::Halt { .. } => unreachable!("handled above"),
             }
         }

@@ -64,6 +64,11 @@ pub struct TornTail {
     /// crash tears writes but never makes sectors unreadable, so such a tail is not a tear: it
     /// may have held synced, acknowledged records, and how many is unknown.
     pub unreadable: bool,
+    /// Whether the tail can hold only one record, the first lost one: its intact header says it
+    /// reaches the end of the file (or past it: cut short), or fewer bytes than two headers
+    /// remain. A crash tears only the last write, and damage at rest never shortens a file, so
+    /// a longer tail may be synced records damaged at rest: recovery cannot tell how many.
+    pub single_record: bool,
 }
 
 /// What recovery found.
@@ -303,10 +308,13 @@ fn scan(data: &[u8], unreadable: &[usize]) -> Scan {
             continue;
         }
         let Some((at, found)) = resync(data, offset, seq) else {
-            let header_intact = header_at(data, offset).is_some_and(|(s, _)| s == seq);
+            let header = header_at(data, offset).filter(|(s, _)| *s == seq);
             let bytes = (data.len() - offset) as u64;
+            let single_record = bytes < 2 * HEADER_LEN as u64
+                || header.is_some_and(|(_, len)| (HEADER_LEN + len) as u64 >= bytes);
             let unreadable = unreadable.iter().any(|block| block + SALVAGE_BLOCK > offset);
-            recovered.torn_tail = Some(TornTail { seq, bytes, header_intact, unreadable });
+            let header_intact = header.is_some();
+            recovered.torn_tail = Some(TornTail { seq, bytes, header_intact, unreadable, single_record });
             break;
         };
         if found > seq {
@@ -359,7 +367,7 @@ mod tests {
         assert_eq!(payloads(&rec).len(), 3);
         assert_eq!(
             rec.torn_tail,
-            Some(TornTail { seq: 3, bytes: 3, header_intact: false, unreadable: false })
+            Some(TornTail { seq: 3, bytes: 3, header_intact: false, unreadable: false, single_record: true })
         );
         assert_eq!(d.len("wal").unwrap(), Some(len));
         log.append(&mut d, b"after").unwrap();

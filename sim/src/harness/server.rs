@@ -6,7 +6,7 @@
 //! ends the run as a failure; a `Halt` hands the node to the supervisor to crash and restart.
 
 use super::mailbox::{next_until, SharedInbox};
-use super::world::{lock, sim_now, transmit, Packet, Shared};
+use super::world::{lock, sim_now, transmit, Packet, Phase, Shared};
 use crate::codec;
 use crate::net::Addr;
 use crate::node::NodeId;
@@ -16,6 +16,7 @@ use crate::system::System;
 use crate::trace::{digest, TraceKind};
 use crate::wire::{Wire, WireOf};
 use madsim::time::{sleep, Instant};
+use rand::Rng as _;
 use std::time::Duration;
 
 type N<S> = <S as System>::Node;
@@ -26,44 +27,82 @@ struct Shell<S: System> {
     core: Core<N<S>>,
 }
 
-/// Runs server `id` from boot until it is killed.
+/// How long a node that crashed at a crash point stays down: a supervised process restarted
+/// at once (see [`crate::node::Context::crash_point`]). Shorter than a message's flight at
+/// the top of the range, so messages sent before the crash can still find it up again.
+const CRASH_POINT_DOWNTIME_MS: std::ops::RangeInclusive<u64> = 1..=20;
+
+/// What the shell does after a step.
+#[derive(PartialEq, Eq)]
+enum Flow {
+    Continue,
+    /// Halted or panicked: the supervisor takes over.
+    Stop,
+    /// Crashed at a crash point: the shell restarts the node itself.
+    Reboot,
+}
+
+/// Runs server `id` from boot until it is killed, rebooting it in place after a crash point.
 pub(crate) async fn run_server<S: System>(world: Shared<S>, id: NodeId) {
-    let (core, inbox) = {
+    while Shell::boot(world.clone(), id).run().await == Flow::Reboot {
+        let downtime = {
+            let mut w = lock(&world);
+            w.crash_node(id);
+            w.counters.add("process.crash_point");
+            w.record(TraceKind::Fault, u64::from(id.0), 0);
+            Duration::from_millis(w.rng.gen_range(CRASH_POINT_DOWNTIME_MS))
+        };
+        tracing::info!("crash point: down for {downtime:?}");
+        sleep(downtime).await;
         let mut w = lock(&world);
-        let status = &mut w.nodes[id.0 as usize];
-        status.incarnation += 1;
-        let stream = (u64::from(id.0) << 32) | status.incarnation;
-        let core = Core::new(id, w.system.build_node(id), rng::derive(w.seed, "node", stream));
-        (core, w.inboxes[&Addr::Server(id)].clone())
-    };
-    Shell::<S> { world, inbox, core }.run().await;
+        w.nodes[id.0 as usize].down = false;
+        w.counters.add("process.restart");
+    }
+    // Halted or panicked: wait for the supervisor to kill this node.
+    std::future::pending::<()>().await;
 }
 
 impl<S: System> Shell<S> {
+    /// A new incarnation of node `id`: fresh volatile state and its own random stream.
+    fn boot(world: Shared<S>, id: NodeId) -> Self {
+        let (core, inbox) = {
+            let mut w = lock(&world);
+            let status = &mut w.nodes[id.0 as usize];
+            status.incarnation += 1;
+            let stream = (u64::from(id.0) << 32) | status.incarnation;
+            let core = Core::new(id, w.system.build_node(id), rng::derive(w.seed, "node", stream));
+            (core, w.inboxes[&Addr::Server(id)].clone())
+        };
+        Shell { world, inbox, core }
+    }
+
     fn id(&self) -> NodeId {
         self.core.id()
     }
 
-    async fn run(mut self) {
-        let mut running = self.step(Input::Start).await;
-        while running && lock(&self.world).panic.is_none() {
+    /// Runs steps until the node stops or must reboot.
+    async fn run(mut self) -> Flow {
+        let mut flow = self.step(Input::Start).await;
+        while flow == Flow::Continue {
+            if lock(&self.world).panic.is_some() {
+                return Flow::Stop;
+            }
             let deadline = self.core.next_deadline().unwrap_or_else(far_future);
-            running = match next_until(&self.inbox, deadline).await {
+            flow = match next_until(&self.inbox, deadline).await {
                 Some(packet) => match self.accept(packet) {
                     Some(input) => self.step(input).await,
-                    None => true,
+                    None => Flow::Continue,
                 },
                 None => {
                     let now = lock(&self.world).now();
                     match self.core.due_timer(now) {
                         Some(timer) => self.step(Input::Timer(timer)).await,
-                        None => true,
+                        None => Flow::Continue,
                     }
                 }
             };
         }
-        // Halted or panicked: wait for the supervisor to kill this node.
-        std::future::pending::<()>().await;
+        flow
     }
 
     /// Turns a due packet into a handler input, dropping it if the link is cut now or the frame
@@ -93,17 +132,16 @@ impl<S: System> Shell<S> {
         Some(input)
     }
 
-    /// Runs one step and carries out its commands. False when the node stopped (a halt or a
-    /// panic).
-    async fn step(&mut self, input: Input<N<S>>) -> bool {
-        let Some((commands, io_time)) = self.handle(input) else { return false };
+    /// Runs one step and carries out its commands.
+    async fn step(&mut self, input: Input<N<S>>) -> Flow {
+        let Some((commands, io_time)) = self.handle(input) else { return Flow::Stop };
         let id = self.id();
         if lock(&self.world).disks[id.0 as usize].end_step() {
             // The power went out during the step: nothing it emitted leaves the node.
             let mut w = lock(&self.world);
             w.counters.add("process.crash_mid_step");
             w.halts.push((id, "the power went out in the middle of a step".to_string()));
-            return false;
+            return Flow::Stop;
         }
         if !io_time.is_zero() {
             sleep(io_time).await;
@@ -117,9 +155,13 @@ impl<S: System> Shell<S> {
         }
         if let Some(reason) = out.halt {
             lock(&self.world).halts.push((id, reason));
-            return false;
+            return Flow::Stop;
         }
-        true
+        // Crash points fire only under faults: after the heal the cluster must be left to settle.
+        if out.reboot && lock(&self.world).phase == Phase::Safety {
+            return Flow::Reboot;
+        }
+        Flow::Continue
     }
 
     /// Runs the handler for `input` under the world lock; `None` if it panicked.

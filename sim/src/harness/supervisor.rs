@@ -6,7 +6,6 @@ use super::server::run_server;
 use super::world::{lock, sim_now, Phase, Shared, World};
 use crate::clock::ClockFaultCounts;
 use crate::disk::{DiskFaultCounts, DiskFaults, SimDisk};
-use crate::net::Addr;
 use crate::node::{ClientId, NodeId};
 use crate::report::{Failure, FailureClass, RunReport};
 use crate::schedule::{Event, Fault};
@@ -274,11 +273,7 @@ impl<S: System> Supervisor<S> {
             return false;
         }
         self.handle.kill(self.servers[i].id());
-        w.inboxes[&Addr::Server(id)].lock().unwrap_or_else(|e| e.into_inner()).clear();
-        w.nodes[i].down = true;
-        w.nodes[i].paused = false;
-        w.disks[i].crash();
-        w.counters.add("process.crash");
+        w.crash_node(id);
         true
     }
 

@@ -140,6 +140,17 @@ impl<S: System> World<S> {
         }
     }
 
+    /// Node `id` lost power (its task is already stopped): what it had in flight to it is lost,
+    /// and its disk loses what was not synced.
+    pub fn crash_node(&mut self, id: NodeId) {
+        let i = id.0 as usize;
+        self.inboxes[&Addr::Server(id)].lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.nodes[i].down = true;
+        self.nodes[i].paused = false;
+        self.disks[i].crash();
+        self.counters.add("process.crash");
+    }
+
     /// Appends a client event to the history (stamped now) and to the trace.
     pub fn record_event(&mut self, mut event: Event, kind: TraceKind) {
         event.time = self.elapsed_ns();

@@ -68,6 +68,7 @@ async fn serve<S: System>(system: S, args: &NodeArgs) -> Result<(), String> {
             let commands = core
                 .step(input, local_time(start), &mut disk, &mut NoBuggify)
                 .map_err(|p| format!("panic: {p}"))?;
+            // `out.reboot` is never set: crash points are buggify sites, which never fire here.
             let out = core.apply(commands, now(), |d| d);
             send(&out.frames, &peers, &clients);
             if let Some(reason) = out.halt {

@@ -297,6 +297,8 @@ impl CounterNode {
             }
         }
         self.commit = k;
+        // The window between acknowledging writes and telling the backups they are committed.
+        cx.crash_point();
     }
 
     fn on_tick(&mut self, cx: &mut Cx<'_>) -> Result<(), Halted> {

@@ -164,6 +164,11 @@ impl Raft {
         }
         let term = self.hard.term;
         self.send(from, Msg::VoteReply { term, granted });
+        if granted {
+            // A vote is the one thing a voter must not forget (section 5.2): rebooting right
+            // after granting it is when a vote kept only in memory grants a second one.
+            cx.crash_point();
+        }
         Ok(())
     }
 
@@ -204,6 +209,10 @@ impl Raft {
             // Cannot even append its no-op (disk full): let someone else lead.
             return self.step_down(cx);
         }
+        self.crash_here(cx, "as a new leader, before its first entry left")?;
+        // Sometimes trickle the backlog to lagging followers one entry per message, so an old
+        // entry can reach a majority before this term's first one does (Figure 8 (c)).
+        self.one_entry_per_append = faultline_sim::buggify!(cx);
         self.on_config_change(cx)?;
         self.broadcast(true);
         Ok(())

@@ -136,6 +136,8 @@ pub struct Raft {
     applied_in_step: Vec<(u64, u64)>,
     /// The term when the step began, for the monotonicity invariant.
     term_at_step: Cell<u64>,
+    /// Leader: send one entry per AppendEntries until the next heartbeat (a buggify site).
+    one_entry_per_append: bool,
 }
 
 impl Raft {
@@ -165,6 +167,7 @@ impl Raft {
             halt: None,
             applied_in_step: Vec::new(),
             term_at_step: Cell::new(0),
+            one_entry_per_append: false,
         })
     }
 
@@ -254,6 +257,17 @@ impl Raft {
             }
             Stop
         })
+    }
+
+    /// A `buggify` site where the node loses power: nothing of this step leaves it, and what it
+    /// wrote stays on its disk alone (the moments of Figure 8: an entry on one disk only).
+    #[track_caller]
+    fn crash_here(&mut self, cx: &mut Context<'_, Raft>, moment: &str) -> Result<(), Stop> {
+        if cx.buggify() {
+            self.halt.get_or_insert(format!("buggify: crashed {moment}"));
+            return Err(Stop);
+        }
+        Ok(())
     }
 
     /// Makes `hard` durable, then adopts it.

@@ -142,7 +142,8 @@ impl Raft {
             return self.send_snapshot(to);
         }
         let prev = LogId::new(next - 1, self.log.term_at(next - 1).expect("a leader's log has no holes"));
-        let entries = self.log.entries(next, self.config.max_entries_per_message);
+        let max = if self.one_entry_per_append { 1 } else { self.config.max_entries_per_message };
+        let entries = self.log.entries(next, max);
         let round = leader.round;
         if let Some(p) = self.leader_state_mut().and_then(|l| l.progress.get_mut(&to)) {
             p.next = next + entries.len() as u64;
@@ -313,7 +314,11 @@ impl Raft {
             return Ok(());
         }
         self.commit = n;
-        self.apply_committed(cx)
+        self.apply_committed(cx)?;
+        self.crash_here(cx, "as a leader that applied entries no follower knows are committed")?;
+        // Clients have their answers; the followers learn the commit only with the next message.
+        cx.crash_point();
+        Ok(())
     }
 
     /// Applies committed entries in order, answering the clients waiting on them.
@@ -378,7 +383,7 @@ impl Raft {
         if self.append_as_leader(cx, Command::Write { id, op }).is_err() && self.halt.is_none() {
             return self.reply(id, Response::Unavailable(Unavailable::DiskFull));
         }
-        Ok(())
+        self.crash_here(cx, "as a leader, with a new entry on its own disk only")
     }
 
     /// Leader heartbeat: check that a quorum is still in contact, then broadcast.
@@ -390,6 +395,9 @@ impl Raft {
         if !self.quorum_in_contact() {
             return self.step_down(cx);
         }
+        // Until the next heartbeat, trickle entries one per message (a leader may send fewer):
+        // an entry then reaches a majority before the one after it, as with a slow link.
+        self.one_entry_per_append = faultline_sim::buggify!(cx);
         self.broadcast(true);
         Ok(())
     }

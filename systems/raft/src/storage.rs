@@ -16,15 +16,19 @@
 //! was durable before the node could have acknowledged it, so its loss is corruption and it
 //! must be repaired; a damaged entry with no persist record after it was never acknowledged
 //! (the crash happened before its batch was marked), so cutting it off loses nothing anyone
-//! counted on. `RecordLog` already cuts a torn tail; `TornTail::header_intact` is not needed
-//! here because the persist records answer the question exactly: a torn last record is either
-//! unmarked entries (never acknowledged) or a persist record (whose entries are intact before
-//! it; the node marks them again when it starts, since a bit flipped at rest in that persist
-//! record reads like a tear). A damaged record after the last intact persist record that is
-//! *not* the torn last record is ambiguous: a crash that kept a later unsynced write and lost
-//! an earlier one makes it, but so do two corruptions at once (an entry and the persist record
-//! after it), and then the entry was acknowledged. Such a tail is cut, and treated like an
-//! unreadable one (below).
+//! counted on. `RecordLog` already cuts a damaged tail (damage with nothing intact after it).
+//! When that tail can hold only one record (`TornTail::single_record`), the persist records
+//! answer the question exactly: the last record alone is either an unmarked entry (never
+//! acknowledged) or a persist record (whose entries are intact before it; the node marks them
+//! again when it starts, since a bit flipped at rest in that persist record reads like a
+//! tear). A longer damaged tail is ambiguous: a crash tears only the last write, but records
+//! damaged at rest one after another to the end of the file look the same, and they may be
+//! acknowledged entries with their persist records (found by the sweep: three bit flips in
+//! the last three records of a follower's log, a committed entry among them). So is a damaged
+//! record after the last intact persist record that is *not* in the tail: a crash that kept a
+//! later unsynced write and lost an earlier one makes it, but so do two corruptions at once
+//! (an entry and the persist record after it). Both are cut, and treated like an unreadable
+//! tail (below).
 //!
 //! A damaged, acknowledged entry becomes a *hole* in the in-memory log: the node knows the
 //! position (and, when a persist record names it, the term) but not the content. Holes are
@@ -46,8 +50,8 @@
 //! than risk a second vote in one term.
 //!
 //! An unreadable tail (a latent sector error at the end of the log, found by `RecordLog`), or an
-//! ambiguous damaged one, is the loss the persist records cannot bound: they were in it. The node then knows only that
-//! everything it ever acknowledged came from leaders of terms up to its current term, so it
+//! ambiguous damaged one, is the loss the persist records cannot bound: they were in it. The
+//! node then knows only that everything it ever acknowledged came from leaders of terms up to its current term, so it
 //! promises (durably, before anything else) to vote only for candidates whose log ends in a
 //! later term: such a log holds every entry committed up to its current term (leader
 //! completeness and log matching), whatever the lost tail held. A lost snapshot whose `Base`
@@ -146,6 +150,9 @@ pub struct RecoveryReport {
     /// The cut tail could not be read (a latent sector error, not a tear): acknowledged entries
     /// may be gone, and how many is unknown.
     pub tail_unreadable: bool,
+    /// The torn tail may hold more than one record (see `TornTail::single_record`): it may have
+    /// been synced records damaged at rest, acknowledged, and how many is unknown.
+    pub tail_ambiguous: bool,
     /// One metadata copy was bad and has been rewritten from the other.
     pub meta_repaired: bool,
     /// Both metadata copies were bad: the node cannot know its term or vote.
@@ -330,14 +337,17 @@ impl Store {
         let (mut wal, found) = RecordLog::open(disk, LOG_FILE)?;
         report.torn_bytes = found.torn_tail.as_ref().map_or(0, |t| t.bytes);
         report.tail_unreadable = found.torn_tail.as_ref().is_some_and(|t| t.unreadable);
+        report.tail_ambiguous = found.torn_tail.as_ref().is_some_and(|t| !t.unreadable && !t.single_record);
         let start = snapshot.as_ref().map_or(1, |s| s.last.index + 1);
         let rebuilt = rebuild(&decode_items(&found.slots), start);
         let lost = report.snapshot_lost.then(|| lost_snapshot_position(&rebuilt));
         // A lost snapshot whose position no surviving record names (its `Base` record damaged
         // too) hides how far the log reached, like an unreadable tail; so does an ambiguous
         // damaged tail (see the module docs).
-        let unknown_loss =
-            report.tail_unreadable || rebuilt.cut.is_some() || lost.is_some_and(|l| l.index == 0);
+        let unknown_loss = report.tail_unreadable
+            || report.tail_ambiguous
+            || rebuilt.cut.is_some()
+            || lost.is_some_and(|l| l.index == 0);
         let lost = lost.filter(|l| l.index > 0);
         // With both metadata copies lost the node takes no further part (`Role::Failed`), and
         // recovery must leave the disk as it found it: writing the promise here would store a
