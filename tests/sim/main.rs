@@ -208,3 +208,33 @@ fn a_message_storm_is_stopped_as_a_runaway_run_instead_of_hanging() {
     let text = report.to_string();
     assert!(text.contains("runaway run"), "{text}");
 }
+
+#[test]
+fn a_crash_point_crashes_the_node_after_its_step_and_reboots_it() {
+    // Method: every 10 ms tick marks a crash point, and every boot adds one to a synced count on
+    // the node's disk. Each firing must be exactly one crash and one reboot, in place (no
+    // scheduled fault), and the node must be back in milliseconds: with buggify on and the
+    // site armed it fires on a quarter of the ticks, so a node spends most of 3 s rebooting
+    // unless reboots are quick. With buggify off it never fires.
+    let boots = |c: &Counters| -> u64 { (0..3).map(|n| c.get(&format!("probe.n{n}.boots"))).sum() };
+    let off = probe(ProbeKind::CrashPoint, spec(0, quiet(3), vec![]));
+    assert_eq!((off.get("process.crash_point"), boots(&off)), (0, 3));
+    let mut armed_runs = 0;
+    for seed in 0..12 {
+        let c = probe(ProbeKind::CrashPoint, spec(seed, SimOptions { buggify: true, ..quiet(3) }, vec![]));
+        let points = c.get("process.crash_point");
+        // A node that crashed in the last milliseconds may still be down when the run ends.
+        let reboots = boots(&c) - 3;
+        assert!(
+            reboots <= points && points - reboots <= 3,
+            "seed {seed}: {reboots} reboots, {points} crash points"
+        );
+        assert_eq!((c.get("process.crash"), c.get("process.restart")), (points, points), "seed {seed}");
+        if points > 0 {
+            armed_runs += 1;
+            // ~300 ticks a node, a quarter of them fire: dozens of reboots fit only if quick.
+            assert!(points >= 20, "seed {seed}: only {points} crash points fired");
+        }
+    }
+    assert!(armed_runs > 0, "the crash point site was never armed in 12 runs");
+}

@@ -32,10 +32,12 @@ pub enum ProbeKind {
     Buggify,
     /// Answers every message with two: a message storm.
     Storm,
+    /// Marks a crash point on every tick; counts its boots durably.
+    CrashPoint,
 }
 
 impl ProbeKind {
-    const ALL: [ProbeKind; 8] = [
+    const ALL: [ProbeKind; 9] = [
         ProbeKind::Network,
         ProbeKind::Duplicates,
         ProbeKind::Durability,
@@ -44,6 +46,7 @@ impl ProbeKind {
         ProbeKind::Pause,
         ProbeKind::Buggify,
         ProbeKind::Storm,
+        ProbeKind::CrashPoint,
     ];
 
     pub fn name(self) -> &'static str {
@@ -56,6 +59,7 @@ impl ProbeKind {
             ProbeKind::Pause => "Pause",
             ProbeKind::Buggify => "Buggify",
             ProbeKind::Storm => "Storm",
+            ProbeKind::CrashPoint => "CrashPoint",
         }
     }
 }
@@ -96,6 +100,7 @@ impl Node for ProbeNode {
         match self.kind {
             Some(ProbeKind::Durability) => self.durability_boot(cx),
             Some(ProbeKind::TornWrite) => self.torn_boot(cx),
+            Some(ProbeKind::CrashPoint) => self.count_boot(cx),
             _ => {}
         }
         self.last_local_ns = i128::from(cx.now().as_nanos()) - i128::from(Time::EPOCH_NANOS);
@@ -118,6 +123,10 @@ impl Node for ProbeNode {
         self.ticks.push(since_epoch(cx.now()));
         if self.kind == Some(ProbeKind::Buggify) {
             let _ = buggify!(cx);
+            return;
+        }
+        if self.kind == Some(ProbeKind::CrashPoint) {
+            cx.crash_point();
             return;
         }
         let sent_ns = since_epoch(cx.now());
@@ -147,6 +156,17 @@ impl ProbeNode {
         disk.write("synced", 0, b"kept").unwrap();
         disk.sync("synced").unwrap();
         disk.write("unsynced", 0, b"lost").unwrap();
+    }
+
+    /// Counts this boot in a synced file, and records the count and the boot time.
+    fn count_boot(&mut self, cx: &mut Context<'_, Self>) {
+        let at = since_epoch(cx.now());
+        let disk = cx.disk();
+        let boots = disk.read_all("boots").unwrap().map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap()));
+        disk.write("boots", 0, &(boots + 1).to_le_bytes()).unwrap();
+        disk.sync("boots").unwrap();
+        self.facts.insert("boots".into(), boots + 1);
+        self.facts.insert("boot_ms".into(), at / 1_000_000);
     }
 
     /// First boot: a synced empty file, then a 4 KiB unsynced write into it. Later boots: how
@@ -189,8 +209,17 @@ impl System for Probe {
     type Node = ProbeNode;
     type Observer = Seen;
     const NAME: &'static str = "probe";
-    const BUGS: &'static [&'static str] =
-        &["Network", "Duplicates", "Durability", "TornWrite", "Clock", "Pause", "Buggify", "Storm"];
+    const BUGS: &'static [&'static str] = &[
+        "Network",
+        "Duplicates",
+        "Durability",
+        "TornWrite",
+        "Clock",
+        "Pause",
+        "Buggify",
+        "Storm",
+        "CrashPoint",
+    ];
     const MODEL: &'static str = "register";
 
     fn new(config: &SystemConfig) -> Result<Self, String> {

@@ -94,6 +94,8 @@ impl Cluster {
                 Command::CancelTimer { timer } => {
                     self.timers[i].remove(&timer);
                 }
+                // Crash points are buggify sites, and buggify is off in these scripted clusters.
+                Command::Reboot => {}
                 Command::Halt { reason } => {
                     self.halts.push((from, reason));
                     self.timers[i].clear();
