@@ -35,6 +35,7 @@ pub const KINDS: &[FaultKind] = &[
     kind("process.crash", "a node lost its memory and unsynced writes, then restarted"),
     kind("process.restart_storm", "a node crashed and restarted several times in a row"),
     kind("process.crash_mid_step", "the power went out in the middle of a step that changed the disk"),
+    kind("process.crash_leader", "a crash was aimed at the node leading at that moment"),
     kind("process.crash_point", "a node crashed at a crash point its protocol marked, and rebooted at once"),
     kind("process.pause", "a node stopped running for a while (its timers and messages waited)"),
     kind("disk.lost_unsynced_writes", "a crash or a failed sync lost unsynced writes"),

@@ -184,6 +184,10 @@ pub struct ProcessOptions {
     /// step's later calls never happen and its messages never leave, and the writes it had not
     /// synced may be lost or torn.
     pub mid_step_probability: f64,
+    /// Probability that a crash (not a storm) targets whichever node leads at that moment, as
+    /// the system reports it, instead of a random node: elections then follow crashes, and a
+    /// leader dies with entries only it holds (Figure 8 of the Raft paper).
+    pub leader_crash_probability: f64,
     /// Mean time between pauses (0 = no pauses). A paused node's timers and messages wait.
     pub pause_interval_ms_mean: u64,
     pub pause_ms_min: u64,
@@ -253,6 +257,7 @@ impl Default for ProcessOptions {
             storm_probability: 0.0,
             storm_restarts: 3,
             mid_step_probability: 0.0,
+            leader_crash_probability: 0.0,
             pause_interval_ms_mean: 0,
             pause_ms_min: 200,
             pause_ms_max: 2_000,
@@ -336,6 +341,9 @@ impl SimOptions {
         if o.process.crash_interval_ms_mean > 0 && r.gen_bool(0.6) {
             o.process.mid_step_probability = r.gen_range(0.2..0.8);
         }
+        if o.process.crash_interval_ms_mean > 0 && r.gen_bool(0.5) {
+            o.process.leader_crash_probability = r.gen_range(0.3..1.0);
+        }
         o
     }
 
@@ -367,6 +375,7 @@ impl SimOptions {
         validate::ordered("process.pause_ms_min", c.pause_ms_min, c.pause_ms_max)?;
         validate::probability("process.storm_probability", c.storm_probability)?;
         validate::probability("process.mid_step_probability", c.mid_step_probability)?;
+        validate::probability("process.leader_crash_probability", c.leader_crash_probability)?;
         validate::ordered("disk.full_ms_min", self.disk.full_ms_min, self.disk.full_ms_max)
     }
 

@@ -37,13 +37,19 @@ pub enum Fault {
     /// Power off: volatile state and unsynced writes are lost. `storm` marks the crashes of a
     /// restart storm (several crash-restart cycles in quick succession). `mid_step`: the power
     /// goes out in the middle of the node's next step that changes its disk rather than now
-    /// (see `ProcessOptions::mid_step_probability`).
+    /// (see `ProcessOptions::mid_step_probability`). `leader`: crash the node the system names
+    /// as its leader at that moment instead, if one is up (Jepsen's `:primaries` target); the
+    /// `Restart` of `node` that follows restarts whichever node went down.
     Crash {
         node: NodeId,
         #[serde(default)]
         storm: bool,
         #[serde(default)]
         mid_step: bool,
+        // Not drawn by `arbitrary`, so fuzz inputs kept in corpora map to the same events.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        #[arbitrary(default)]
+        leader: bool,
     },
     Restart {
         node: NodeId,
@@ -209,10 +215,11 @@ pub mod strategy {
             (proptest::sample::select(PartitionKind::ALL.to_vec()), proptest::collection::vec(link, 0..6))
                 .prop_map(|(kind, cut)| Fault::Partition { kind, cut }),
             Just(Fault::Heal),
-            (node.clone(), any::<bool>()).prop_map(|(node, mid_step)| Fault::Crash {
+            (node.clone(), any::<bool>(), any::<bool>()).prop_map(|(node, mid_step, leader)| Fault::Crash {
                 node,
                 storm: false,
-                mid_step
+                mid_step,
+                leader
             }),
             node.clone().prop_map(|node| Fault::Restart { node }),
             node.clone().prop_map(|node| Fault::Pause { node }),
@@ -247,8 +254,11 @@ impl fmt::Display for Fault {
             Fault::Heal => write!(f, "heal"),
             Fault::Clog { node } => write!(f, "clog {node}"),
             Fault::Unclog { node } => write!(f, "unclog {node}"),
-            Fault::Crash { node, storm, mid_step } => {
-                write!(f, "crash {node}")?;
+            Fault::Crash { node, storm, mid_step, leader } => {
+                match leader {
+                    true => write!(f, "crash the leader (else {node})")?,
+                    false => write!(f, "crash {node}")?,
+                }
                 match (storm, mid_step) {
                     (false, false) => Ok(()),
                     (true, false) => write!(f, " (storm)"),
@@ -398,7 +408,9 @@ fn plan_crashes(r: &mut Rng, o: &SimOptions, out: &mut Vec<Event>) {
                     uniform_ms(r, c.restart_delay_ms_min, c.restart_delay_ms_max)
                 };
                 let mid_step = chance(r, c.mid_step_probability);
-                out.push(Event { at_ms: at, fault: Fault::Crash { node: NodeId(node), storm, mid_step } });
+                let leader = !storm && chance(r, c.leader_crash_probability);
+                let fault = Fault::Crash { node: NodeId(node), storm, mid_step, leader };
+                out.push(Event { at_ms: at, fault });
                 out.push(Event { at_ms: at + delay, fault: Fault::Restart { node: NodeId(node) } });
                 at += delay + if i + 1 < restarts { uniform_ms(r, 20, 200) } else { 0 };
             }

@@ -105,6 +105,13 @@ pub trait System: Sized + Send + Sync + 'static {
     /// Called after every step of node `id` (simulation only), at simulated time `time_ns`.
     fn observe(&self, _observer: &mut Self::Observer, _id: NodeId, _time_ns: u64, _node: &Self::Node) {}
 
+    /// The node that leads now, as far as the observed states tell (the highest term's leader,
+    /// a fixed primary...): the target of crashes aimed at the leader. `None` when there is no
+    /// such role or none is known; the crash then falls on the node the schedule names.
+    fn leader(&self, _observer: &Self::Observer) -> Option<NodeId> {
+        None
+    }
+
     /// During the liveness phase: why the cluster has not converged yet, or `None` once it has.
     fn pending(&self, _observer: &Self::Observer) -> Option<String> {
         None

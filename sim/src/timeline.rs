@@ -92,7 +92,7 @@ mod tests {
         let schedule = Schedule {
             events: vec![
                 at(100, Fault::Partition { kind: PartitionKind::OneWay, cut: cut.clone() }),
-                at(200, Fault::Crash { node: n1, storm: false, mid_step: false }),
+                at(200, Fault::Crash { node: n1, storm: false, mid_step: false, leader: false }),
                 at(250, Fault::BitFlip { node: n1 }),
                 at(300, Fault::Partition { kind: PartitionKind::IsolateOne, cut }),
                 at(400, Fault::Heal),

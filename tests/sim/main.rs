@@ -105,7 +105,7 @@ fn duplication_duplicates() {
 
 fn crash_then_restart() -> Vec<Event> {
     vec![
-        at(1_000, Fault::Crash { node: NodeId(0), storm: false, mid_step: false }),
+        at(1_000, Fault::Crash { node: NodeId(0), storm: false, mid_step: false, leader: false }),
         at(1_500, Fault::Restart { node: NodeId(0) }),
     ]
 }
@@ -237,4 +237,29 @@ fn a_crash_point_crashes_the_node_after_its_step_and_reboots_it() {
         }
     }
     assert!(armed_runs > 0, "the crash point site was never armed in 12 runs");
+}
+
+/// A crash at 1 s aimed at the leader, else n0; the `Restart` of n0 at 1.5 s.
+fn leader_crash() -> Vec<Event> {
+    vec![
+        at(1_000, Fault::Crash { node: NodeId(0), storm: false, mid_step: false, leader: true }),
+        at(1_500, Fault::Restart { node: NodeId(0) }),
+    ]
+}
+
+#[test]
+fn a_crash_aimed_at_the_leader_takes_down_the_leader_and_its_restart_follows() {
+    // The probe system names the last node as its leader for this probe kind.
+    let c = probe(ProbeKind::CrashPoint, spec(1, quiet(3), leader_crash()));
+    let boots: Vec<u64> = (0..3).map(|n| c.get(&format!("probe.n{n}.boots"))).collect();
+    assert_eq!(boots, [1, 1, 2], "n2, the leader, must be the node that crashed and came back");
+    assert_eq!((c.get("process.crash_leader"), c.get("process.crash"), c.get("process.restart")), (1, 1, 1));
+}
+
+#[test]
+fn a_crash_aimed_at_the_leader_falls_on_the_named_node_when_there_is_none() {
+    // The probe system names no leader for this probe kind.
+    let c = probe(ProbeKind::Durability, spec(5, quiet(1), leader_crash()));
+    assert_eq!(c.get("probe.n0.recovery_boots"), 1, "n0 must have crashed and restarted");
+    assert_eq!(c.get("process.crash_leader"), 0);
 }

@@ -244,6 +244,11 @@ impl System for Probe {
         Answer::NotApplied { hint: None }
     }
 
+    /// The crash-point probe's leader is its last node; the other probes have none.
+    fn leader(&self, _seen: &Seen) -> Option<NodeId> {
+        (self.kind == ProbeKind::CrashPoint).then(|| NodeId(self.nodes - 1))
+    }
+
     fn observe(&self, seen: &mut Seen, id: NodeId, time_ns: u64, node: &ProbeNode) {
         // The node keeps its whole record; copy the latest (small runs only).
         seen.received.insert(id, node.received.clone());

@@ -71,6 +71,9 @@ struct Supervisor<S: System> {
     start: Instant,
     /// Restarts owed to nodes that halted themselves, by due time.
     restarts: BTreeMap<(Instant, u32), NodeId>,
+    /// The node a leader-targeted crash took down instead of the one the schedule names, by the
+    /// named node: that node's `Restart` restarts it.
+    stand_ins: BTreeMap<NodeId, NodeId>,
 }
 
 async fn supervise<S: System>(system: S, spec: RunSpec) -> RunReport {
@@ -78,7 +81,15 @@ async fn supervise<S: System>(system: S, spec: RunSpec) -> RunReport {
     let handle = Handle::current();
     let servers = (0..spec.options.nodes).map(|i| spawn_server(&handle, &world, NodeId(i))).collect();
     let clients = (0..spec.options.clients).map(|c| spawn_client(&handle, &world, ClientId(c))).collect();
-    let mut sup = Supervisor { world, handle, servers, clients, start: sim_now(), restarts: BTreeMap::new() };
+    let mut sup = Supervisor {
+        world,
+        handle,
+        servers,
+        clients,
+        start: sim_now(),
+        restarts: BTreeMap::new(),
+        stand_ins: BTreeMap::new(),
+    };
     sup.safety_phase(&spec.schedule.events).await;
     let panic = lock(&sup.world).panic.clone();
     let failure = match panic {
@@ -151,6 +162,7 @@ impl<S: System> Supervisor<S> {
     fn heal(&mut self) {
         tracing::info!("nemesis: heal everything; liveness phase begins");
         self.restarts.clear();
+        self.stand_ins.clear();
         let n = self.servers.len() as u32;
         let mut w = lock(&self.world);
         w.phase = Phase::Liveness;
@@ -221,12 +233,19 @@ impl<S: System> Supervisor<S> {
                 w.fabric.unclog(*node);
                 None
             }),
-            Fault::Crash { node, storm, mid_step: true } => self.arm_power_cut(*node, *storm),
-            Fault::Crash { node, storm, mid_step: false } => {
-                let crashed = self.crash(*node);
-                (crashed && *storm).then(|| "process.restart_storm".to_string())
+            Fault::Crash { node, storm, mid_step, leader } => {
+                let target = if *leader { self.leader_instead_of(*node) } else { *node };
+                if *mid_step {
+                    self.arm_power_cut(target, *storm)
+                } else {
+                    let crashed = self.crash(target);
+                    (crashed && *storm).then(|| "process.restart_storm".to_string())
+                }
             }
-            Fault::Restart { node } => self.restart(*node),
+            Fault::Restart { node } => {
+                let target = self.stand_ins.remove(node).unwrap_or(*node);
+                self.restart(target)
+            }
             Fault::Pause { node } => self.pause(*node, true),
             Fault::Resume { node } => self.pause(*node, false),
             Fault::BitFlip { node } => self.with_disk(*node, |d| {
@@ -263,6 +282,21 @@ impl<S: System> Supervisor<S> {
             tracing::info!("nemesis: disk {node}: {what}");
         }
         None
+    }
+
+    /// The leader the system names, if it is up and is not `node`, remembered so that the
+    /// `Restart` of `node` restarts it; otherwise `node`.
+    fn leader_instead_of(&mut self, node: NodeId) -> NodeId {
+        let w = lock(&self.world);
+        let Some(leader) = w.system.leader(&w.observer).filter(|l| !w.nodes[l.0 as usize].down) else {
+            return node;
+        };
+        drop(w);
+        lock(&self.world).counters.add("process.crash_leader");
+        if leader != node {
+            self.stand_ins.insert(node, leader);
+        }
+        leader
     }
 
     /// Kills node `id` and applies the crash to its disk; false if it was already down.

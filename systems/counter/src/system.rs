@@ -74,6 +74,10 @@ impl System for Counter {
         observer.nodes.insert(id, (node.is_recovering(), node.log_len(), node.commit()));
     }
 
+    fn leader(&self, _observer: &Observed) -> Option<NodeId> {
+        Some(PRIMARY)
+    }
+
     fn pending(&self, observer: &Observed) -> Option<String> {
         let &(recovering, _, commit) = observer.nodes.get(&PRIMARY)?;
         if recovering {

@@ -125,6 +125,11 @@ impl System for RaftSystem {
         seen.statuses.insert(id, status);
     }
 
+    fn leader(&self, seen: &Observed) -> Option<NodeId> {
+        let leaders = seen.statuses.values().filter(|s| s.role == StatusRole::Leader);
+        leaders.max_by_key(|s| s.term).map(|s| s.id)
+    }
+
     fn pending(&self, seen: &Observed) -> Option<String> {
         let statuses: Vec<RaftStatus> = seen.statuses.values().cloned().collect();
         convergence(&statuses).err()
