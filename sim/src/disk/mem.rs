@@ -71,6 +71,9 @@ pub struct MemDisk {
     inodes: BTreeMap<u64, Inode>,
     names: BTreeMap<String, u64>,
     durable_names: BTreeMap<String, u64>,
+    /// Whether `names` changed since it was last made durable: a sync copies the namespace
+    /// only then (most syncs are of appends to existing files).
+    names_changed: bool,
     next_inode: u64,
 }
 
@@ -88,6 +91,7 @@ impl MemDisk {
     /// changes are always lost.
     pub(crate) fn crash_with(&mut self, mut survivors: impl FnMut(Vec<Pending>) -> Vec<Pending>) {
         self.names = self.durable_names.clone();
+        self.names_changed = false;
         self.collect_garbage();
         for inode in self.inodes.values_mut() {
             let pending = std::mem::take(&mut inode.pending);
@@ -193,6 +197,7 @@ impl MemDisk {
                 let ino = self.next_inode;
                 self.next_inode += 1;
                 self.names.insert(file.to_string(), ino);
+                self.names_changed = true;
                 self.inodes.insert(ino, Inode::default());
                 ino
             }
@@ -254,8 +259,10 @@ impl Storage for MemDisk {
         for op in inode.pending.drain(..) {
             op.apply(&mut inode.durable);
         }
-        self.durable_names = self.names.clone();
-        self.collect_garbage();
+        if std::mem::take(&mut self.names_changed) {
+            self.durable_names = self.names.clone();
+            self.collect_garbage();
+        }
         Ok(())
     }
 
@@ -264,12 +271,14 @@ impl Storage for MemDisk {
         self.existing(from)?.ok_or_else(|| DiskError::NotFound(from.to_string()))?;
         let ino = self.names.remove(from).expect("name exists");
         self.names.insert(to.to_string(), ino);
+        self.names_changed = true;
         Ok(())
     }
 
     fn remove(&mut self, file: &str) -> Result<(), DiskError> {
         if self.existing(file)?.is_some() {
             self.names.remove(file);
+            self.names_changed = true;
         }
         Ok(())
     }

@@ -6,7 +6,8 @@
 //! changing its own term. A member grants a pre-vote only if it has not heard from a leader
 //! within the minimum election timeout and the asker's log is at least as up-to-date as its
 //! own. With a majority of pre-votes the node becomes a candidate: it increments its term,
-//! votes for itself durably and requests votes. A member grants one vote per term, durably,
+//! votes for itself durably and requests votes, asking again every heartbeat interval those
+//! that have not granted theirs until the election is decided (section 5.1: RPCs are retried). A member grants one vote per term, durably,
 //! to a candidate at least as up-to-date as its own log and its promise (see `storage.rs`),
 //! and ignores higher-term vote requests while it hears from a leader, so a removed or
 //! partitioned node cannot force a working leader out. A node with unreadable entries votes
@@ -137,7 +138,22 @@ impl Raft {
         if self.solicit(Msg::Vote { term: self.hard.term, last: self.log.last() }) {
             return self.become_leader(cx);
         }
+        cx.set_timer(Timer::Heartbeat, self.config.heartbeat_interval);
         Ok(())
+    }
+
+    /// Candidate: asks the members that have not granted their vote again, every heartbeat
+    /// interval until the election is decided ("servers retry RPCs if they do not receive a
+    /// response in a timely manner", section 5.1): a lost request or reply need not cost the
+    /// whole election timeout.
+    pub(crate) fn retry_vote_requests(&mut self, cx: &mut Context<'_, Raft>) {
+        let Role::Candidate { granted } = &self.role else { return };
+        let missing: Vec<NodeId> = self.peers().into_iter().filter(|p| !granted.contains(p)).collect();
+        let msg = Msg::Vote { term: self.hard.term, last: self.log.last() };
+        for peer in missing {
+            self.send(peer, msg.clone());
+        }
+        cx.set_timer(Timer::Heartbeat, self.config.heartbeat_interval);
     }
 
     pub(crate) fn handle_vote(

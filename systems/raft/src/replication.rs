@@ -388,6 +388,10 @@ impl Raft {
 
     /// Leader heartbeat: check that a quorum is still in contact, then broadcast.
     pub(crate) fn on_heartbeat(&mut self, cx: &mut Context<'_, Raft>) -> Result<(), Stop> {
+        if matches!(self.role, Role::Candidate { .. }) {
+            self.retry_vote_requests(cx);
+            return Ok(());
+        }
         if !self.is_leader() {
             return Ok(());
         }

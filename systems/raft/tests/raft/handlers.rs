@@ -95,9 +95,27 @@ fn raft_handler_a_prevote_majority_starts_a_durable_election() {
     t.timer(Timer::Election);
     let out = norm(t.message(n(1), Msg::PreVoteReply { term: 1, granted: true }));
     let vote = Msg::Vote { term: 1, last: LogId::default() };
-    assert_eq!(out, vec![election_timer(), send(1, vote.clone()), send(2, vote)]);
+    let retry = Command::SetTimer { timer: Timer::Heartbeat, after: Duration::from_millis(50) };
+    // Timers are set as the handler runs; messages leave when it returns.
+    assert_eq!(out, vec![election_timer(), retry, send(1, vote.clone()), send(2, vote)]);
     t.crash_and_restart();
     assert_eq!((t.node.status().term, t.node.status().voted_for), (1, Some(n(0))));
+}
+
+#[test]
+fn raft_handler_a_candidate_asks_again_until_the_election_is_decided() {
+    // Section 5.1: servers retry RPCs that get no timely answer. Neither peer has answered the
+    // vote request, so both are asked again at the retry timer, which is set again while the
+    // election is open; once n1 grants, n0 leads (with n1, a quorum of three).
+    let mut t = node(0);
+    t.timer(Timer::Election);
+    t.message(n(1), Msg::PreVoteReply { term: 1, granted: true });
+    let out = t.timer(Timer::Heartbeat);
+    let vote = Msg::Vote { term: 1, last: LogId::default() };
+    let retry = Command::SetTimer { timer: Timer::Heartbeat, after: Duration::from_millis(50) };
+    assert_eq!(out, vec![retry, send(1, vote.clone()), send(2, vote)]);
+    t.message(n(1), Msg::VoteReply { term: 1, granted: true });
+    assert_eq!(t.node.status().role, faultline_raft::StatusRole::Leader);
 }
 
 #[test]
