@@ -2,9 +2,10 @@
 //!
 //! A protocol marks a place where it could legally behave worse (drop a message it may drop,
 //! take a slower path, shrink a batch) with `if buggify!(cx) { ... }`. In a run with buggify on,
-//! each site is armed on its first evaluation with probability [`ARM_PROBABILITY`]; an armed site
-//! then fires on each evaluation with probability [`FIRE_PROBABILITY`]. Unarmed sites never fire,
-//! so a run exercises a few sites hard instead of all of them a little. Decisions come from a
+//! each site is armed on its first evaluation with the run's arm probability ([`ARM_PROBABILITY`]
+//! unless the options say otherwise; swarm sometimes arms every site); an armed site then fires
+//! on each evaluation with probability [`FIRE_PROBABILITY`]. Unarmed sites never fire, so a run
+//! exercises a few sites hard instead of all of them a little. Decisions come from a
 //! stream derived from the run seed, so they replay exactly. Real mode never fires.
 
 use crate::node::BuggifySource;
@@ -13,7 +14,7 @@ use rand::Rng as _;
 use std::collections::BTreeMap;
 use std::panic::Location;
 
-/// Probability that a site is armed for a run.
+/// Probability that a site is armed for a run, by default.
 pub const ARM_PROBABILITY: f64 = 0.25;
 /// Probability that an armed site fires when evaluated.
 pub const FIRE_PROBABILITY: f64 = 0.25;
@@ -31,6 +32,7 @@ type Site = (&'static str, u32, u32);
 /// The per-run buggify state shared by every node of a run.
 pub struct Buggify {
     enabled: bool,
+    arm_probability: f64,
     rng: Rng,
     sites: BTreeMap<Site, bool>,
     evaluations: u64,
@@ -38,9 +40,11 @@ pub struct Buggify {
 }
 
 impl Buggify {
-    pub fn new(seed: u64, enabled: bool) -> Self {
+    /// `arm_probability` must be a probability (the options are validated before a run).
+    pub fn new(seed: u64, enabled: bool, arm_probability: f64) -> Self {
         Buggify {
             enabled,
+            arm_probability,
             rng: rng::derive(seed, "buggify", 0),
             sites: BTreeMap::new(),
             evaluations: 0,
@@ -72,7 +76,8 @@ impl BuggifySource for Buggify {
         self.evaluations += 1;
         let key = (site.file(), site.line(), site.column());
         let rng = &mut self.rng;
-        let armed = *self.sites.entry(key).or_insert_with(|| rng.gen_bool(ARM_PROBABILITY));
+        let p = self.arm_probability;
+        let armed = *self.sites.entry(key).or_insert_with(|| rng.gen_bool(p));
         let fires = armed && self.rng.gen_bool(FIRE_PROBABILITY);
         self.fired += u64::from(fires);
         fires
@@ -90,7 +95,7 @@ mod tests {
 
     #[test]
     fn disabled_never_fires() {
-        let mut b = Buggify::new(1, false);
+        let mut b = Buggify::new(1, false, ARM_PROBABILITY);
         let s = site();
         assert!((0..1000).all(|_| !b.fire(s)));
         assert_eq!(b.evaluations(), 0);
@@ -103,7 +108,7 @@ mod tests {
         let s = site();
         let (mut armed_runs, mut fires, mut evaluations_armed) = (0u32, 0u32, 0u32);
         for seed in 0..2000 {
-            let mut b = Buggify::new(seed, true);
+            let mut b = Buggify::new(seed, true, ARM_PROBABILITY);
             let fired: u32 = (0..40).map(|_| u32::from(b.fire(s))).sum();
             if b.sites().1 == 1 {
                 armed_runs += 1;
@@ -120,10 +125,20 @@ mod tests {
     }
 
     #[test]
+    fn arm_probability_one_arms_every_site() {
+        let mut b = Buggify::new(3, true, 1.0);
+        let sites = [site(), site(), site()];
+        for s in sites {
+            b.fire(s);
+        }
+        assert_eq!(b.sites(), (3, 3));
+    }
+
+    #[test]
     fn same_seed_same_decisions() {
         let s = site();
         let run = |seed| {
-            let mut b = Buggify::new(seed, true);
+            let mut b = Buggify::new(seed, true, ARM_PROBABILITY);
             (0..200).map(|_| b.fire(s)).collect::<Vec<_>>()
         };
         for seed in 0..50 {

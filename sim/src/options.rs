@@ -35,8 +35,13 @@ pub struct SimOptions {
     pub disk: DiskOptions,
     /// Each node's clock: offset, drift, steps, periodic wobble (drawn per node from the seed).
     pub clock: ClockOptions,
-    /// Whether `buggify!` sites may fire (two levels: armed with p = 0.25, fire with p = 0.25).
+    /// Whether `buggify!` sites may fire (two levels: each site is armed for the run with
+    /// `buggify_arm_probability`, an armed site fires with p = 0.25 each time it is reached).
     pub buggify: bool,
+    /// Probability that a `buggify!` site is armed for the run (FoundationDB's 0.25 by default).
+    /// Swarm arms every site in half of its buggify runs, so chains of several sites (the Raft
+    /// paper's Figure 8 needs four) happen in one run.
+    pub buggify_arm_probability: f64,
 }
 
 /// Disk faults: the rates every disk draws from on each call and crash, and the nemesis's disk
@@ -208,6 +213,7 @@ impl Default for SimOptions {
             disk: DiskOptions::default(),
             clock: ClockOptions::default(),
             buggify: false,
+            buggify_arm_probability: crate::buggify::ARM_PROBABILITY,
         }
     }
 }
@@ -344,6 +350,11 @@ impl SimOptions {
         if o.process.crash_interval_ms_mean > 0 && r.gen_bool(0.5) {
             o.process.leader_crash_probability = r.gen_range(0.3..1.0);
         }
+        // Swarm testing (Groce et al., ISSTA 2012) applied to buggify: a run that arms every
+        // site reaches the sequences of rare moments that no single site makes likely.
+        if r.gen_bool(0.5) && o.buggify {
+            o.buggify_arm_probability = 1.0;
+        }
         o
     }
 
@@ -376,6 +387,7 @@ impl SimOptions {
         validate::probability("process.storm_probability", c.storm_probability)?;
         validate::probability("process.mid_step_probability", c.mid_step_probability)?;
         validate::probability("process.leader_crash_probability", c.leader_crash_probability)?;
+        validate::probability("buggify_arm_probability", self.buggify_arm_probability)?;
         validate::ordered("disk.full_ms_min", self.disk.full_ms_min, self.disk.full_ms_max)
     }
 

@@ -84,7 +84,7 @@ impl<S: System> World<S> {
         let options_clients = options.clients;
         World {
             fabric: Fabric::new(options.net, rng::derive(seed, "net", 0)),
-            buggify: Buggify::new(seed, options.buggify),
+            buggify: Buggify::new(seed, options.buggify, options.buggify_arm_probability),
             served: vec![0; options.clients as usize],
             disks: disks(seed, &options),
             clocks: (0..n as u64)
