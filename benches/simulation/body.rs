@@ -60,25 +60,39 @@ fn raft_figures(seeds: u64) {
     figures::<faultline_raft::RaftSystem>("raft swarm (3 or 5)", mix);
 }
 
-/// Runs the specs one after another and prints simulated seconds per wall second, delivered
-/// messages per second, and seeds per hour on this one core.
+/// Runs the specs one after another, `FAULTLINE_BENCH_ROUNDS` times (default 3), and prints
+/// simulated seconds per wall second, delivered messages per second and seeds per hour on this
+/// one core for the median round, with the range over the rounds: on a shared machine one round
+/// can be a third off (the run itself is deterministic, so every round does the same work).
 fn figures<S: faultline_sim::system::System>(label: &str, specs: impl Iterator<Item = RunSpec>) {
-    let (mut sim, mut messages, mut runs, mut failed) = (0.0, 0u64, 0u64, 0u64);
-    let start = now();
-    for spec in specs {
-        let report = run::<S>(&spec).expect("valid");
-        sim += report.sim_time.as_secs_f64();
-        messages += report.counters.get("net.delivered");
-        runs += 1;
-        failed += u64::from(!report.passed());
+    let specs: Vec<RunSpec> = specs.collect();
+    let rounds: usize =
+        std::env::var("FAULTLINE_BENCH_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(3);
+    let (mut sim, mut messages, mut failed) = (0.0, 0u64, 0u64);
+    let mut walls: Vec<f64> = Vec::new();
+    for round in 0..rounds.max(1) {
+        let start = now();
+        for spec in &specs {
+            let report = run::<S>(spec).expect("valid");
+            if round == 0 {
+                sim += report.sim_time.as_secs_f64();
+                messages += report.counters.get("net.delivered");
+                failed += u64::from(!report.passed());
+            }
+        }
+        walls.push(start.elapsed().as_secs_f64());
     }
-    let wall = start.elapsed().as_secs_f64();
+    walls.sort_by(f64::total_cmp);
+    let wall = walls[walls.len() / 2];
+    let runs = specs.len() as f64;
     println!(
-        "{label:<22} {:>7.0} simulated s / wall s {:>9.0} messages / s {:>9.0} seeds / hour / core ({:.1} simulated s per seed{})",
+        "{label:<22} {:>7.0} simulated s / wall s (rounds {:.0}..{:.0}) {:>9.0} messages / s {:>9.0} seeds / hour / core ({:.1} simulated s per seed{})",
         sim / wall,
+        sim / walls[walls.len() - 1],
+        sim / walls[0],
         messages as f64 / wall,
-        runs as f64 / wall * 3600.0,
-        sim / runs as f64,
+        runs / wall * 3600.0,
+        sim / runs,
         if failed > 0 { format!(", {failed} failed") } else { String::new() }
     );
 }
