@@ -47,6 +47,11 @@ impl Fabric {
         Fabric { options, faulty: true, cut: BTreeSet::new(), clogged: BTreeSet::new(), rng }
     }
 
+    /// Whether a partition or a clog cuts any link now.
+    pub fn disturbed(&self) -> bool {
+        !(self.cut.is_empty() && self.clogged.is_empty())
+    }
+
     /// Whether `from` can reach `to` now.
     pub fn connected(&self, from: Addr, to: Addr) -> bool {
         match (from, to) {
@@ -155,11 +160,14 @@ mod tests {
     fn a_partition_drops_and_a_heal_restores() {
         let mut f = fabric(NetOptions::default());
         let mut c = Counters::default();
+        assert!(!f.disturbed());
         f.partition(&[(NodeId(0), NodeId(1)), (NodeId(1), NodeId(0))]);
+        assert!(f.disturbed());
         assert!(f.fate(A, B, &mut c).delays.is_empty());
         assert!(f.fate(B, A, &mut c).delays.is_empty());
         assert_eq!(f.fate(A, C, &mut c).delays.len(), 1, "client links are never cut");
         f.heal();
+        assert!(!f.disturbed());
         assert_eq!(f.fate(A, B, &mut c).delays.len(), 1);
         assert_eq!(c.get("net.partition_drop"), 2);
     }

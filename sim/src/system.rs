@@ -102,8 +102,8 @@ pub trait System: Sized + Send + Sync + 'static {
         response: &<Self::Node as Node>::Response,
     ) -> Answer;
 
-    /// Called after every step of node `id` (simulation only), at simulated time `time_ns`.
-    fn observe(&self, _observer: &mut Self::Observer, _id: NodeId, _time_ns: u64, _node: &Self::Node) {}
+    /// Called after every step of node `id` (simulation only), at `moment`.
+    fn observe(&self, _observer: &mut Self::Observer, _id: NodeId, _moment: Moment, _node: &Self::Node) {}
 
     /// The node that leads now, as far as the observed states tell (the highest term's leader,
     /// a fixed primary...): the target of crashes aimed at the leader. `None` when there is no
@@ -123,6 +123,16 @@ pub trait System: Sized + Send + Sync + 'static {
     /// Adds the system's own event counts to the run's counters (elections, snapshots,
     /// membership changes...), named `<system>.<event>`, so sweeps can show they happened.
     fn counters(&self, _observer: &Self::Observer, _counters: &mut Counters) {}
+}
+
+/// When an observation is made.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Moment {
+    /// Simulated nanoseconds since the run started.
+    pub time_ns: u64,
+    /// Whether a fault was in force (a cut link, a node down or paused, a full disk): the
+    /// system's counters can tell the events that happened under faults from the rest.
+    pub under_faults: bool,
 }
 
 /// Parses a bug name against a system's list; the error names the known bugs.

@@ -183,20 +183,27 @@ impl fmt::Display for Summary {
             self.sim_seconds, self.wall_seconds
         )?;
         writeln!(f, "  faults fired (seeds with it, times):")?;
-        for (name, t) in self.faults.iter().filter(|(_, t)| t.count > 0) {
-            writeln!(f, "    {name:<28} {:>7} {:>10}", t.seeds, t.count)?;
-        }
+        fmt_tallies(f, self.faults.iter().filter(|(_, t)| t.count > 0))?;
         if !self.never_fired.is_empty() {
             writeln!(f, "  never fired: {}", self.never_fired.join(", "))?;
         }
         if !self.events.is_empty() {
             writeln!(f, "  system events (seeds with it, times):")?;
-            for (name, t) in &self.events {
-                writeln!(f, "    {name:<28} {:>7} {:>10}", t.seeds, t.count)?;
-            }
+            fmt_tallies(f, self.events.iter())?;
         }
         self.fmt_failures(f)
     }
+}
+
+/// One line per counter: its name, the seeds it happened in and how many times in all.
+fn fmt_tallies<'a, K: fmt::Display + 'a>(
+    f: &mut fmt::Formatter<'_>,
+    tallies: impl Iterator<Item = (K, &'a FaultTally)>,
+) -> fmt::Result {
+    for (name, t) in tallies {
+        writeln!(f, "    {:<36} {:>7} {:>10}", name.to_string(), t.seeds, t.count)?;
+    }
+    Ok(())
 }
 
 impl Summary {

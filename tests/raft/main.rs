@@ -84,7 +84,7 @@ fn membership_changes_during_partitions() {
         partitions(o, &[PartitionKind::MajorityMinority, PartitionKind::Symmetric]);
     });
     check::<RaftSystem>(scenario)
-        .expect_faults(&["partition.majority_minority", "raft.membership_changes"])
+        .expect_faults(&["partition.majority_minority", "raft.membership_changes_under_faults"])
         .seeds(40)
         .run();
 }
@@ -96,7 +96,10 @@ fn snapshots_are_installed_across_partitions() {
         o.workload.ops_per_client = 60;
         partitions(o, &[PartitionKind::IsolateOne]);
     });
-    check::<RaftSystem>(scenario).expect_faults(&["partition.isolate_one", "raft.snapshots"]).seeds(40).run();
+    check::<RaftSystem>(scenario)
+        .expect_faults(&["partition.isolate_one", "raft.snapshots_under_faults"])
+        .seeds(40)
+        .run();
 }
 
 #[test]

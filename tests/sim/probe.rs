@@ -7,7 +7,7 @@
 use faultline_checkers::{History, Value};
 use faultline_sim::rng::Rng;
 use faultline_sim::stats::Counters;
-use faultline_sim::system::{Answer, CheckOutcome, Op, System, SystemConfig};
+use faultline_sim::system::{Answer, CheckOutcome, Moment, Op, System, SystemConfig};
 use faultline_sim::{buggify, ClientId, Context, Node, NodeId, RequestId, Time};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -249,7 +249,7 @@ impl System for Probe {
         (self.kind == ProbeKind::CrashPoint).then(|| NodeId(self.nodes - 1))
     }
 
-    fn observe(&self, seen: &mut Seen, id: NodeId, time_ns: u64, node: &ProbeNode) {
+    fn observe(&self, seen: &mut Seen, id: NodeId, moment: Moment, node: &ProbeNode) {
         // The node keeps its whole record; copy the latest (small runs only).
         seen.received.insert(id, node.received.clone());
         seen.ticks.insert(id, node.ticks.clone());
@@ -257,7 +257,7 @@ impl System for Probe {
         for (k, v) in &node.facts {
             facts.insert(k.clone(), *v);
         }
-        seen.skew.insert(id, node.last_local_ns - i128::from(time_ns));
+        seen.skew.insert(id, node.last_local_ns - i128::from(moment.time_ns));
     }
 
     fn check(&self, _history: &History, _seen: &Seen) -> Vec<CheckOutcome> {

@@ -12,7 +12,7 @@ use crate::net::Addr;
 use crate::node::NodeId;
 use crate::rng;
 use crate::shell::{Core, Input};
-use crate::system::System;
+use crate::system::{Moment, System};
 use crate::trace::{digest, TraceKind};
 use crate::wire::{Wire, WireOf};
 use madsim::time::{sleep, Instant};
@@ -181,8 +181,8 @@ impl<S: System> Shell<S> {
                 return None;
             }
         };
-        let elapsed = w.elapsed_ns();
-        w.system.observe(&mut w.observer, id, elapsed, self.core.node());
+        let moment = Moment { time_ns: w.elapsed_ns(), under_faults: w.under_faults() };
+        w.system.observe(&mut w.observer, id, moment, self.core.node());
         if !commands.is_empty() {
             tracing::trace!("commands {commands:?}");
         }

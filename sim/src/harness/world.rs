@@ -119,6 +119,16 @@ impl<S: System> World<S> {
         self.time.now_instant()
     }
 
+    /// Whether a fault is in force now: a cut link, a node down or paused, a full disk (the
+    /// safety phase only). Systems see it with every observation, so a sweep can show their
+    /// events (elections, snapshots, membership changes) happened under faults.
+    pub fn under_faults(&self) -> bool {
+        self.phase == Phase::Safety
+            && (self.fabric.disturbed()
+                || self.nodes.iter().any(|n| n.down || n.paused)
+                || self.disks.iter().any(SimDisk::in_full_window))
+    }
+
     /// Node `id`'s own clock reading.
     pub fn local_time(&self, id: NodeId) -> Time {
         self.clocks[id.0 as usize].local_time(Duration::from_nanos(self.elapsed_ns()))

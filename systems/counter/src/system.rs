@@ -6,7 +6,9 @@ use crate::msg::{Request, Response};
 use crate::node::{CounterNode, PRIMARY};
 use faultline_checkers::{EventKind, History, Value};
 use faultline_sim::rng::Rng;
-use faultline_sim::system::{linearizability, parse_bug, Answer, CheckOutcome, Op, System, SystemConfig};
+use faultline_sim::system::{
+    linearizability, parse_bug, Answer, CheckOutcome, Moment, Op, System, SystemConfig,
+};
 use faultline_sim::{ClientId, NodeId};
 use rand::Rng as _;
 use std::collections::BTreeMap;
@@ -70,7 +72,7 @@ impl System for Counter {
         }
     }
 
-    fn observe(&self, observer: &mut Observed, id: NodeId, _time_ns: u64, node: &CounterNode) {
+    fn observe(&self, observer: &mut Observed, id: NodeId, _moment: Moment, node: &CounterNode) {
         observer.nodes.insert(id, (node.is_recovering(), node.log_len(), node.commit()));
     }
 

@@ -12,7 +12,7 @@ use faultline_checkers::invariants::raft::RaftInvariants;
 use faultline_checkers::{History, Verdict};
 use faultline_sim::rng::Rng;
 use faultline_sim::stats::Counters;
-use faultline_sim::system::{linearizability, Answer, CheckOutcome, Op, System, SystemConfig};
+use faultline_sim::system::{linearizability, Answer, CheckOutcome, Moment, Op, System, SystemConfig};
 use faultline_sim::{ClientId, NodeId};
 use rand::Rng as _;
 use std::collections::BTreeMap;
@@ -37,6 +37,9 @@ pub struct Observed {
     leaders: std::collections::BTreeSet<(u64, NodeId)>,
     snapshots: u64,
     membership_changes: u64,
+    /// The same two, counted only when they happened while a fault was in force.
+    snapshots_under_faults: u64,
+    membership_changes_under_faults: u64,
     repairs: u64,
     failed: std::collections::BTreeSet<NodeId>,
 }
@@ -102,13 +105,13 @@ impl System for RaftSystem {
         }
     }
 
-    fn observe(&self, seen: &mut Observed, id: NodeId, time_ns: u64, node: &Raft) {
+    fn observe(&self, seen: &mut Observed, id: NodeId, moment: Moment, node: &Raft) {
         let status = node.status();
         // Most steps (heartbeats, redirects) change nothing the invariants look at; building an
         // observation clones the log, so only changed states are fed to them.
         if seen.statuses.get(&id).is_none_or(|before| fingerprint(before) != fingerprint(&status)) {
             let mut obs = node.observe();
-            obs.time = time_ns;
+            obs.time = moment.time_ns;
             seen.invariants.observe(&obs);
         }
         if status.role == StatusRole::Leader {
@@ -118,8 +121,14 @@ impl System for RaftSystem {
             seen.failed.insert(id);
         }
         if let Some(before) = seen.statuses.get(&id) {
-            seen.snapshots += u64::from(status.snapshot.index > before.snapshot.index);
-            seen.membership_changes += u64::from(status.members != before.members);
+            let snapshot = u64::from(status.snapshot.index > before.snapshot.index);
+            let membership = u64::from(status.members != before.members);
+            seen.snapshots += snapshot;
+            seen.membership_changes += membership;
+            if moment.under_faults {
+                seen.snapshots_under_faults += snapshot;
+                seen.membership_changes_under_faults += membership;
+            }
             seen.repairs += u64::from(before.first_hole.is_some() && status.first_hole.is_none());
         }
         seen.statuses.insert(id, status);
@@ -155,6 +164,8 @@ impl System for RaftSystem {
         counters.add_n("raft.leaders_elected", seen.leaders.len() as u64);
         counters.add_n("raft.snapshots", seen.snapshots);
         counters.add_n("raft.membership_changes", seen.membership_changes);
+        counters.add_n("raft.snapshots_under_faults", seen.snapshots_under_faults);
+        counters.add_n("raft.membership_changes_under_faults", seen.membership_changes_under_faults);
         counters.add_n("raft.repairs", seen.repairs);
         counters.add_n("raft.nodes_lost_metadata", seen.failed.len() as u64);
     }
