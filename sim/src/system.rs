@@ -126,7 +126,7 @@ pub trait System: Sized + Send + Sync + 'static {
 }
 
 /// When an observation is made.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct Moment {
     /// Simulated nanoseconds since the run started.
     pub time_ns: u64,

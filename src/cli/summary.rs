@@ -196,12 +196,12 @@ impl fmt::Display for Summary {
 }
 
 /// One line per counter: its name, the seeds it happened in and how many times in all.
-fn fmt_tallies<'a, K: fmt::Display + 'a>(
+fn fmt_tallies<'a, K: AsRef<str> + 'a>(
     f: &mut fmt::Formatter<'_>,
     tallies: impl Iterator<Item = (K, &'a FaultTally)>,
 ) -> fmt::Result {
     for (name, t) in tallies {
-        writeln!(f, "    {:<36} {:>7} {:>10}", name.to_string(), t.seeds, t.count)?;
+        writeln!(f, "    {:<36} {:>7} {:>10}", name.as_ref(), t.seeds, t.count)?;
     }
     Ok(())
 }
