@@ -48,7 +48,6 @@ impl SweepArgs {
 
     fn validate(&self) -> Result<&'static registry::SystemEntry, String> {
         let system = registry::find(&self.system)?;
-        registry::check_bug(system, self.bug.as_deref())?;
         if self.start_seed.checked_add(self.seeds).is_none() {
             return Err(format!(
                 "--start-seed {} plus --seeds {} overflows u64",
@@ -64,11 +63,15 @@ impl SweepArgs {
     }
 }
 
-pub fn run(args: SweepArgs) -> i32 {
+pub fn run(mut args: SweepArgs) -> i32 {
     let system = match args.validate() {
         Ok(s) => s,
         Err(e) => return usage_error(e),
     };
+    match system.canonical_bug(args.bug.as_deref()) {
+        Ok(bug) => args.bug = bug,
+        Err(e) => return usage_error(e),
+    }
     imp::sweep(system, &args)
 }
 
