@@ -10,7 +10,7 @@
 //! - [`invariants`]: protocol invariants over observed node states (replicated-log properties
 //!   over (epoch, position), Raft's Figure 3 as one set).
 //! - [`format`]: history files: faultline's JSON lines, Jepsen EDN, Porcupine's logs; guessing.
-//! - [`model`]: sequential specifications: registers, key-value, counter, set, queue, lock.
+//! - [`model`]: sequential specifications: registers, key-value, counter, set, queue, lock, znode.
 //! - [`lin`]: the linearizability checker (P-compositional WGL search with just-in-time
 //!   linearization, memoization, pruning, a deadline, parallel parts).
 //! - [`explain`]: why a history is not linearizable, as text and as an HTML timeline.

@@ -8,6 +8,7 @@
 //! - [`set`]: `set` with add/read.
 //! - [`queue`]: `queue`, a FIFO queue with enqueue/dequeue.
 //! - [`lock`]: `lock` and `lease`, with fencing tokens and fenced writes.
+//! - [`znode`]: `znode`, a ZooKeeper-style tree checked per path (versions, ephemeral nodes).
 //!
 //! Every model documents its input/output conventions in its own header. They share the
 //! Jepsen conventions for outcomes: a `fail` operation did not take effect (the checker drops
@@ -25,6 +26,7 @@ pub mod lock;
 pub mod queue;
 pub mod register;
 pub mod set;
+pub mod znode;
 
 use crate::history::{Operation, Value};
 use std::fmt::Debug;
@@ -115,8 +117,8 @@ pub(crate) fn known_output(op: &Operation) -> Option<&Value> {
 }
 
 /// Names of the models [`AnyModel::by_name`] knows, for help texts.
-pub const MODEL_NAMES: [&str; 8] =
-    ["register", "cas-register", "key-value", "counter", "set", "queue", "lock", "lease"];
+pub const MODEL_NAMES: [&str; 9] =
+    ["register", "cas-register", "key-value", "counter", "set", "queue", "lock", "lease", "znode"];
 
 /// One of the built-in models, chosen by name at run time.
 #[derive(Clone, Debug, PartialEq)]
@@ -127,6 +129,7 @@ pub enum AnyModel {
     Set(set::SetModel),
     Queue(queue::Queue),
     Lock(lock::Lock),
+    Znode(znode::Znode),
 }
 
 impl AnyModel {
@@ -151,6 +154,7 @@ impl AnyModel {
             "queue" => needs_no_init(AnyModel::Queue(queue::Queue)),
             "lock" => needs_no_init(AnyModel::Lock(lock::Lock { lease: false })),
             "lease" => needs_no_init(AnyModel::Lock(lock::Lock { lease: true })),
+            "znode" => needs_no_init(AnyModel::Znode(znode::Znode)),
             _ => Err(format!("unknown model `{name}` (expected one of: {})", MODEL_NAMES.join(", "))),
         }
     }
@@ -163,6 +167,7 @@ impl AnyModel {
             AnyModel::Set(m) => m.name(),
             AnyModel::Queue(m) => m.name(),
             AnyModel::Lock(m) => m.name(),
+            AnyModel::Znode(m) => m.name(),
         }
     }
 }
@@ -179,6 +184,7 @@ macro_rules! with_model {
             $crate::model::AnyModel::Set($m) => $body,
             $crate::model::AnyModel::Queue($m) => $body,
             $crate::model::AnyModel::Lock($m) => $body,
+            $crate::model::AnyModel::Znode($m) => $body,
         }
     };
 }

@@ -6,6 +6,7 @@
 //! - `browser`: the HTML timeline, rendered by headless Chromium.
 //! - `fuzz_corpus`: every fuzz target's body over its checked-in corpus.
 //! - `planted`: a planted anomaly per model is explained; ill-formed histories are errors.
+//! - `znode`: the fast checker agrees with the oracle on the znode model's histories.
 
 mod browser;
 mod corpus;
@@ -13,3 +14,4 @@ mod fuzz_corpus;
 mod oracle;
 mod planted;
 mod support;
+mod znode;
