@@ -11,9 +11,13 @@
 //! - [`log`]: properties of any replicated log over (epoch, position): election safety, log
 //!   matching, leader completeness, state machine safety, leader append-only.
 //! - [`raft`]: Raft's five properties (Ongaro and Ousterhout, 2014, Figure 3) as one set.
+//! - [`zab`]: Zab's properties (DSN 2011; `Zab.tla` in ZooKeeper's specifications): the
+//!   replicated-log ones under Zab's names, and integrity, agreement, total order, local and
+//!   global primary order and primary integrity, one module each.
 
 pub mod log;
 pub mod raft;
+pub mod zab;
 
 use crate::Verdict;
 
