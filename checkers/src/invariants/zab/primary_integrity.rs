@@ -34,12 +34,8 @@ impl Invariant<ZabObservation> for PrimaryIntegrity {
     fn check(&mut self, obs: &ZabObservation) -> Result<(), String> {
         if let Some(p) = obs.primary.filter(|p| !self.marks.contains_key(&p.epoch)) {
             self.marks.insert(p.epoch, (p.delivered_through, obs.log.witness()));
-            if let Some((_, (z, by))) = self
-                .delivered
-                .range(..p.epoch)
-                .map(|(e, v)| (e, v))
-                .find(|(_, (z, _))| *z > p.delivered_through)
-            {
+            let past = self.delivered.range(..p.epoch).map(|(_, seen)| seen);
+            if let Some((z, by)) = past.into_iter().find(|(z, _)| *z > p.delivered_through) {
                 return Err(format!(
                     "{} began broadcasting in epoch {} having delivered through {}, but {by} had delivered {z}",
                     obs.label(),
