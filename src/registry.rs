@@ -66,6 +66,9 @@ pub const SYSTEMS: &[SystemEntry] = &[
     entry::<faultline_raft::RaftSystem>(
         "Raft: a replicated key-value store (pre-vote, ReadIndex, snapshots, membership, sessions)",
     ),
+    entry::<faultline_zab::ZabSystem>(
+        "Zab: a ZooKeeper-style coordination service (znodes, sessions, ephemeral and sequential nodes)",
+    ),
 ];
 
 /// Looks a system up by name; the error lists the known ones.
