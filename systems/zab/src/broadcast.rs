@@ -132,8 +132,10 @@ impl Zab {
         let Some(x) = l.learners.get_mut(&from).filter(|x| x.synced) else { return Ok(()) };
         x.last_heard = now;
         x.round = x.round.max(round);
+        // An acknowledgement at the position the leader has on record, short of what was sent:
+        // what followed was lost. One below the record is an old one that arrived late.
+        let behind = matched == x.matched && x.matched + 1 < x.next;
         x.matched = x.matched.max(matched.min(last));
-        let behind = x.matched + 1 < x.next && matched < x.matched + 1;
         for s in touched {
             if let Some(t) = l.tracker.get_mut(&s) {
                 *t = now;

@@ -140,6 +140,8 @@ impl Zab {
         let snap = std::mem::take(&mut learner.wants_snap);
         learner.synced = false;
         learner.sync_sent = Some(now);
+        learner.sync += 1;
+        let sync = learner.sync;
         let base = if snap || faultline_sim::buggify!(cx) {
             None
         } else if self.history.holds(last) {
@@ -156,7 +158,7 @@ impl Zab {
             }
         };
         let txns = self.history.after(after, usize::MAX);
-        self.send(to, Msg::NewLeader { epoch, base, txns });
+        self.send(to, Msg::NewLeader { epoch, sync, base, txns });
     }
 
     pub(crate) fn on_need_snap(&mut self, from: NodeId, epoch: u64) -> Result<(), Stop> {
@@ -176,12 +178,13 @@ impl Zab {
         cx: &mut Context<'_, Zab>,
         from: NodeId,
         epoch: u64,
+        sync: u64,
         last: Pos,
     ) -> Result<(), Stop> {
         let (now, holds) = (self.now, self.history.holds(last));
         let Role::Leading(l) = &mut self.role else { return Ok(()) };
         let Some(learner) = l.learners.get_mut(&from).filter(|x| x.acked.is_some()) else { return Ok(()) };
-        if epoch != l.epoch || !holds || learner.synced {
+        if epoch != l.epoch || !holds || learner.synced || sync != learner.sync {
             return Ok(());
         }
         learner.synced = true;
@@ -284,13 +287,18 @@ impl Zab {
             self.look(cx);
             return Ok(());
         }
+        // A promise made to this leader is repeated to it (its LEADERINFO is resent when an
+        // answer is lost); an epoch accepted before, from another leader, is no promise.
+        let again = f.phase == FollowerPhase::EpochAcked && f.epoch == epoch;
+        let promised = if again { f.promised } else { epoch > self.meta.accepted_epoch };
         self.save_meta(cx, Meta { accepted_epoch: epoch, ..self.meta })?;
         let (current_epoch, last, trusted) = (self.meta.current_epoch, self.history.last(), self.trusted());
         if let Role::Following(f) = &mut self.role {
             f.epoch = epoch;
+            f.promised = promised;
             f.phase = FollowerPhase::EpochAcked;
         }
-        self.send(from, Msg::AckEpoch { epoch, current_epoch, last, trusted });
+        self.send(from, Msg::AckEpoch { epoch, current_epoch, last, trusted, promised });
         cx.crash_point();
         Ok(())
     }
@@ -300,12 +308,15 @@ impl Zab {
         cx: &mut Context<'_, Zab>,
         from: NodeId,
         epoch: u64,
+        sync: u64,
         base: SyncBase,
         txns: Vec<Txn>,
     ) -> Result<(), Stop> {
         let now = self.now;
         let Role::Following(f) = &mut self.role else { return Ok(()) };
-        if from != f.leader || epoch != f.epoch || f.phase == FollowerPhase::Connecting {
+        // A NEWLEADER older than the last one applied is a duplicate or overtook it: applying
+        // it would cut what the follower has received since.
+        if from != f.leader || epoch != f.epoch || f.phase == FollowerPhase::Connecting || sync <= f.sync {
             return Ok(());
         }
         f.last_heard = now;
@@ -322,9 +333,10 @@ impl Zab {
         self.save_meta(cx, Meta { current_epoch: epoch, ..self.meta })?;
         if let Role::Following(f) = &mut self.role {
             f.phase = FollowerPhase::Synced;
+            f.sync = sync;
         }
         let last = self.history.last();
-        self.send(from, Msg::AckNewLeader { epoch, last });
+        self.send(from, Msg::AckNewLeader { epoch, sync, last });
         cx.crash_point();
         Ok(())
     }
@@ -352,14 +364,22 @@ impl Zab {
         if self.applied.index > cut && self.history.last().index > cut {
             return Ok(false);
         }
-        if self.history.last().index > cut {
+        let truncating = self.history.last().index > cut;
+        if truncating {
             self.truncate_after(cx, cut)?;
             self.crash_here(cx, "during a TRUNC sync")?;
         }
         let sync = !self.has_bug(ZabBug::AckNewleaderBeforePersist);
-        // BUG(AckNewleaderBeforePersist): without `sync` the synced transactions are only
-        // written, and NEWLEADER is acknowledged while they may still be in the page cache.
-        self.persist_append(cx, txns[same..].to_vec(), sync)?;
+        // BUG(AckNewleaderBeforePersist): without `sync` the synced transactions (and a
+        // truncation) are only written, and NEWLEADER is acknowledged while they may still be
+        // in the page cache.
+        let fresh = txns[same..].to_vec();
+        let appends = !fresh.is_empty();
+        self.persist_append(cx, fresh, sync)?;
+        if sync && truncating && !appends {
+            let result = self.store().sync(cx.disk());
+            self.disk(result)?;
+        }
         self.step.events.push(event);
         Ok(true)
     }

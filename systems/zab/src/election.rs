@@ -182,6 +182,8 @@ impl Zab {
             leader,
             phase: FollowerPhase::Connecting,
             epoch: 0,
+            promised: false,
+            sync: 0,
             last_heard: now,
             since: now,
         });

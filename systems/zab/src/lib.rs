@@ -366,9 +366,8 @@ impl Zab {
         // now so that what this server reports in discovery is durable.
         if self.history.last().index > self.marked {
             let last = self.history.last();
-            let result = self.store().mark(cx.disk(), last, true);
-            if self.disk(result).is_err() {
-                return;
+            if let Err(e) = self.store().mark(cx.disk(), last, true) {
+                return self.recovery_failed(cx, e);
             }
             self.marked = last.index;
         }
@@ -380,7 +379,7 @@ impl Zab {
         tracing::warn!(node = %self.id, error = %e, "cannot read the disk at start");
         if self.disk::<()>(Err(e)).is_err() && self.halt.is_none() {
             self.role = Role::Recovering;
-            cx.set_timer(Timer::Recover, self.config.init_limit);
+            cx.set_timer(Timer::Recover, self.config.tick * 4);
         }
     }
 
@@ -408,12 +407,12 @@ impl Zab {
                 self.on_follower_info(cx, from, accepted_epoch, voter)
             }
             Msg::LeaderInfo { epoch } => self.on_leader_info(cx, from, epoch),
-            Msg::AckEpoch { epoch, current_epoch, last, trusted } => {
-                self.on_ack_epoch(cx, from, epoch, current_epoch, last, trusted)
+            Msg::AckEpoch { epoch, current_epoch, last, trusted, promised } => {
+                self.on_ack_epoch(cx, from, epoch, current_epoch, last, trusted && promised)
             }
-            Msg::NewLeader { epoch, base, txns } => self.on_new_leader(cx, from, epoch, base, txns),
+            Msg::NewLeader { epoch, sync, base, txns } => self.on_new_leader(cx, from, epoch, sync, base, txns),
             Msg::NeedSnap { epoch } => self.on_need_snap(from, epoch),
-            Msg::AckNewLeader { epoch, last } => self.on_ack_new_leader(cx, from, epoch, last),
+            Msg::AckNewLeader { epoch, sync, last } => self.on_ack_new_leader(cx, from, epoch, sync, last),
             Msg::UpToDate { epoch, commit } => self.on_up_to_date(cx, from, epoch, commit),
             Msg::Propose { epoch, prev, txns, commit, round } => {
                 self.on_propose(cx, from, epoch, prev, txns, commit, round)

@@ -118,15 +118,21 @@ pub enum Msg {
     /// LEADERINFO (NEWEPOCH): the epoch the leader proposes.
     LeaderInfo { epoch: u64 },
     /// ACKEPOCH: the follower accepted `epoch`; its current epoch and history end, and whether
-    /// its history can be trusted (it is not repairing a damaged disk).
-    AckEpoch { epoch: u64, current_epoch: u64, last: Pos, trusted: bool },
-    /// The sync (DIFF, TRUNC or SNAP with the transactions after it), then NEWLEADER.
-    NewLeader { epoch: u64, base: SyncBase, txns: Vec<crate::msg::Txn> },
+    /// its history can be trusted (it is not repairing a damaged disk). `promised` is false when
+    /// it had accepted this epoch before, from another leader (ZooKeeper answers -1 then): such
+    /// an answer does not count toward the epoch's quorum, or two leaders could establish one
+    /// epoch with the same follower's promise.
+    AckEpoch { epoch: u64, current_epoch: u64, last: Pos, trusted: bool, promised: bool },
+    /// The sync (DIFF, TRUNC or SNAP with the transactions after it), then NEWLEADER. `sync`
+    /// numbers the leader's syncs of this follower, so that a duplicated or delayed one is not
+    /// applied over a later one (the network here is not TCP).
+    NewLeader { epoch: u64, sync: u64, base: SyncBase, txns: Vec<Txn> },
     /// The follower could not apply a DIFF or TRUNC (its history does not hold the position it
     /// names): send a snapshot.
     NeedSnap { epoch: u64 },
-    /// ACK of NEWLEADER: the follower's history is durably the leader's up to `last`.
-    AckNewLeader { epoch: u64, last: Pos },
+    /// ACK of NEWLEADER: after sync `sync`, the follower's history is durably the leader's up
+    /// to `last`.
+    AckNewLeader { epoch: u64, sync: u64, last: Pos },
     /// UPTODATE: the leader is established; the follower may serve clients.
     UpToDate { epoch: u64, commit: u64 },
     /// PROPOSAL: transactions after `prev`, with the leader's commit position and its

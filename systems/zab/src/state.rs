@@ -47,6 +47,10 @@ pub(crate) struct Follower {
     pub phase: FollowerPhase,
     /// The epoch it accepted from this leader (0 until LEADERINFO).
     pub epoch: u64,
+    /// Whether its ACKEPOCH to this leader was a promise (see `Msg::AckEpoch`).
+    pub promised: bool,
+    /// The number of the last NEWLEADER applied (0 before any).
+    pub sync: u64,
     /// When it last heard from the leader.
     pub last_heard: Time,
     /// When it began following.
@@ -77,8 +81,9 @@ pub(crate) struct Learner {
     pub synced: bool,
     /// It asked for (or needs) a snapshot.
     pub wants_snap: bool,
-    /// When NEWLEADER was last sent to it.
+    /// When NEWLEADER was last sent to it, and its number.
     pub sync_sent: Option<Time>,
+    pub sync: u64,
     /// The last position it durably holds, and the next to send it.
     pub matched: u64,
     pub next: u64,
@@ -97,6 +102,7 @@ impl Learner {
             synced: false,
             wants_snap: false,
             sync_sent: None,
+            sync: 0,
             matched: 0,
             next: 0,
             last_heard: now,

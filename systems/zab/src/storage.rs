@@ -307,6 +307,11 @@ impl Store {
         Ok(())
     }
 
+    /// Makes everything written so far durable (a truncation with nothing appended after it).
+    pub fn sync(&mut self, disk: &mut dyn Storage) -> Result<(), DiskError> {
+        self.wal.sync(disk)
+    }
+
     /// Drops every transaction after position `index` (durable with the next sync). A batch
     /// that straddles the cut is cut whole and its head appended again from `history`.
     pub fn truncate_after(
