@@ -147,8 +147,6 @@ pub(crate) struct Recovery {
 pub(crate) struct Store {
     wal: RecordLog,
     meta_version: u64,
-    /// (record seq, first position, last position) of each batch, in order.
-    batches: Vec<(u64, u64, u64)>,
 }
 
 enum MetaFound {
@@ -232,26 +230,32 @@ impl Store {
         let ambiguous_tail = found.torn_tail.as_ref().is_some_and(|t| t.unreadable || !t.single_record);
         let scanned = scan(&found.slots);
         report.log_damaged = scanned.damaged || ambiguous_tail;
+        if report.log_damaged {
+            describe_damage(&found);
+        }
         let (snapshots, damaged) = read_snapshots(disk)?;
         report.snapshots_damaged = damaged;
         let snapshot = snapshots.into_iter().rev().find(|s| continues(&scanned, s.pos));
         let genesis_fits = continues(&scanned, Pos::default());
         report.snapshot_lost = snapshot.is_none() && !genesis_fits;
         let base = snapshot.as_ref().map_or(Pos::default(), |s| s.pos);
+        // With no snapshot the log continues, its transactions have nothing to follow.
         let history = if report.snapshot_lost { History::new(Pos::default()) } else { after(base, &scanned) };
         let before = meta.standing;
         if (report.log_damaged || report.snapshot_lost) && meta.standing == Standing::Voter {
             meta.standing = Standing::Repairing;
         }
-        let mut store = Store { wal, meta_version, batches: Vec::new() };
+        let mut store = Store { wal, meta_version };
         if report.meta_repaired || report.meta_lost || meta.standing != before {
             store.save_meta(disk, &meta)?;
         }
-        let marked = scanned.marked.min(history.last().index);
-        if report.log_damaged || report.snapshot_lost {
-            store.rewrite(disk, history.base(), &history.after(0, usize::MAX), None)?;
-        } else {
-            store.batches = batches_of(&scanned);
+        let marked = scanned.marked.min(history.last().index).max(base.index);
+        // A log cut at damage, or one that starts before the snapshot chosen, is rewritten to
+        // start at the snapshot: the positions in between are the snapshot's, and a log whose
+        // batches skip them would read as damaged next time.
+        if report.log_damaged || report.snapshot_lost || base.index > scanned.start.index {
+            let kept = history.after(0, usize::MAX);
+            store.rewrite(disk, base, &kept, history.pos(marked).filter(|p| p.index > base.index))?;
         }
         Ok(Recovery { store, meta, snapshot, history, marked, report })
     }
@@ -290,8 +294,7 @@ impl Store {
         if txns.is_empty() {
             return Ok(());
         }
-        let seq = self.wal.append(disk, &encode(&LogRecord::Batch { first, txns: txns.to_vec() }))?;
-        self.batches.push((seq, first, first + txns.len() as u64 - 1));
+        self.wal.append(disk, &encode(&LogRecord::Batch { first, txns: txns.to_vec() }))?;
         if sync {
             self.wal.sync(disk)?;
         }
@@ -312,23 +315,14 @@ impl Store {
         self.wal.sync(disk)
     }
 
-    /// Drops every transaction after position `index` (durable with the next sync). A batch
-    /// that straddles the cut is cut whole and its head appended again from `history`.
-    pub fn truncate_after(
-        &mut self,
-        disk: &mut dyn Storage,
-        index: u64,
-        history: &History,
-    ) -> Result<(), DiskError> {
-        let Some(at) = self.batches.iter().position(|&(_, _, last)| last > index) else { return Ok(()) };
-        let (seq, first, _) = self.batches[at];
-        self.wal.truncate(disk, seq)?;
-        self.batches.truncate(at);
-        if first <= index {
-            let head: Vec<Txn> = (first..=index).filter_map(|i| history.get(i).cloned()).collect();
-            self.append(disk, first, &head, false)?;
-        }
-        Ok(())
+    /// Drops every transaction after position `index`, durably: the log is rewritten with the
+    /// transactions of `history` up to it (a TRUNC sync is rare and the log is short, and a
+    /// whole-file replacement leaves no half-cut record to recover from).
+    pub fn truncate_after(&mut self, disk: &mut dyn Storage, index: u64, history: &History) -> Result<(), DiskError> {
+        let base = history.base();
+        let kept: Vec<Txn> = (base.index + 1..=index).filter_map(|i| history.get(i).cloned()).collect();
+        let last = history.pos(index.max(base.index).min(history.last().index));
+        self.rewrite(disk, base, &kept, last)
     }
 
     /// Replaces the whole log, durably: a `Base`, the transactions after it, and a marker
@@ -348,10 +342,6 @@ impl Store {
             payloads.push(encode(&LogRecord::Marker { last }));
         }
         self.wal = RecordLog::rewrite(disk, LOG_FILE, payloads.iter().map(Vec::as_slice))?;
-        self.batches.clear();
-        if !txns.is_empty() {
-            self.batches.push((1, base.index + 1, base.index + txns.len() as u64));
-        }
         Ok(())
     }
 
@@ -373,16 +363,20 @@ impl Store {
     }
 }
 
-/// The batches of a log kept whole, by record.
-fn batches_of(s: &Scanned) -> Vec<(u64, u64, u64)> {
-    let mut out: Vec<(u64, u64, u64)> = Vec::new();
-    for (index, _, seq) in &s.txns {
-        match out.last_mut() {
-            Some((last_seq, _, last)) if last_seq == seq => *last = *index,
-            _ => out.push((*seq, *index, *index)),
+/// Logs, at debug level, what the records of a damaged log were.
+fn describe_damage(found: &faultline_sim::disk::Recovered) {
+    tracing::debug!(torn = ?found.torn_tail, records = found.slots.len(), "the log is damaged");
+    for slot in &found.slots {
+        match slot {
+            RecordSlot::Intact { seq, payload } => match postcard::from_bytes::<LogRecord>(payload) {
+                Ok(LogRecord::Batch { first, txns }) => tracing::debug!(seq, first, n = txns.len(), "batch"),
+                Ok(LogRecord::Marker { last }) => tracing::debug!(seq, ?last, "marker"),
+                Ok(LogRecord::Base { pos }) => tracing::debug!(seq, ?pos, "base"),
+                Err(_) => tracing::debug!(seq, "undecodable"),
+            },
+            RecordSlot::Damaged { seq_first, seq_last } => tracing::debug!(seq_first, seq_last, "damaged"),
         }
     }
-    out
 }
 
 /// The file of the snapshot at position `index`.
