@@ -48,6 +48,14 @@ impl Zab {
         if l.epoch == 0 {
             return self.try_decide_epoch(cx);
         }
+        if voter && accepted_epoch > l.epoch {
+            // The follower promised a later epoch to another prospective leader, and can never
+            // join this one (ZooKeeper's follower gives up on such a leader). Step down: the
+            // next election decides an epoch past every promise, and the ensemble forms whole.
+            tracing::info!(node = %self.id, follower = %from, accepted_epoch, "a follower accepted a later epoch: looking again");
+            self.look(cx);
+            return Ok(());
+        }
         let epoch = l.epoch;
         self.send(from, Msg::LeaderInfo { epoch });
         Ok(())
