@@ -37,6 +37,7 @@ impl Zab {
         if l.phase != LeaderPhase::Broadcast {
             return self.discovery_tick(cx);
         }
+        self.discovery_tick(cx)?;
         if !self.hears_quorum() {
             tracing::info!(node = %self.id, "lost the quorum: looking again");
             self.look(cx);

@@ -143,6 +143,10 @@ impl Zab {
         let now = self.now;
         let Role::Leading(l) = &mut self.role else { return };
         let epoch = l.epoch;
+        // Only an established leader synchronizes: its history holds everything committed.
+        if l.phase == LeaderPhase::Discovery {
+            return;
+        }
         let Some(learner) = l.learners.get_mut(&to) else { return };
         let Some((_, last)) = learner.acked else { return };
         let snap = std::mem::take(&mut learner.wants_snap);
@@ -240,13 +244,13 @@ impl Zab {
         Ok(())
     }
 
-    /// Leader tick before broadcast: give up after the init limit; resend what was not
-    /// answered.
+    /// Leader tick: before broadcast, give up after the init limit; resend what was not
+    /// answered (LEADERINFO, and once established NEWLEADER).
     pub(crate) fn discovery_tick(&mut self, cx: &mut Context<'_, Zab>) -> Result<(), Stop> {
         let now = self.now;
         let resend_after = self.config.tick * 4;
         let Role::Leading(l) = &self.role else { return Ok(()) };
-        if now.saturating_since(l.since) > self.config.init_limit {
+        if l.phase != LeaderPhase::Broadcast && now.saturating_since(l.since) > self.config.init_limit {
             tracing::info!(node = %self.id, "discovery and synchronization timed out: looking again");
             self.look(cx);
             return Ok(());
@@ -257,7 +261,8 @@ impl Zab {
         for (id, x) in &l.learners {
             if epoch != 0 && x.acked.is_none() && x.accepted.is_some() {
                 infos.push(*id);
-            } else if x.acked.is_some()
+            } else if l.phase != LeaderPhase::Discovery
+                && x.acked.is_some()
                 && !x.synced
                 && x.sync_sent.is_none_or(|t| now.saturating_since(t) >= resend_after)
             {
