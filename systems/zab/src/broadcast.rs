@@ -112,7 +112,10 @@ impl Zab {
         for to in ready {
             self.send_propose(to);
         }
-        self.advance_commit(cx)?;
+        // Proposed, whatever happens next: a full disk while delivering does not unpropose it.
+        if self.advance_commit(cx).is_err() && self.halt.is_some() {
+            return Err(Stop);
+        }
         Ok(pos)
     }
 

@@ -322,9 +322,14 @@ impl Zab {
         }
         let last = self.history.last();
         if last.index > self.marked {
+            // The transactions are written (and synced) from here on, marked or not: a marker
+            // that does not fit on a full disk only keeps this server from acknowledging them.
             let result = self.store().mark(cx.disk(), last, sync);
-            self.disk(result)?;
-            self.marked = last.index;
+            if self.disk(result).is_ok() {
+                self.marked = last.index;
+            } else if self.halt.is_some() {
+                return Err(Stop);
+            }
         }
         Ok(last)
     }

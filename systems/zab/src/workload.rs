@@ -17,7 +17,7 @@
 //! Clients' state lives behind a mutex: the harness calls `next_op` and `interpret` of one
 //! client in order, so runs stay deterministic.
 
-use crate::api::{ReadOp, Reply, SessionId, Unavailable, WriteOp, ZkError, ZkOp, ZkRequest, ZkResponse};
+use crate::api::{ReadOp, Reply, SessionId, WriteOp, ZkError, ZkOp, ZkRequest, ZkResponse};
 use crate::msg::Zxid;
 use faultline_checkers::{EventKind, Value};
 use faultline_sim::options::WorkloadOptions;
@@ -178,12 +178,13 @@ impl ZkWorkload {
     /// What `response` to `request` means, noting what the client learned.
     pub fn interpret(&self, request: &ZkRequest, response: &ZkResponse) -> Answer {
         let (zxid, reply) = match response {
-            ZkResponse::Unavailable {
-                reason: Unavailable::NotServing | Unavailable::Behind | Unavailable::DiskFull,
-                hint,
-            } => {
-                return Answer::NotApplied { hint: *hint };
+            // A refusal speaks for this attempt only, and an answer cannot be matched to its
+            // attempt (a late one may answer the next): another attempt of a write may have
+            // been ordered, so only a read's refusal says "not applied".
+            ZkResponse::Unavailable { hint, .. } if matches!(request.op, ZkOp::Write(_)) => {
+                return Answer::Unknown { hint: *hint };
             }
+            ZkResponse::Unavailable { hint, .. } => return Answer::NotApplied { hint: *hint },
             ZkResponse::Done { zxid, reply } => (*zxid, reply),
         };
         let mut all = self.lock();
