@@ -31,7 +31,6 @@ impl Zab {
             .map(|(s, _)| *s)
             .collect();
         for session in due {
-            self.step.events.push("session_expiries");
             if self.has_bug(ZabBug::EphemeralsSurviveExpiry) {
                 // BUG(EphemeralsSurviveExpiry): the leader closes the session in its own tree
                 // only; every other server keeps it and its ephemeral nodes.
@@ -39,12 +38,15 @@ impl Zab {
                 if let Role::Leading(l) = &mut self.role {
                     l.tracker.remove(&session);
                 }
+                self.step.events.push("session_expiries");
                 continue;
             }
+            // Noted only once proposed: an expiry that a full disk refused is tried again.
+            self.propose(cx, TxnBody::Expire { session })?;
             if let Role::Leading(l) = &mut self.role {
                 l.expiring.insert(session);
             }
-            self.propose(cx, TxnBody::Expire { session })?;
+            self.step.events.push("session_expiries");
         }
         Ok(())
     }
