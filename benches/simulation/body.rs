@@ -30,6 +30,7 @@ pub fn main() {
     println!("faultline simulation benchmark ({seeds} seeds per figure, one core)\n");
     counter_figures(seeds);
     raft_figures(seeds);
+    zab_figures(seeds);
     println!();
     message_overhead(seeds / 4 + 1);
 }
@@ -58,6 +59,20 @@ fn raft_figures(seeds: u64) {
     figures::<faultline_raft::RaftSystem>("raft 5 nodes swarm", five);
     let mix = (0..seeds).map(|seed| RunSpec::from_preset(seed, Preset::Swarm, None));
     figures::<faultline_raft::RaftSystem>("raft swarm (3 or 5)", mix);
+}
+
+/// Zab: the same shapes as Raft, 5 nodes under swarm (the target: 2000 simulated
+/// seconds per wall second on one core) and the 3-or-5 mix.
+fn zab_figures(seeds: u64) {
+    let five = (0..seeds).map(|seed| {
+        let mut spec = RunSpec::from_preset(seed, Preset::Swarm, None);
+        spec.options.nodes = 5;
+        spec.schedule = Schedule::plan(seed, &spec.options);
+        spec
+    });
+    figures::<faultline_zab::ZabSystem>("zab 5 nodes swarm", five);
+    let mix = (0..seeds).map(|seed| RunSpec::from_preset(seed, Preset::Swarm, None));
+    figures::<faultline_zab::ZabSystem>("zab swarm (3 or 5)", mix);
 }
 
 /// Runs the specs one after another, `FAULTLINE_BENCH_ROUNDS` times (default 3), and prints

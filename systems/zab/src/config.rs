@@ -44,12 +44,12 @@ impl Default for ZabConfig {
     fn default() -> Self {
         ZabConfig {
             members: vec![NodeId(0), NodeId(1), NodeId(2)],
-            tick: Duration::from_millis(50),
-            sync_limit: Duration::from_millis(400),
+            tick: Duration::from_millis(100),
+            sync_limit: Duration::from_millis(500),
             init_limit: Duration::from_millis(1_000),
             vote_resend: Duration::from_millis(150),
             finalize_wait: Duration::from_millis(30),
-            snapshot_every: 16,
+            snapshot_every: 32,
             max_txns_per_message: 16,
             bug: None,
         }

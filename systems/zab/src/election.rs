@@ -49,9 +49,10 @@ impl Zab {
         if self.voter() {
             votes.insert(self.id, vote);
         }
-        let resend_at = self.now + self.config.vote_resend;
-        self.role =
-            Role::Looking(Election { vote, votes, settled: BTreeMap::new(), finalizing: false, resend_at });
+        let resend_after = self.config.vote_resend;
+        let resend_at = self.now + resend_after;
+        let settled = BTreeMap::new();
+        self.role = Role::Looking(Election { vote, votes, settled, finalizing: false, resend_at, resend_after });
         self.pending.clear();
         cx.cancel_timer(Timer::Finalize);
         let msg = self.notification();
@@ -63,7 +64,8 @@ impl Zab {
         let now = self.now;
         let Role::Looking(e) = &mut self.role else { return };
         if now >= e.resend_at {
-            e.resend_at = now + self.config.vote_resend;
+            e.resend_after = (e.resend_after * 2).min(self.config.vote_resend * 8);
+            e.resend_at = now + e.resend_after;
             let msg = self.notification();
             self.broadcast_to_peers(&msg);
         }
@@ -163,8 +165,14 @@ impl Zab {
 
     /// Follows a leader that a quorum (this server included) says leads.
     fn try_join(&mut self, cx: &mut Context<'_, Zab>) {
+        let own = self.own_vote();
         let Role::Looking(e) = &self.role else { return };
-        let leading = e.settled.iter().filter(|(id, (v, s))| *s == PeerState::Leading && v.leader == **id);
+        // A leader with a worse history than this server's would only give up on it in
+        // discovery; staying in the election lets the better vote win.
+        let leading = e
+            .settled
+            .iter()
+            .filter(|(id, (v, s))| *s == PeerState::Leading && v.leader == **id && !own.better_history(v));
         let mine = usize::from(self.voter());
         let chosen = leading.map(|(id, _)| *id).find(|l| {
             let support = e.settled.values().filter(|(v, _)| v.leader == *l).count();

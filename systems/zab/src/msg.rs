@@ -74,6 +74,14 @@ pub struct Vote {
     pub leader: NodeId,
 }
 
+impl Vote {
+    /// Whether this vote names a strictly better history than `other` (ids aside): trusted
+    /// over repairing, then the later current epoch, then the higher last zxid.
+    pub fn better_history(&self, other: &Vote) -> bool {
+        (self.trusted, self.epoch, self.zxid) > (other.trusted, other.epoch, other.zxid)
+    }
+}
+
 /// What a server is doing, as its notifications say.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum PeerState {

@@ -25,8 +25,10 @@ pub(crate) struct Election {
     pub settled: BTreeMap<NodeId, (Vote, PeerState)>,
     /// A quorum agreed and the finalize timer runs.
     pub finalizing: bool,
-    /// When to send the vote again.
+    /// When to send the vote again, and the wait before that (it doubles, as ZooKeeper's
+    /// notification timeout does, so a server cut off for long does not flood the others).
     pub resend_at: Time,
+    pub resend_after: std::time::Duration,
 }
 
 /// A follower's progress with its leader.
