@@ -307,6 +307,9 @@ impl Zab {
         self.save_meta(cx, Meta { accepted_epoch: epoch, ..self.meta })?;
         let (current_epoch, last, trusted) = (self.meta.current_epoch, self.history.last(), self.trusted());
         if let Role::Following(f) = &mut self.role {
+            if f.epoch != epoch {
+                f.sync = 0; // NEWLEADERs are numbered within an epoch
+            }
             f.epoch = epoch;
             f.promised = promised;
             f.phase = FollowerPhase::EpochAcked;

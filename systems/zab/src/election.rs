@@ -52,7 +52,8 @@ impl Zab {
         let resend_after = self.config.vote_resend;
         let resend_at = self.now + resend_after;
         let settled = BTreeMap::new();
-        self.role = Role::Looking(Election { vote, votes, settled, finalizing: false, resend_at, resend_after });
+        self.role =
+            Role::Looking(Election { vote, votes, settled, finalizing: false, resend_at, resend_after });
         self.pending.clear();
         cx.cancel_timer(Timer::Finalize);
         let msg = self.notification();

@@ -415,7 +415,9 @@ impl Zab {
             Msg::AckEpoch { epoch, current_epoch, last, trusted, promised } => {
                 self.on_ack_epoch(cx, from, epoch, current_epoch, last, trusted && promised)
             }
-            Msg::NewLeader { epoch, sync, base, txns } => self.on_new_leader(cx, from, epoch, sync, base, txns),
+            Msg::NewLeader { epoch, sync, base, txns } => {
+                self.on_new_leader(cx, from, epoch, sync, base, txns)
+            }
             Msg::NeedSnap { epoch } => self.on_need_snap(from, epoch),
             Msg::AckNewLeader { epoch, sync, last } => self.on_ack_new_leader(cx, from, epoch, sync, last),
             Msg::UpToDate { epoch, commit } => self.on_up_to_date(cx, from, epoch, commit),

@@ -38,8 +38,13 @@ pub struct ZabStatus {
     pub epoch: u64,
     /// The leader it follows (itself when leading).
     pub leader: Option<NodeId>,
+    /// Its accepted and current epochs (what it promised, what it acknowledged).
+    pub accepted_epoch: u64,
+    pub current_epoch: u64,
     pub applied: u64,
     pub last: u64,
+    /// The zxid of its last transaction.
+    pub last_zxid: crate::msg::Zxid,
     pub commit: u64,
     /// Its snapshot base position.
     pub base: u64,
@@ -158,8 +163,11 @@ impl Zab {
             standing: self.meta.standing,
             epoch,
             leader,
+            accepted_epoch: self.meta.accepted_epoch,
+            current_epoch: self.meta.current_epoch,
             applied: self.applied.index,
             last: self.history.last().index,
+            last_zxid: self.history.last().zxid,
             commit: self.commit,
             base: self.history.base().index,
             tree_digest: self.tree.digest(),

@@ -318,7 +318,12 @@ impl Store {
     /// Drops every transaction after position `index`, durably: the log is rewritten with the
     /// transactions of `history` up to it (a TRUNC sync is rare and the log is short, and a
     /// whole-file replacement leaves no half-cut record to recover from).
-    pub fn truncate_after(&mut self, disk: &mut dyn Storage, index: u64, history: &History) -> Result<(), DiskError> {
+    pub fn truncate_after(
+        &mut self,
+        disk: &mut dyn Storage,
+        index: u64,
+        history: &History,
+    ) -> Result<(), DiskError> {
         let base = history.base();
         let kept: Vec<Txn> = (base.index + 1..=index).filter_map(|i| history.get(i).cloned()).collect();
         let last = history.pos(index.max(base.index).min(history.last().index));

@@ -221,8 +221,9 @@ impl DataTree {
         sequential: bool,
         zxid: Zxid,
     ) -> Result<String, ZkError> {
-        if !valid_path(path) && !(sequential && path.ends_with('/') && valid_path(path.trim_end_matches('/')))
-        {
+        // A sequential create may name only a parent ("/q/"): the counter is the whole name.
+        let parent_only = sequential && path.ends_with('/') && valid_path(path.trim_end_matches('/'));
+        if !(valid_path(path) || parent_only) {
             return Err(ZkError::BadArguments);
         }
         let (parent_path, _) = split(path);

@@ -114,19 +114,24 @@ fn one_damaged_metadata_copy_is_repaired_from_the_other() {
 }
 
 #[test]
-fn a_snapshot_whose_log_rewrite_a_crash_prevented_is_ignored() {
+fn snapshots_a_crash_left_behind_are_ignored() {
     let mut disk = MemDisk::new();
-    let mut store = written(&mut disk, 3);
-    // A SNAP from a leader whose history has another transaction at position 2, and one from
-    // behind the log's start: neither is continued by the old log.
-    for pos in [Pos::new(2, Zxid::new(2, 1)), Pos::new(5, Zxid::new(1, 5))] {
+    let mut store = Store::recover(&mut disk).unwrap().store;
+    // The log continues a snapshot at 3 (compaction writes the snapshot, then the log).
+    let at3 = Snapshot { pos: Pos::new(3, Zxid::new(1, 3)), tree: DataTree::default() };
+    store.save_snapshot(&mut disk, &at3).unwrap();
+    let txns: Vec<Txn> = (4..=6).map(|c| txn(1, c)).collect();
+    store.rewrite(&mut disk, at3.pos, &txns, Some(Pos::new(6, Zxid::new(1, 6)))).unwrap();
+    // Two SNAP installs that a crash interrupted before the log was rewritten: one from behind
+    // the log's start, one from a history with another transaction at position 5.
+    for pos in [Pos::new(2, Zxid::new(1, 2)), Pos::new(5, Zxid::new(2, 1))] {
         store.save_snapshot(&mut disk, &Snapshot { pos, tree: DataTree::default() }).unwrap();
     }
     disk.crash();
     let r = Store::recover(&mut disk).unwrap();
     assert_eq!(r.report, RecoveryReport::default());
     assert_eq!(r.meta.standing, Standing::Voter);
-    assert_eq!((r.snapshot.is_none(), r.history.last().index), (true, 3));
+    assert_eq!((r.snapshot.map(|s| s.pos), r.history.last().index), (Some(at3.pos), 6));
 }
 
 #[test]

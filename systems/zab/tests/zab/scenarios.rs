@@ -1,0 +1,142 @@
+//! Zab scenarios: the coordination service under one fault family at a time, over many seeds,
+//! named like specs.
+//!
+//! Goal: every run's writes and linearizable reads are linearizable (the `znode` model), local
+//! reads keep session order and show committed states, Zab's invariants hold on every observed
+//! state, and the ensemble serves every client again after the heal. Method: seed sweeps of the
+//! simulated ensemble through the check API. Each scenario names the fault counters and events
+//! it is about, and fails if they never happened, so it cannot pass by not doing what its name
+//! says.
+
+use faultline_sim::check::{check, Scenario};
+use faultline_sim::options::{PartitionKind, Preset, SimOptions};
+use faultline_zab::ZabSystem;
+
+/// Three or five servers, no faults: scenarios switch on only the faults they are about.
+fn quiet(nodes: u32) -> SimOptions {
+    SimOptions { nodes, ..Preset::Nofault.options(0) }
+}
+
+fn partitions(o: &mut SimOptions, kinds: &[PartitionKind]) {
+    o.partition.kinds = kinds.to_vec();
+    o.partition.interval_ms_mean = 1_000;
+    o.partition.hold_ms_min = 300;
+    o.partition.hold_ms_max = 1_500;
+}
+
+#[test]
+fn partition_2_1_cuts_one_server_off_and_the_majority_carries_on() {
+    let scenario = Scenario::new("zab: partition 2-1 isolates one server").options(|o| {
+        *o = quiet(3);
+        partitions(o, &[PartitionKind::IsolateOne, PartitionKind::MajorityMinority]);
+    });
+    check::<ZabSystem>(scenario)
+        .expect_faults(&["partition.isolate_one", "partition.majority_minority", "zab.elections_under_faults"])
+        .seeds(30)
+        .run();
+}
+
+#[test]
+fn leader_crashes_start_new_epochs_that_truncate_uncommitted_proposals() {
+    // A leader that dies with proposals on some followers only: the next epoch's leader TRUNCs
+    // them away (or keeps them, if it holds them), and nothing committed is lost.
+    let scenario = Scenario::new("zab: the leader crashes mid-broadcast").options(|o| {
+        *o = quiet(3);
+        o.process.crash_interval_ms_mean = 1_200;
+        o.process.leader_crash_probability = 1.0;
+        o.process.restart_delay_ms_min = 100;
+        o.process.restart_delay_ms_max = 600;
+    });
+    check::<ZabSystem>(scenario)
+        .expect_faults(&["process.crash_leader", "zab.epochs_under_faults", "zab.trunc_syncs"])
+        .seeds(40)
+        .run();
+}
+
+#[test]
+fn a_lagging_server_is_brought_back_with_a_snapshot() {
+    // One server cut off while the others commit more than their logs keep: SNAP.
+    let scenario = Scenario::new("zab: a lagging server gets a snapshot").options(|o| {
+        *o = quiet(3);
+        o.workload.ops_per_client = 80;
+        o.workload.think_ms_max = 60;
+        o.partition.kinds = vec![PartitionKind::IsolateOne];
+        o.partition.interval_ms_mean = 500;
+        o.partition.hold_ms_min = 1_500;
+        o.partition.hold_ms_max = 3_000;
+    });
+    check::<ZabSystem>(scenario).expect_faults(&["partition.isolate_one", "zab.snap_syncs"]).seeds(20).run();
+}
+
+#[test]
+fn abandoned_sessions_expire_and_their_ephemeral_nodes_go_everywhere() {
+    // Clients give sessions up; the leader expires them with a transaction; linearizable reads
+    // of their ephemeral nodes after the `expire` completes must find nothing.
+    let scenario = Scenario::new("zab: sessions expire under partitions").options(|o| {
+        *o = quiet(5);
+        o.workload.ops_per_client = 50;
+        partitions(o, &[PartitionKind::MajorityMinority, PartitionKind::Bridge]);
+    });
+    check::<ZabSystem>(scenario)
+        .expect_faults(&["partition.bridge", "zab.session_expiries_under_faults"])
+        .seeds(20)
+        .run();
+}
+
+#[test]
+fn disk_corruption_makes_a_server_repair_before_it_counts_again() {
+    let scenario = Scenario::new("zab: disk corruption is repaired by synchronization").options(|o| {
+        *o = quiet(3);
+        o.disk.bitflip_interval_ms_mean = 300;
+        o.process.crash_interval_ms_mean = 1_000;
+    });
+    check::<ZabSystem>(scenario)
+        .expect_faults(&["disk.bitflips_at_rest", "process.crash", "zab.repairs"])
+        .seeds(40)
+        .run();
+}
+
+#[test]
+fn failed_syncs_and_full_disks_lose_nothing_acknowledged() {
+    let scenario = Scenario::new("zab: failed fsyncs and full disks").options(|o| {
+        *o = quiet(3);
+        o.disk.faults.sync_error_probability = 0.01;
+        o.disk.full_interval_ms_mean = 1_000;
+        o.disk.full_ms_min = 100;
+        o.disk.full_ms_max = 600;
+    });
+    check::<ZabSystem>(scenario).expect_faults(&["disk.fsync_errors", "disk.full_rejections"]).seeds(30).run();
+}
+
+#[test]
+fn clock_skew_drift_and_steps_keep_reads_linearizable() {
+    // Linearizable reads confirm leadership with a heartbeat round, never a lease; sessions
+    // expire on the leader's clock, which may only make them expire early.
+    let scenario = Scenario::new("zab: clock skew with reads").options(|o| {
+        *o = quiet(3);
+        o.clock.offset_ms_max = 5_000;
+        o.clock.drift_probability = 1.0;
+        o.clock.drift_ppm_max = 500;
+        o.clock.step_probability = 1.0;
+        o.clock.steps_max = 2;
+        o.clock.step_ms_max = 1_000;
+        o.clock.step_window_ms = o.safety_ms;
+    });
+    check::<ZabSystem>(scenario)
+        .expect_faults(&["clock.offset_clocks", "clock.drifting_clocks", "clock.steps_taken"])
+        .seeds(30)
+        .run();
+}
+
+#[test]
+fn duplicated_and_reordered_messages_change_nothing() {
+    // Zab assumes FIFO channels (TCP); here proposals name what they follow and NEWLEADERs are
+    // numbered, so duplicates and overtaking messages are recognized.
+    let scenario = Scenario::new("zab: duplicated and reordered messages").options(|o| {
+        *o = quiet(3);
+        o.net.duplicate_probability = 0.1;
+        o.net.reorder_probability = 0.1;
+        o.net.reorder_delay_ms_max = 100;
+    });
+    check::<ZabSystem>(scenario).expect_faults(&["net.duplicate", "net.reorder"]).seeds(30).run();
+}
