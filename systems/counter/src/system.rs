@@ -5,7 +5,9 @@ use crate::check::check_bounds;
 use crate::msg::{Request, Response};
 use crate::node::{CounterNode, PRIMARY};
 use faultline_checkers::{EventKind, History, Value};
+use faultline_sim::events::Events;
 use faultline_sim::rng::Rng;
+use faultline_sim::stats::Counters;
 use faultline_sim::system::{linearizability, Answer, CheckOutcome, Moment, Op, System, SystemConfig};
 use faultline_sim::{ClientId, NodeId};
 use rand::Rng as _;
@@ -17,10 +19,12 @@ pub struct Counter {
     bug: Option<CounterBug>,
 }
 
-/// What the run saw of each node, for the liveness check.
+/// What the run saw of each node (recovering, log length, commit), for the liveness check, and
+/// the counter's events.
 #[derive(Default)]
 pub struct Observed {
     nodes: BTreeMap<NodeId, (bool, u64, u64)>,
+    events: Events,
 }
 
 impl System for Counter {
@@ -28,6 +32,10 @@ impl System for Counter {
     type Observer = Observed;
     type Bug = CounterBug;
     const NAME: &'static str = "counter";
+    /// `recoveries`: the primary finished collecting its backups' logs and serves again;
+    /// `log_cuts`: a node's log got shorter (a damaged or torn tail cut at boot, or a backup's
+    /// unacknowledged suffix replaced by the primary's log).
+    const EVENTS: &'static [&'static str] = &["recoveries", "log_cuts"];
     const MODEL: &'static str = "counter";
 
     fn new(config: &SystemConfig) -> Result<Self, String> {
@@ -70,8 +78,13 @@ impl System for Counter {
         }
     }
 
-    fn observe(&self, observer: &mut Observed, id: NodeId, _moment: Moment, node: &CounterNode) {
-        observer.nodes.insert(id, (node.is_recovering(), node.log_len(), node.commit()));
+    fn observe(&self, observer: &mut Observed, id: NodeId, moment: Moment, node: &CounterNode) {
+        let now = (node.is_recovering(), node.log_len(), node.commit());
+        if let Some(&(recovering, len, _)) = observer.nodes.get(&id) {
+            observer.events.count_n("recoveries", u64::from(recovering && !now.0), moment);
+            observer.events.count_n("log_cuts", u64::from(now.1 < len), moment);
+        }
+        observer.nodes.insert(id, now);
     }
 
     fn leader(&self, _observer: &Observed) -> Option<NodeId> {
@@ -88,6 +101,10 @@ impl System for Counter {
             .map(|(id, (_, len, _))| format!("backup {id} holds {len} of {commit} committed entries"))
             .collect();
         (!behind.is_empty()).then(|| behind.join("; "))
+    }
+
+    fn counters(&self, observer: &Observed, counters: &mut Counters) {
+        observer.events.add_to(Self::NAME, counters);
     }
 
     fn check(&self, history: &History, _observer: &Observed) -> Vec<CheckOutcome> {
