@@ -1,5 +1,5 @@
 //! The bodies of the fuzz targets in `fuzz/`, as plain functions, and the small-history
-//! generator they share with the property tests ([`generate`]).
+//! generator they share with the property tests (`generate`).
 //!
 //! Each target takes raw fuzzer bytes and panics on a bug. `checkers/tests/fuzz_corpus.rs` runs
 //! every target over the checked-in corpus (`fuzz/corpus/<target>/`) so the targets keep
