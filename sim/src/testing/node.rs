@@ -1,34 +1,37 @@
-//! Drive one node by hand and assert the exact commands it emits.
+//! `TestNode`: drive one node by hand and assert the exact commands it emits.
 //!
 //! The handler unit tests of openraft's `engine/tests` are the model: no network, no runtime,
-//! no timing; feed an input, compare the command vector. The disk is a [`MemDisk`], so a test
-//! can crash the node (losing unsynced writes) and restart it from what was synced.
+//! no timing; feed an input, compare the command vector. The disk is a [`TestDisk`], so a test
+//! can crash the node (losing unsynced writes), restart it from what was synced, or make the
+//! next syncs fail or the disk full.
 
-use crate::disk::MemDisk;
+use super::TestDisk;
 use crate::node::{Command, Context, NoBuggify, Node, NodeId, RequestId, Time};
 use crate::rng::{self, Rng};
+use std::rc::Rc;
 use std::time::Duration;
 
-/// One node under a unit test.
+/// One node under a unit test. Buggify is off: `buggify!` sites and crash points never fire.
 pub struct TestNode<N: Node> {
     pub node: N,
-    pub disk: MemDisk,
+    pub disk: TestDisk,
     id: NodeId,
     now: Time,
     rng: Rng,
-    factory: Box<dyn Fn() -> N>,
+    factory: Rc<dyn Fn() -> N>,
 }
 
 impl<N: Node> TestNode<N> {
-    /// A node built by `factory` (called again on every restart); not started yet.
+    /// A node built by `factory` (called again on every restart); not started yet. Its RNG is
+    /// derived from `seed` and `id`, so two nodes of one test draw differently.
     pub fn new(id: NodeId, seed: u64, factory: impl Fn() -> N + 'static) -> Self {
         TestNode {
             node: factory(),
-            disk: MemDisk::new(),
+            disk: TestDisk::new(),
             id,
             now: Time(Time::EPOCH_NANOS),
             rng: rng::derive(seed, "test-node", u64::from(id.0)),
-            factory: Box::new(factory),
+            factory: Rc::new(factory),
         }
     }
 
@@ -36,6 +39,7 @@ impl<N: Node> TestNode<N> {
         self.id
     }
 
+    /// This node's clock reading, as its handlers see it.
     pub fn now(&self) -> Time {
         self.now
     }
