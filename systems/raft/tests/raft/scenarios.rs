@@ -1,5 +1,5 @@
-//! Raft scenarios: the replicated key-value store under one fault family at a time, over many
-//! seeds, named like specs.
+//! Raft scenarios through the harness: the replicated key-value store under one fault family
+//! at a time, over many seeds, named like specs.
 //!
 //! Goal: every run's client history is linearizable and the Raft properties (election safety,
 //! log matching, leader completeness, state machine safety, leader append-only; sections 5.2
@@ -8,9 +8,6 @@
 //! stated seed budget. Method: seed sweeps of the simulated cluster through the check API. Each
 //! scenario names the fault counters it is about, and fails if they never fired, so a scenario
 //! cannot pass by not doing what its name says.
-
-// Simulation only: these drive the simulator, which a real-mode build does not have.
-#![cfg(madsim)]
 
 use faultline_raft::system::RaftSystem;
 use faultline_sim::check::{check, pinned_trace, Scenario};
