@@ -58,6 +58,7 @@ impl<T> Sealed<T> {
         }
     }
 
+    /// Whether the file exists but cannot be trusted.
     pub fn is_damaged(&self) -> bool {
         matches!(self, Sealed::Damaged(_))
     }
@@ -74,6 +75,7 @@ impl<T: Serialize + DeserializeOwned> SealedFile<T> {
         SealedFile { name: Cow::Owned(name), value: PhantomData }
     }
 
+    /// The file's name on the disk.
     pub fn name(&self) -> &str {
         &self.name
     }

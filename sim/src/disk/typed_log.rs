@@ -22,13 +22,18 @@ pub struct TypedLog<R> {
 /// One position of a recovered typed log.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Slot<R> {
+    /// Record `seq`, read back as written.
     Intact {
+        /// The record's sequence number (its position in the file, from 0).
         seq: u64,
+        /// The record.
         record: R,
     },
     /// Records `seq_first..=seq_last` are unreadable (or do not decode); intact records follow.
     Damaged {
+        /// The first damaged record.
         seq_first: u64,
+        /// The last damaged record.
         seq_last: u64,
     },
 }
@@ -36,7 +41,9 @@ pub enum Slot<R> {
 /// What recovery found: every position in order, and the tail it cut off (see [`TornTail`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Recovery<R> {
+    /// Every record position before the torn tail, in order.
     pub slots: Vec<Slot<R>>,
+    /// The damaged end of the file that recovery cut off, if any.
     pub torn_tail: Option<TornTail>,
 }
 
@@ -108,10 +115,12 @@ impl<R: Serialize + DeserializeOwned> TypedLog<R> {
         self.log.len()
     }
 
+    /// Whether the log holds no record.
     pub fn is_empty(&self) -> bool {
         self.log.is_empty()
     }
 
+    /// The log's file name.
     pub fn file(&self) -> &str {
         self.log.file()
     }

@@ -24,8 +24,11 @@ use std::time::Duration;
 /// A message in flight.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Envelope<M> {
+    /// The sender.
     pub from: NodeId,
+    /// The destination.
     pub to: NodeId,
+    /// The message.
     pub msg: M,
 }
 
@@ -34,7 +37,9 @@ pub struct Envelope<M> {
 pub struct Reply<R> {
     /// The node that replied.
     pub from: NodeId,
+    /// The request answered.
     pub id: RequestId,
+    /// The answer.
     pub resp: R,
 }
 
@@ -42,6 +47,7 @@ pub struct Reply<R> {
 /// feed a system's invariant checkers. `elapsed` is the cluster's time (the same for every
 /// node, unlike their clocks).
 pub trait Observer<N: Node> {
+    /// Called once `id` finished a step, before its commands are carried out.
     fn after_step(&mut self, id: NodeId, node: &N, elapsed: Duration);
 }
 
@@ -52,6 +58,7 @@ impl<N: Node> Observer<N> for () {
 
 /// A node id, or a plain number standing for one (`c.crash(1)`): scripts stay short.
 pub trait IntoNodeId: Copy {
+    /// The node id this stands for.
     fn into_node_id(self) -> NodeId;
 }
 
@@ -243,6 +250,7 @@ impl<N: Node, O: Observer<N>> Cluster<N, O> {
         self.member_ref(id).liveness != Liveness::Down
     }
 
+    /// Paused by `pause` and not resumed yet.
     pub fn is_paused(&self, id: impl IntoNodeId) -> bool {
         self.member_ref(id).liveness == Liveness::Paused
     }
@@ -262,10 +270,12 @@ impl<N: Node, O: Observer<N>> Cluster<N, O> {
         self.elapsed
     }
 
+    /// The observer, with whatever it gathered (an invariant checker's verdict, say).
     pub fn observer(&self) -> &O {
         &self.observer
     }
 
+    /// The observer, to reset or reconfigure it.
     pub fn observer_mut(&mut self) -> &mut O {
         &mut self.observer
     }
@@ -358,6 +368,7 @@ impl<N: Node, O: Observer<N>> Cluster<N, O> {
         self.timers_frozen = true;
     }
 
+    /// Undoes `freeze_timers`: timers fire again as clocks pass them.
     pub fn thaw_timers(&mut self) {
         self.timers_frozen = false;
     }

@@ -17,6 +17,7 @@ pub struct TestDisk {
 }
 
 impl TestDisk {
+    /// An empty disk with no failure switched on.
     pub fn new() -> Self {
         TestDisk::default()
     }

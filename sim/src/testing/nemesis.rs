@@ -29,17 +29,21 @@ pub struct NemesisRates {
     pub recover_probability: f64,
     /// Cut the cluster in two random groups.
     pub partition_probability: f64,
+    /// Restore every link.
     pub heal_probability: f64,
     /// Set a node's clock rate to 50-199 % (drift).
     pub clock_rate_probability: f64,
     /// Hand the test a node for a fault of the system's own ([`Fault::Custom`]).
     pub custom_probability: f64,
+    /// Put a copy of a message in flight at the back of the queue.
     pub duplicate_probability: f64,
+    /// Drop a message in flight.
     pub drop_probability: f64,
     /// Swap two messages in flight.
     pub swap_probability: f64,
     /// Hold a message back for 1 to `delay_ms_max` ms (a late, stale delivery).
     pub delay_probability: f64,
+    /// The longest hold of a delayed message (exclusive), in milliseconds.
     pub delay_ms_max: u64,
 }
 
@@ -66,13 +70,19 @@ impl Default for NemesisRates {
 /// What one `step` did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Fault {
+    /// No fault this time.
     Nothing,
+    /// The node crashed and restarted at once.
     Restarted(NodeId),
+    /// The node crashed and stays down.
     Crashed(NodeId),
     /// A node kept down came back.
     Recovered(NodeId),
+    /// The cluster was cut in two groups.
     Partitioned,
+    /// Every link was restored.
     Healed,
+    /// The node's clock now runs at this rate, in percent.
     ClockRate(NodeId, u32),
     /// The system's own fault, to be done by the test on this node.
     Custom(NodeId),
@@ -89,6 +99,7 @@ pub struct Nemesis<M> {
 }
 
 impl<M: Clone> Nemesis<M> {
+    /// A nemesis drawing from a stream of `seed`, with these rates.
     pub fn new(seed: u64, rates: NemesisRates) -> Self {
         Nemesis { rng: rng::derive(seed, "chaos", 0), rates, down: Vec::new(), delayed: Vec::new() }
     }

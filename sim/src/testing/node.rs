@@ -13,7 +13,9 @@ use std::time::Duration;
 
 /// One node under a unit test. Buggify is off: `buggify!` sites and crash points never fire.
 pub struct TestNode<N: Node> {
+    /// The node's state, for assertions.
     pub node: N,
+    /// The node's disk, to damage it or switch its failures on.
     pub disk: TestDisk,
     id: NodeId,
     now: Time,
@@ -35,6 +37,7 @@ impl<N: Node> TestNode<N> {
         }
     }
 
+    /// This node.
     pub fn id(&self) -> NodeId {
         self.id
     }
@@ -49,18 +52,22 @@ impl<N: Node> TestNode<N> {
         self.now = self.now + by;
     }
 
+    /// Runs `on_start`; returns what it emitted.
     pub fn start(&mut self) -> Vec<Command<N>> {
         self.step(|n, cx| n.on_start(cx))
     }
 
+    /// Delivers `msg` from `from`; returns what the handler emitted.
     pub fn message(&mut self, from: NodeId, msg: N::Msg) -> Vec<Command<N>> {
         self.step(|n, cx| n.on_message(cx, from, msg))
     }
 
+    /// Fires `timer` (whether or not it was set); returns what the handler emitted.
     pub fn timer(&mut self, timer: N::Timer) -> Vec<Command<N>> {
         self.step(|n, cx| n.on_timer(cx, timer))
     }
 
+    /// Hands the node a client request; returns what the handler emitted.
     pub fn request(&mut self, id: RequestId, req: N::Request) -> Vec<Command<N>> {
         self.step(|n, cx| n.on_request(cx, id, req))
     }
