@@ -7,14 +7,17 @@
 //! Modules:
 //! - [`node`]: the protocol API: `Node`, `Context`, `Command`, ids and the node's clock reading.
 //! - [`disk`]: the `Storage` trait a node's durable state goes through, its in-memory,
-//!   simulated (faulty) and real backends, and `RecordLog`, a checksummed write-ahead log on top.
+//!   simulated (faulty) and real backends, `RecordLog` (a checksummed write-ahead log) with
+//!   `TypedLog` (its serde records) on top, `SealedFile` (one checksummed value replaced whole),
+//!   and `DiskError::requires_halt`, the halt policy every system follows.
 //! - [`clock`]: each node's own clock (offset, linear drift, steps, periodic wobble) and the
 //!   conversion of its timers to simulated time.
 //! - [`buggify`]: FoundationDB-style two-level `buggify!` sites.
 //! - [`bugs`]: the bug zoo, written once: `bug_zoo!` declares a system's planted bugs.
 //! - [`events`]: a system's own events, counted with the moment (and again under faults).
 //! - [`rng`]: the named, version-stable PRNG and seed derivation every random draw uses.
-//! - [`testing`]: drive one node by hand in unit tests and assert the exact commands it emits.
+//! - [`testing`]: the test kit: one node by hand with exact command vectors (`TestNode`), a
+//!   scripted cluster for scenario tests (`Cluster`), and seeded faults for it (`Nemesis`).
 //! - [`codec`]: serde values in checksummed frames; [`wire`]: what the frames carry.
 //! - [`options`]: `SimOptions`, plain data with presets (`nofault`, `lite`, `swarm`).
 //! - [`schedule`]: the nemesis's fault schedule, planned from the seed as plain data.

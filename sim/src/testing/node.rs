@@ -1,41 +1,48 @@
-//! Drive one node by hand and assert the exact commands it emits.
+//! `TestNode`: drive one node by hand and assert the exact commands it emits.
 //!
 //! The handler unit tests of openraft's `engine/tests` are the model: no network, no runtime,
-//! no timing; feed an input, compare the command vector. The disk is a [`MemDisk`], so a test
-//! can crash the node (losing unsynced writes) and restart it from what was synced.
+//! no timing; feed an input, compare the command vector. The disk is a [`TestDisk`], so a test
+//! can crash the node (losing unsynced writes), restart it from what was synced, or make the
+//! next syncs fail or the disk full.
 
-use crate::disk::MemDisk;
+use super::TestDisk;
 use crate::node::{Command, Context, NoBuggify, Node, NodeId, RequestId, Time};
 use crate::rng::{self, Rng};
+use std::rc::Rc;
 use std::time::Duration;
 
-/// One node under a unit test.
+/// One node under a unit test. Buggify is off: `buggify!` sites and crash points never fire.
 pub struct TestNode<N: Node> {
+    /// The node's state, for assertions.
     pub node: N,
-    pub disk: MemDisk,
+    /// The node's disk, to damage it or switch its failures on.
+    pub disk: TestDisk,
     id: NodeId,
     now: Time,
     rng: Rng,
-    factory: Box<dyn Fn() -> N>,
+    factory: Rc<dyn Fn() -> N>,
 }
 
 impl<N: Node> TestNode<N> {
-    /// A node built by `factory` (called again on every restart); not started yet.
+    /// A node built by `factory` (called again on every restart); not started yet. Its RNG is
+    /// derived from `seed` and `id`, so two nodes of one test draw differently.
     pub fn new(id: NodeId, seed: u64, factory: impl Fn() -> N + 'static) -> Self {
         TestNode {
             node: factory(),
-            disk: MemDisk::new(),
+            disk: TestDisk::new(),
             id,
             now: Time(Time::EPOCH_NANOS),
             rng: rng::derive(seed, "test-node", u64::from(id.0)),
-            factory: Box::new(factory),
+            factory: Rc::new(factory),
         }
     }
 
+    /// This node.
     pub fn id(&self) -> NodeId {
         self.id
     }
 
+    /// This node's clock reading, as its handlers see it.
     pub fn now(&self) -> Time {
         self.now
     }
@@ -45,18 +52,22 @@ impl<N: Node> TestNode<N> {
         self.now = self.now + by;
     }
 
+    /// Runs `on_start`; returns what it emitted.
     pub fn start(&mut self) -> Vec<Command<N>> {
         self.step(|n, cx| n.on_start(cx))
     }
 
+    /// Delivers `msg` from `from`; returns what the handler emitted.
     pub fn message(&mut self, from: NodeId, msg: N::Msg) -> Vec<Command<N>> {
         self.step(|n, cx| n.on_message(cx, from, msg))
     }
 
+    /// Fires `timer` (whether or not it was set); returns what the handler emitted.
     pub fn timer(&mut self, timer: N::Timer) -> Vec<Command<N>> {
         self.step(|n, cx| n.on_timer(cx, timer))
     }
 
+    /// Hands the node a client request; returns what the handler emitted.
     pub fn request(&mut self, id: RequestId, req: N::Request) -> Vec<Command<N>> {
         self.step(|n, cx| n.on_request(cx, id, req))
     }
