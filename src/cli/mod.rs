@@ -6,11 +6,13 @@
 //! output written.
 
 pub mod check;
+pub mod merge;
 pub mod real;
+pub mod record;
 pub mod replay;
+pub mod shard;
 #[cfg(madsim)]
 pub mod simlog;
-#[cfg(madsim)]
 pub mod summary;
 pub mod sweep;
 pub mod systems;
