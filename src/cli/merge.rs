@@ -35,6 +35,9 @@ pub fn run(args: MergeArgs) -> i32 {
     match merge(&args) {
         Ok(summary) => {
             print!("{summary}");
+            if let (Some(out), true) = (&args.out, summary.failures() > 0) {
+                println!("every failing seed's reproduce line: {}", out.join("failures.txt").display());
+            }
             if summary.failures() > 0 {
                 EXIT_FAILURE_FOUND
             } else {
