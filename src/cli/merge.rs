@@ -16,6 +16,7 @@ use super::record::{Identity, SeedRecord};
 use super::summary::{MergeStats, Origin, Summary, Tally};
 use super::{usage_error, EXIT_FAILURE_FOUND, EXIT_OK};
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug)]
@@ -61,6 +62,9 @@ fn merge(args: &MergeArgs) -> Result<Summary, String> {
         merger.read(file)?;
     }
     merger.check_mix(args.allow_mixed)?;
+    if merger.identities.iter().any(|i| i.commit == "unknown") {
+        eprintln!("warning: some records come from a build of unknown commit: builds cannot be told apart");
+    }
     let stats = merger.stats(files.len());
     let summary = Summary::new(merger.tally, Origin::Merge(stats));
     if let Some(out) = &args.out {
@@ -107,13 +111,13 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
-/// What identifies a seed's run, to recognise the same seed recorded twice and tell whether
-/// the two records agree.
+/// What must agree between two records of the same seed by the same build: its options, its
+/// trace and its signature (kept as numbers, since a merge may hold millions of seeds).
 #[derive(PartialEq, Eq)]
 struct Fingerprint {
-    options_hash: String,
-    trace_hash: String,
-    signature: Option<String>,
+    options_hash: u64,
+    trace_hash: u64,
+    signature: Option<usize>,
 }
 
 /// The merge in progress: records are tallied as they are read, each seed once.
@@ -123,6 +127,7 @@ struct Merger {
     identities: Vec<Identity>,
     /// For each identity: the files it came from and how many seeds.
     sources: BTreeMap<usize, (BTreeSet<PathBuf>, u64)>,
+    signatures: BTreeMap<String, usize>,
     seen: BTreeMap<(usize, u64), Fingerprint>,
     records: u64,
     duplicates: u64,
@@ -131,17 +136,20 @@ struct Merger {
 }
 
 impl Merger {
-    /// Adds one records file. A line that is not a record is skipped with a warning (a shard
-    /// killed mid-write leaves a torn line); a file without a single record is an error.
+    /// Adds one records file, line by line. A line that is not a record is skipped with a
+    /// warning (a shard killed mid-write leaves a torn line, perhaps cut inside a character); a
+    /// file with lines but not a single record is an error.
     fn read(&mut self, path: &Path) -> Result<(), String> {
-        let text =
-            std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let cannot = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+        let file = std::fs::File::open(path).map_err(cannot)?;
         let (mut good, mut bad) = (0u64, Vec::new());
-        for (number, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-            match serde_json::from_str::<SeedRecord>(line).map_err(|e| e.to_string()).and_then(|r| {
-                r.validate()?;
-                Ok(r)
-            }) {
+        for (number, line) in BufReader::new(file).split(b'\n').enumerate() {
+            let line = line.map_err(cannot)?;
+            let line = String::from_utf8_lossy(&line);
+            if line.trim().is_empty() {
+                continue;
+            }
+            match parse(&line) {
                 Ok(record) => {
                     good += 1;
                     self.add(path, record);
@@ -169,10 +177,11 @@ impl Merger {
                 self.identities.len() - 1
             }
         };
+        let next = self.signatures.len();
         let fingerprint = Fingerprint {
-            options_hash: record.options_hash.clone(),
-            trace_hash: record.trace_hash.clone(),
-            signature: record.signature.clone(),
+            options_hash: hex(&record.options_hash),
+            trace_hash: hex(&record.trace_hash),
+            signature: record.signature.as_ref().map(|s| *self.signatures.entry(s.clone()).or_insert(next)),
         };
         let source = self.sources.entry(at).or_default();
         source.0.insert(path.to_path_buf());
@@ -180,8 +189,8 @@ impl Merger {
             self.duplicates += 1;
             if *first != fingerprint && self.conflicting_seeds.insert((at, record.seed)) {
                 eprintln!(
-                    "warning: seed {} of {} has records that disagree (trace hash {} and {}): the \
-                     same build ran it two ways, or the builds differ in a way the commit does not show",
+                    "warning: seed {} of {} has records that disagree (trace hash {:016x} and {:016x}): \
+                     the same build ran it two ways, or the builds differ in a way the commit does not show",
                     record.seed, self.identities[at], first.trace_hash, fingerprint.trace_hash
                 );
             }
@@ -244,5 +253,74 @@ impl Merger {
             unreadable_lines: self.unreadable_lines,
             conflicting_seeds: self.conflicting_seeds.len() as u64,
         }
+    }
+}
+
+fn parse(line: &str) -> Result<SeedRecord, String> {
+    let record: SeedRecord = serde_json::from_str(line).map_err(|e| e.to_string())?;
+    record.validate()?;
+    Ok(record)
+}
+
+/// A validated record's hash field as a number.
+fn hex(text: &str) -> u64 {
+    u64::from_str_radix(text, 16).expect("validated as 16 hex digits")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::record::Outcome;
+
+    fn record(seed: u64, trace_hash: u64, commit: &str) -> SeedRecord {
+        SeedRecord {
+            system: "counter".into(),
+            preset: "swarm".into(),
+            bug: None,
+            options_hash: format!("{:016x}", seed),
+            version: "0.1.0".into(),
+            commit: commit.into(),
+            seed,
+            outcome: Outcome::Pass,
+            class: None,
+            signature: None,
+            message: None,
+            sim_seconds: 1.0,
+            wall_ms: 1.0,
+            trace_hash: format!("{trace_hash:016x}"),
+            counters: BTreeMap::from([("net.loss".to_string(), 2)]),
+        }
+    }
+
+    fn file(dir: &Path, name: &str, records: &[SeedRecord]) -> PathBuf {
+        let lines: String = records.iter().map(|r| serde_json::to_string(r).unwrap() + "\n").collect();
+        std::fs::write(dir.join(name), lines).unwrap();
+        dir.join(name)
+    }
+
+    #[test]
+    fn a_seed_twice_counts_once_and_disagreeing_records_are_counted() {
+        let dir = std::env::temp_dir().join(format!("faultline-merge-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let a = file(&dir, "records.a.jsonl", &[record(1, 7, "c1"), record(2, 8, "c1")]);
+        let b = file(&dir, "records.b.jsonl", &[record(2, 8, "c1"), record(3, 9, "c1"), record(1, 99, "c1")]);
+        let mut merger = Merger::default();
+        merger.read(&a).unwrap();
+        merger.read(&b).unwrap();
+        assert!(merger.check_mix(false).is_ok());
+        let stats = merger.stats(2);
+        assert_eq!((stats.records, stats.duplicates, stats.conflicting_seeds), (5, 2, 1));
+        assert_eq!(merger.tally.failures(), 0);
+        let c = file(&dir, "records.c.jsonl", &[record(4, 1, "c2")]);
+        merger.read(&c).unwrap();
+        let refused = merger.check_mix(false).unwrap_err();
+        assert!(refused.contains("different builds (commits)") && refused.contains("commit c2"), "{refused}");
+        assert!(merger.check_mix(true).is_ok());
+        std::fs::write(dir.join("records.bad.jsonl"), "not json\n").unwrap();
+        assert!(merger
+            .read(&dir.join("records.bad.jsonl"))
+            .unwrap_err()
+            .contains("holds no per-seed records"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -132,6 +132,19 @@ impl SeedRecord {
     }
 }
 
+impl Identity {
+    /// A sweep run by this build.
+    pub fn of_this_build(system: &str, preset: &str, bug: Option<&str>) -> Self {
+        Identity {
+            system: system.to_string(),
+            preset: preset.to_string(),
+            bug: bug.map(str::to_string),
+            version: VERSION.to_string(),
+            commit: COMMIT.to_string(),
+        }
+    }
+}
+
 /// The reproduce line of one seed of a sweep.
 pub fn reproduce_line(system: &str, seed: u64, preset: &str, bug: Option<&str>) -> String {
     let bug = bug.map(|b| format!(" --bug {b}")).unwrap_or_default();

@@ -56,6 +56,13 @@ impl Default for Tally {
 }
 
 impl Tally {
+    /// A tally that lists `identity` even if no seed of it is added (a shard with no seeds).
+    pub fn expecting(identity: Identity) -> Self {
+        let mut tally = Tally::default();
+        tally.identities.insert(identity, 0);
+        tally
+    }
+
     pub fn add(&mut self, record: SeedRecord) {
         *self.identities.entry(record.identity()).or_default() += 1;
         let prefix = format!("{}.", record.system);
@@ -223,13 +230,11 @@ impl Summary {
     /// signature, smallest seed first) and `summary{suffix}.json`.
     pub fn write(&self, dir: &Path, suffix: &str) -> std::io::Result<()> {
         std::fs::create_dir_all(dir)?;
-        let mut lines = String::new();
-        for group in &self.signatures {
-            for f in self.failures.iter().filter(|f| f.signature == group.signature) {
-                lines.push_str(&f.reproduce);
-                lines.push('\n');
-            }
-        }
+        let group: BTreeMap<&str, usize> =
+            self.signatures.iter().enumerate().map(|(i, g)| (g.signature.as_str(), i)).collect();
+        let mut ordered: Vec<&FailureLine> = self.failures.iter().collect();
+        ordered.sort_by_key(|f| group.get(f.signature.as_str()));
+        let lines: String = ordered.iter().map(|f| format!("{}\n", f.reproduce)).collect();
         std::fs::write(dir.join(format!("failures{suffix}.txt")), lines)?;
         let json = serde_json::to_string_pretty(self).expect("summary serializes");
         std::fs::write(dir.join(format!("summary{suffix}.json")), json + "\n")

@@ -132,20 +132,10 @@ impl SweepArgs {
 }
 
 pub fn run(args: SweepArgs) -> i32 {
-    let sweep = match args.validate() {
-        Ok(s) => s,
-        Err(e) => return usage_error(e),
-    };
-    // The records file is opened before any seed runs, so that a folder that cannot be written
-    // is a usage error, not a sweep whose results are lost.
-    let records = match &sweep.args.out {
-        Some(dir) => match RecordWriter::open(dir, sweep.shard) {
-            Ok(w) => Some(w),
-            Err(e) => return usage_error(format!("cannot write to {}: {e}", dir.display())),
-        },
-        None => None,
-    };
-    imp::sweep(&sweep, records)
+    match args.validate() {
+        Ok(sweep) => imp::sweep(&sweep),
+        Err(e) => usage_error(e),
+    }
 }
 
 impl Sweep {
@@ -153,13 +143,22 @@ impl Sweep {
     pub fn file_suffix(&self) -> String {
         shard_suffix(self.shard)
     }
+
+    /// Opens the records file before any seed runs, so that a folder that cannot be written is
+    /// a usage error, not a sweep whose results are lost.
+    pub fn open_records(&self) -> Result<Option<RecordWriter>, String> {
+        let Some(dir) = &self.args.out else { return Ok(None) };
+        RecordWriter::open(dir, self.shard)
+            .map(Some)
+            .map_err(|e| format!("cannot write to {}: {e}", dir.display()))
+    }
 }
 
 #[cfg(not(madsim))]
 mod imp {
     use super::*;
 
-    pub fn sweep(_sweep: &Sweep, _records: Option<RecordWriter>) -> i32 {
+    pub fn sweep(_sweep: &Sweep) -> i32 {
         usage_error("this is a real-mode build, which has no simulator: build without RUSTFLAGS= to sweep")
     }
 }
@@ -167,7 +166,7 @@ mod imp {
 #[cfg(madsim)]
 mod imp {
     use super::*;
-    use crate::cli::record::SeedRecord;
+    use crate::cli::record::{Identity, SeedRecord};
     use crate::cli::summary::{Origin, Summary, Tally};
     use crate::cli::{EXIT_FAILURE_FOUND, EXIT_OK};
     use faultline_sim::harness::RunSpec;
@@ -176,7 +175,11 @@ mod imp {
     use std::sync::mpsc;
     use std::time::Instant;
 
-    pub fn sweep(sweep: &Sweep, mut records: Option<RecordWriter>) -> i32 {
+    pub fn sweep(sweep: &Sweep) -> i32 {
+        let mut records = match sweep.open_records() {
+            Ok(r) => r,
+            Err(e) => return usage_error(e),
+        };
         // A node's panic is a finding the summary reports with its reproduce line; the default
         // hook would print every one (with a backtrace) over the progress bar.
         std::panic::set_hook(Box::new(|_| {}));
@@ -228,7 +231,9 @@ mod imp {
         let deadline = sweep.args.duration.map(|d| started + d);
         let (next, stop, out_of_time) = (AtomicU64::new(0), AtomicBool::new(false), AtomicBool::new(false));
         let (tx, rx) = mpsc::channel();
-        let mut tally = Tally::default();
+        let args = &sweep.args;
+        let mut tally =
+            Tally::expecting(Identity::of_this_build(&args.system, args.preset.name(), args.bug.as_deref()));
         let mut error = None;
         std::thread::scope(|scope| {
             for _ in 0..sweep.args.jobs {

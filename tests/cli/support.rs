@@ -58,10 +58,10 @@ pub fn json(file: &Path) -> Value {
     serde_json::from_str(&text).unwrap()
 }
 
-/// The parseable lines of a records file.
+/// The parseable lines of a records file (a torn line may hold half a character).
 pub fn records(file: &Path) -> Vec<Value> {
-    let text = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-    text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
+    let bytes = std::fs::read(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    String::from_utf8_lossy(&bytes).lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
 }
 
 /// Merges `inputs` into `out`; returns the process output and the merged summary.json.

@@ -87,7 +87,7 @@ fn a_shard_killed_half_way_and_run_again_counts_each_seed_once() {
     let mut args = sweep_args(&dir, Some("2/4"));
     args[7] = "1"; // --jobs 1: the kill comes while seeds are still to run
     let mut child = command(&args).stdout(std::process::Stdio::null()).spawn().unwrap();
-    let recorded = || std::fs::read_to_string(&file).map_or(0, |t| t.lines().count());
+    let recorded = || std::fs::read(&file).map_or(0, |t| t.iter().filter(|b| **b == b'\n').count());
     while recorded() < 10 && child.try_wait().unwrap().is_none() {
         std::thread::sleep(Duration::from_millis(2));
     }
@@ -95,8 +95,14 @@ fn a_shard_killed_half_way_and_run_again_counts_each_seed_once() {
     child.wait().unwrap();
     let survived = records(&file).len();
     assert!((10..100).contains(&survived), "killed half-way: {survived} of 100 seeds recorded");
-    // A kill in the middle of a write leaves a torn line; the rerun must not be spoiled by it.
-    std::fs::OpenOptions::new().append(true).open(&file).unwrap().write_all(b"{\"system\":\"coun").unwrap();
+    // A kill in the middle of a write leaves a torn line, perhaps cut inside a character; the
+    // rerun must not be spoiled by it.
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&file)
+        .unwrap()
+        .write_all(b"{\"system\":\"coun\xe2\x80")
+        .unwrap();
     let again = run(&args);
     assert_eq!(again.status.code(), Some(1), "{}", text(&again.stderr));
     assert_eq!(records(&file).len(), survived + 100, "the rerun appended all its seeds");
