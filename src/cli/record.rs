@@ -193,10 +193,24 @@ fn normalise(line: &str) -> String {
             _ => push_word(&mut out, word),
         }
     }
+    let mut out = collapse_repeats(out);
     if out.chars().count() > SIGNATURE_CHARS_MAX {
         out = out.chars().take(SIGNATURE_CHARS_MAX).collect::<String>() + "..";
     }
     out
+}
+
+/// A list whose length varies from seed to seed (`client c# completed # of # operations; client
+/// c# completed ...`, `n#,n#,n#`) says the same as one of its items: an item equal to the end
+/// of the one before it is dropped.
+fn collapse_repeats(mut line: String) -> String {
+    for separator in ["; ", ", ", ","] {
+        let mut items: Vec<&str> = line.split(separator).collect();
+        // The first item carries what came before the list: it ends with the item.
+        items.dedup_by(|item, before| before.ends_with(*item));
+        line = items.join(separator);
+    }
+    line
 }
 
 /// Splits a line into alphanumeric words and single other characters.
@@ -316,6 +330,10 @@ mod tests {
         assert_eq!(normalise(x), "pending: # leaders [..]");
         assert_eq!(normalise(x), normalise(y));
         assert_eq!(normalise("trace 9f3a0b1c2d3e4f50 differs"), "trace # differs");
+        let clients = "not live: client c1 completed 2 of 9; client c4 completed 0 of 9; pending: n2";
+        assert_eq!(normalise(clients), "not live: client c# completed # of #; pending: n#");
+        assert_eq!(normalise("members n0,n1,n3"), "members n#");
+        assert_eq!(normalise("members n0,n1,n3"), normalise("members n2,n4"));
         assert_eq!(normalise("deadbeefcafe stays a word"), "deadbeefcafe stays a word");
         let long = "x".repeat(500);
         assert_eq!(normalise(&long).chars().count(), SIGNATURE_CHARS_MAX + 2);

@@ -109,18 +109,25 @@ pub struct Sweep {
 }
 
 impl SweepArgs {
+    /// How many seeds the whole sweep (all shards) has: `--seeds`, else as many as there are
+    /// after `--start-seed` when `--duration` bounds it, else the default.
+    fn positions(&self) -> Result<u64, String> {
+        let after_start = u64::MAX - self.start_seed;
+        match (self.seeds, self.duration) {
+            (Some(n), _) if n > after_start => {
+                Err(format!("--start-seed {} plus --seeds {n} overflows u64", self.start_seed))
+            }
+            (Some(n), _) => Ok(n),
+            (None, Some(_)) => Ok(after_start),
+            (None, None) => Ok(SEEDS_DEFAULT.min(after_start)),
+        }
+    }
+
     fn validate(self) -> Result<Sweep, String> {
         let system = registry::find(&self.system)?;
         registry::check_bug(system, self.bug.as_deref())?;
         let shard = shard::resolve(self.shard, self.shards, |name| std::env::var(name).ok())?;
-        let limit =
-            match (self.seeds, self.duration) {
-                (Some(n), _) => self.start_seed.checked_add(n).map(|_| n).ok_or_else(|| {
-                    format!("--start-seed {} plus --seeds {n} overflows u64", self.start_seed)
-                })?,
-                (None, Some(_)) => u64::MAX - self.start_seed,
-                (None, None) => SEEDS_DEFAULT.min(u64::MAX - self.start_seed),
-            };
+        let limit = self.positions()?;
         if let Some(out) = &self.out {
             if out.exists() && !out.is_dir() {
                 return Err(format!("--out {} exists and is not a directory", out.display()));
