@@ -1,5 +1,8 @@
 //! The `faultline` command line: one module per subcommand, each with its clap `Args` and a
-//! `run` that returns the process exit code.
+//! `run` that returns the process exit code (`check`, `merge`, `real`, `replay`, `sweep`,
+//! `systems`), and what the sweep and merge share: `record` (per-seed records and failure
+//! signatures), `summary` (the summary built from records), `shard` (`--shard auto` from the
+//! scheduler's environment).
 //!
 //! Exit codes: 0 success; 1 a failure was found (a failing seed, a violation); 2 a usage error
 //! (bad arguments, unknown names, unreadable input), reported in one line, with no partial
