@@ -11,6 +11,8 @@
 //! - [`clock`]: each node's own clock (offset, linear drift, steps, periodic wobble) and the
 //!   conversion of its timers to simulated time.
 //! - [`buggify`]: FoundationDB-style two-level `buggify!` sites.
+//! - [`bugs`]: the bug zoo, written once: `bug_zoo!` declares a system's planted bugs.
+//! - [`events`]: a system's own events, counted with the moment (and again under faults).
 //! - [`rng`]: the named, version-stable PRNG and seed derivation every random draw uses.
 //! - [`testing`]: drive one node by hand in unit tests and assert the exact commands it emits.
 //! - [`codec`]: serde values in checksummed frames; [`wire`]: what the frames carry.
@@ -28,16 +30,25 @@
 //! - `real` (real-mode builds): nodes as processes over TCP, and the cluster command.
 //! - `harness` (simulation builds): one seed becomes a whole run.
 //! - `check` (simulation builds): the test API, `check::<S>(scenario).seeds(n).run()`.
+//! - `conformance` (simulation builds): `conformance_tests!`, every system's definition of done
+//!   as tests written in one call.
+//! - `fuzzing` (simulation builds): the fuzz body shared by every system.
 //! - [`validate`]: the typed error and checks shared by the plain-data fault options.
 
 pub mod attempts;
 pub mod buggify;
+pub mod bugs;
 #[cfg(madsim)]
 pub mod check;
 pub mod clock;
 pub mod codec;
+#[cfg(madsim)]
+pub mod conformance;
 pub mod disk;
+pub mod events;
 pub mod faults;
+#[cfg(madsim)]
+pub mod fuzzing;
 #[cfg(madsim)]
 pub mod harness;
 pub mod net;

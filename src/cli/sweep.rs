@@ -123,9 +123,11 @@ impl SweepArgs {
         }
     }
 
-    fn validate(self) -> Result<Sweep, String> {
+    fn validate(mut self) -> Result<Sweep, String> {
         let system = registry::find(&self.system)?;
-        registry::check_bug(system, self.bug.as_deref())?;
+        // Records, summaries and reproduce lines name the bug by its canonical name, whichever
+        // spelling was given, so that shards started with either merge as one sweep.
+        self.bug = system.canonical_bug(self.bug.as_deref())?;
         let shard = shard::resolve(self.shard, self.shards, |name| std::env::var(name).ok())?;
         let limit = self.positions()?;
         if let Some(out) = &self.out {

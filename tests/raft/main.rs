@@ -13,7 +13,7 @@
 #![cfg(madsim)]
 
 use faultline_raft::system::RaftSystem;
-use faultline_sim::check::{check, pinned_trace, Scenario};
+use faultline_sim::check::{check, Scenario};
 use faultline_sim::options::{PartitionKind, Preset, SimOptions};
 
 /// Three or five nodes, no faults: scenarios switch on only the faults they are about.
@@ -126,70 +126,20 @@ fn disk_corruption_is_repaired_from_peers() {
         .run();
 }
 
-#[test]
-fn swarm_runs_pass() {
-    check::<RaftSystem>(Scenario::new("raft: swarm")).seeds(100).run();
-}
-
-#[test]
-fn raft_runs_are_deterministic() {
-    check::<RaftSystem>(Scenario::new("raft: determinism")).seeds(10).assert_deterministic();
-    check::<RaftSystem>(Scenario::new("raft: determinism with a bug").bug("StaleLocalRead"))
-        .seeds(5)
-        .assert_deterministic();
-}
-
-/// Pins the whole trace of one fixed seed: an unintended change to the runtime, the fault
-/// schedule or the protocol shows up as a snapshot diff in review.
-#[test]
-fn raft_trace_of_seed_7_is_pinned() {
-    let text = pinned_trace::<RaftSystem>(&Scenario::new("raft: pinned trace"), 7);
-    insta::assert_snapshot!(text);
-}
-
-/// Each planted bug must be found within its seed budget (measured, with margin), and its
-/// failing seed must fail the same way (same trace hash) when run again.
-fn finds(bug: &str, seeds: u64) {
-    let sweep = check::<RaftSystem>(Scenario::new(&format!("raft: bug {bug}")).bug(bug))
-        .seeds(seeds)
-        .run_expecting_failure();
-    let (seed, class, message) = &sweep.failures[0];
-    println!("{bug}: found at seed {seed} after {} seeds ({}): {message}", sweep.seeds.len(), class.name());
-}
-
-#[test]
-fn raft_bug_no_step_down_on_higher_term_is_found() {
-    finds("NoStepDownOnHigherTerm", 40);
-}
-
-#[test]
-fn raft_bug_stale_local_read_is_found() {
-    finds("StaleLocalRead", 150);
-}
-
-#[test]
-fn raft_bug_truncate_on_stale_append_is_found() {
-    finds("TruncateOnStaleAppend", 20);
-}
-
-#[test]
-fn raft_bug_ack_before_sync_is_found() {
-    finds("AckBeforeSync", 100);
-}
-
-#[test]
-fn raft_bug_snapshot_keeps_conflicting_entries_is_found() {
-    finds("SnapshotKeepsConflictingEntries", 150);
-}
-
-#[test]
-fn raft_bug_vote_not_persisted_is_found() {
-    finds("VoteNotPersisted", 500);
-}
-
-#[test]
-fn raft_bug_commit_old_term_by_counting_is_found() {
-    // Figure 8 takes four rare moments in one run; the swarm runs that arm every buggify site
-    // reach it (15 of 10000 seeds, the first at 577).
-    finds("CommitOldTermByCounting", 1000);
+faultline_sim::conformance_tests! {
+    system: RaftSystem,
+    swarm_seeds: 600,
+    determinism_seeds: 10,
+    pinned_seed: 7,
+    bugs: {
+        NoStepDownOnHigherTerm: 40,
+        StaleLocalRead: 150,
+        TruncateOnStaleAppend: 20,
+        AckBeforeSync: 100,
+        SnapshotKeepsConflictingEntries: 150,
+        VoteNotPersisted: 500,
+        // Figure 8 takes four rare moments in one run; the swarm runs that arm every buggify
+        // site reach it (15 of 10000 seeds, the first at 577).
+        CommitOldTermByCounting: 1000,
+    },
 }

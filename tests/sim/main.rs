@@ -13,6 +13,7 @@
 
 mod probe;
 
+use faultline_sim::bugs::Bug;
 use faultline_sim::disk::{CrashKeeps, DiskFaults};
 use faultline_sim::harness::{run, RunSpec};
 use faultline_sim::options::{PartitionKind, SimOptions};

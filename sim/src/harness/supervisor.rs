@@ -33,7 +33,11 @@ const POLL: Duration = Duration::from_millis(50);
 /// unknown bug), never a test outcome.
 pub fn run<S: System>(spec: &RunSpec) -> Result<RunReport, String> {
     spec.validate()?;
-    let system = S::new(&SystemConfig { nodes: spec.options.nodes, bug: spec.bug.clone() })?;
+    let system = S::new(&SystemConfig {
+        nodes: spec.options.nodes,
+        bug: spec.bug.clone(),
+        workload: spec.options.workload.clone(),
+    })?;
     let mut config = madsim::Config::default();
     // faultline delays every message itself (see `net`); madsim's own latency stays negligible.
     config.net.send_latency = Duration::from_micros(1)..Duration::from_micros(2);

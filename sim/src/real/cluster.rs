@@ -121,7 +121,7 @@ pub fn run_cluster<S: System>(args: &ClusterArgs) -> Result<ClusterReport, Strin
     if args.nodes == 0 || args.clients == 0 || args.ops == 0 {
         return Err("--nodes, --clients and --ops must be positive".into());
     }
-    let system = Arc::new(S::new(&SystemConfig { nodes: args.nodes, bug: args.bug.clone() })?);
+    let system = Arc::new(S::new(&SystemConfig { bug: args.bug.clone(), ..SystemConfig::new(args.nodes) })?);
     let (dir, temporary) = data_dir(args)?;
     let mut cluster = Cluster { args, dir: dir.clone(), children: (0..args.nodes).map(|_| None).collect() };
     for id in 0..args.nodes {

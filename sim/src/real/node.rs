@@ -40,7 +40,7 @@ enum Event<S: System> {
 /// Runs node `args.id` of system `S` until the process is killed. Returns only on a setup
 /// error, a halt or a panic, with the reason.
 pub fn run_node<S: System>(args: &NodeArgs) -> Result<(), String> {
-    let system = S::new(&SystemConfig { nodes: args.nodes, bug: args.bug.clone() })?;
+    let system = S::new(&SystemConfig { bug: args.bug.clone(), ..SystemConfig::new(args.nodes) })?;
     let runtime =
         tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
     runtime.block_on(serve(system, args))

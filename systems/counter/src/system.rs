@@ -1,14 +1,12 @@
 //! The counter as a faultline system: its workload, routing, answers and checks.
 
-use crate::bugs::{CounterBug, BUGS};
+use crate::bugs::CounterBug;
 use crate::check::check_bounds;
 use crate::msg::{Request, Response};
 use crate::node::{CounterNode, PRIMARY};
 use faultline_checkers::{EventKind, History, Value};
 use faultline_sim::rng::Rng;
-use faultline_sim::system::{
-    linearizability, parse_bug, Answer, CheckOutcome, Moment, Op, System, SystemConfig,
-};
+use faultline_sim::system::{linearizability, Answer, CheckOutcome, Moment, Op, System, SystemConfig};
 use faultline_sim::{ClientId, NodeId};
 use rand::Rng as _;
 use std::collections::BTreeMap;
@@ -28,12 +26,12 @@ pub struct Observed {
 impl System for Counter {
     type Node = CounterNode;
     type Observer = Observed;
+    type Bug = CounterBug;
     const NAME: &'static str = "counter";
-    const BUGS: &'static [&'static str] = &["AckBeforeDurable", "NoDedup", "ReadFromBackup"];
     const MODEL: &'static str = "counter";
 
     fn new(config: &SystemConfig) -> Result<Self, String> {
-        let bug = parse_bug(config.bug.as_deref(), Self::NAME, BUGS)?;
+        let bug = config.bug::<Self>()?;
         Ok(Counter { nodes: config.nodes, bug })
     }
 

@@ -44,16 +44,12 @@
 //! - `read`: linearizable reads (ReadIndex).
 //! - `membership`: configurations and single-server changes.
 //! - `snapshot`: taking, sending and installing snapshots.
-//! - [`kv`]: the key-value state machine with client sessions.
-//! - [`history`]: maps requests and responses to history events.
 //! - `observe`: observations for the invariant checkers, and a status summary.
 //! - [`system`]: Raft bound to the faultline harness (workload, routing, observation, checks).
 
 pub mod bugs;
 pub mod config;
 mod election;
-pub mod history;
-pub mod kv;
 mod log;
 mod membership;
 pub mod msg;
@@ -67,8 +63,7 @@ pub mod system;
 
 pub use bugs::RaftBug;
 pub use config::{ConfigError, RaftConfig};
-pub use kv::KvStore;
-pub use msg::{LogId, Msg, Request, Response, Unavailable, WriteOp};
+pub use msg::{LogId, Msg, Request, Response, Unavailable};
 pub use observe::{convergence, RaftStatus, StatusRole};
 pub use storage::{RecoveryReport, LOG_FILE, META_FILES, SNAPSHOT_FILE};
 pub use system::RaftSystem;
@@ -78,6 +73,7 @@ use crate::membership::{Change, Membership};
 use crate::msg::Snapshot;
 use crate::state::{LeaderState, Role};
 use crate::storage::{HardState, Store};
+use faultline_services::KvStore;
 use faultline_sim::{Context, DiskError, Node, NodeId, RequestId, Time};
 use serde::{Deserialize, Serialize};
 use std::cell::Cell;
@@ -126,7 +122,7 @@ pub struct Raft {
     leader_contact: Option<Time>,
     commit: u64,
     applied: u64,
-    kv: KvStore,
+    kv: KvStore<Response>,
     members: Membership,
     report: RecoveryReport,
     now: Time,
@@ -176,7 +172,7 @@ impl Raft {
     }
 
     /// The state machine as this node has applied it.
-    pub fn kv(&self) -> &KvStore {
+    pub fn kv(&self) -> &KvStore<Response> {
         &self.kv
     }
 

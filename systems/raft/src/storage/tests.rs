@@ -3,8 +3,8 @@
 //! et al., FAST 2018): unacknowledged damage is cut, acknowledged damage becomes a hole.
 
 use super::*;
-use crate::kv::KvStore;
 use crate::msg::Command;
+use faultline_services::KvStore;
 use faultline_sim::disk::log::HEADER_LEN;
 use faultline_sim::disk::MemDisk;
 

@@ -229,5 +229,5 @@ fn bug_ack_before_sync_loses_a_committed_write_in_a_crash() {
 #[test]
 fn every_planted_bug_has_a_scenario_here() {
     // Keeps this file in step with the zoo: adding a bug without a scenario fails here.
-    assert_eq!(RaftBug::ALL.len(), 7);
+    assert_eq!(<RaftBug as faultline_sim::bugs::Bug>::ALL.len(), 7);
 }

@@ -13,7 +13,8 @@
 
 use crate::cluster::Cluster;
 use crate::recovery::corrupt_log_record;
-use faultline_raft::{RaftBug, RaftConfig, Request, Response, WriteOp, LOG_FILE};
+use faultline_raft::msg::KvWrite as WriteOp;
+use faultline_raft::{RaftBug, RaftConfig, Request, Response, LOG_FILE};
 use faultline_sim::{NodeId, RequestId, Storage};
 use rand::Rng as _;
 use std::collections::BTreeMap;

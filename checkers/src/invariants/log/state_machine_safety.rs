@@ -6,7 +6,8 @@
 //! as (index, digest). The checker keeps the first digest applied at each index (and who
 //! applied it) and flags any other digest at that index, by any node, at any later time.
 
-use super::{Invariant, RaftObservation, Witness};
+use super::{LogObservation, Witness};
+use crate::invariants::Invariant;
 use std::collections::BTreeMap;
 
 #[derive(Default)]
@@ -14,12 +15,8 @@ pub struct StateMachineSafety {
     applied: BTreeMap<u64, (u64, Witness)>,
 }
 
-impl Invariant for StateMachineSafety {
-    fn name(&self) -> &'static str {
-        "state machine safety"
-    }
-
-    fn check(&mut self, obs: &RaftObservation) -> Result<(), String> {
+impl Invariant<LogObservation> for StateMachineSafety {
+    fn check(&mut self, obs: &LogObservation) -> Result<(), String> {
         for &(index, digest) in &obs.applied {
             let (first, by) = self.applied.entry(index).or_insert_with(|| (digest, obs.witness()));
             if *first != digest {
@@ -36,12 +33,13 @@ impl Invariant for StateMachineSafety {
 #[cfg(test)]
 mod tests {
     use super::super::build::obs;
-    use super::super::{check_with, RaftRole::*};
+    use super::super::Role::*;
     use super::*;
+    use crate::invariants::check_with;
     use crate::Verdict;
 
-    fn applied(node: u32, time: u64, list: &[(u64, u64)]) -> RaftObservation {
-        RaftObservation { applied: list.to_vec(), ..obs(node, time, 1, Follower, &[]) }
+    fn applied(node: u32, time: u64, list: &[(u64, u64)]) -> LogObservation {
+        LogObservation { applied: list.to_vec(), ..obs(node, time, 1, Follower, &[]) }
     }
 
     #[test]

@@ -2,11 +2,12 @@
 //! deletes entries in its log; it only appends new entries.
 //!
 //! Method: compare each observation of a node as leader with its previous observation, if that
-//! one showed it leader in the same term: every entry of the earlier log must still be there,
+//! one showed it leader in the same epoch: every entry of the earlier log must still be there,
 //! unchanged, except those the later snapshot has compacted away (compaction is not deletion:
 //! the entries live on in the snapshot). A new term starts a new comparison.
 
-use super::{Invariant, ObservedEntry, RaftObservation, RaftRole, Witness};
+use super::{LogObservation, ObservedEntry, Role, Witness};
+use crate::invariants::Invariant;
 use std::collections::BTreeMap;
 
 #[derive(Default)]
@@ -15,21 +16,17 @@ pub struct LeaderAppendOnly {
     last: BTreeMap<u32, (Witness, Vec<ObservedEntry>)>,
 }
 
-fn first_lost(before: &[ObservedEntry], after: &RaftObservation) -> Option<ObservedEntry> {
+fn first_lost(before: &[ObservedEntry], after: &LogObservation) -> Option<ObservedEntry> {
     before.iter().find(|e| e.index > after.snapshot.0 && after.entry(e.index) != Some(e)).copied()
 }
 
-impl Invariant for LeaderAppendOnly {
-    fn name(&self) -> &'static str {
-        "leader append-only"
-    }
-
-    fn check(&mut self, obs: &RaftObservation) -> Result<(), String> {
-        if obs.role != RaftRole::Leader {
+impl Invariant<LogObservation> for LeaderAppendOnly {
+    fn check(&mut self, obs: &LogObservation) -> Result<(), String> {
+        if obs.role != Role::Leader {
             self.last.remove(&obs.node);
             return Ok(());
         }
-        if let Some((seen, log)) = self.last.get_mut(&obs.node).filter(|(seen, _)| seen.term == obs.term) {
+        if let Some((seen, log)) = self.last.get_mut(&obs.node).filter(|(seen, _)| seen.epoch == obs.epoch) {
             if let Some(lost) = first_lost(log, obs) {
                 let now = obs.entry(lost.index).map_or("nothing".to_string(), |e| e.to_string());
                 return Err(format!(
@@ -52,8 +49,9 @@ impl Invariant for LeaderAppendOnly {
 #[cfg(test)]
 mod tests {
     use super::super::build::obs;
-    use super::super::{check_with, RaftRole::*};
+    use super::super::Role::*;
     use super::*;
+    use crate::invariants::check_with;
     use crate::Verdict;
 
     #[test]
@@ -61,7 +59,7 @@ mod tests {
         let seq = [
             obs(0, 1, 2, Leader, &[(1, 1, 10), (2, 2, 20)]),
             obs(0, 2, 2, Leader, &[(1, 1, 10), (2, 2, 20), (3, 2, 30)]),
-            RaftObservation { snapshot: (2, 2), ..obs(0, 3, 2, Leader, &[(3, 2, 30), (4, 2, 40)]) },
+            LogObservation { snapshot: (2, 2), ..obs(0, 3, 2, Leader, &[(3, 2, 30), (4, 2, 40)]) },
             // A new term may follow a truncation it suffered as a follower.
             obs(0, 4, 3, Follower, &[(1, 1, 10)]),
             obs(0, 5, 5, Leader, &[(1, 1, 10), (2, 5, 50)]),
@@ -76,7 +74,7 @@ mod tests {
             obs(0, 2, 2, Leader, &[(1, 1, 10), (2, 2, 21)]),
         ];
         let v = check_with(LeaderAppendOnly::default(), &seq);
-        assert!(matches!(&v, Verdict::Violation(w) if w.contains("#2@t2")), "{v}");
+        assert!(matches!(&v, Verdict::Violation(w) if w.contains("#2@2")), "{v}");
     }
 
     #[test]

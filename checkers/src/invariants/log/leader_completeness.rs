@@ -10,7 +10,8 @@
 //! snapshot cannot be compared and counts as present. A leader's log only grows within its
 //! term (see `leader_append_only`), so each (entry, leader, term) pair is compared once.
 
-use super::{Invariant, ObservedEntry, RaftObservation, RaftRole, Witness};
+use super::{LogObservation, ObservedEntry, Role, Witness};
+use crate::invariants::Invariant;
 use std::collections::BTreeMap;
 
 struct Committed {
@@ -33,7 +34,7 @@ pub struct LeaderCompleteness {
 }
 
 impl LeaderCompleteness {
-    fn record_commits(&mut self, obs: &RaftObservation) {
+    fn record_commits(&mut self, obs: &LogObservation) {
         // Entries at or below a commit index this node already showed were recorded then.
         let done = self.recorded.entry(obs.node).or_insert(0);
         let from = obs.log.partition_point(|e| e.index <= *done);
@@ -43,20 +44,20 @@ impl LeaderCompleteness {
                 // A second, different committed entry at this index is a state machine safety
                 // matter; keep the first, but remember the lowest term it was seen committed in.
                 let c = &mut self.committed[at];
-                if c.entry == *e && obs.term < c.at_term {
-                    c.at_term = obs.term;
+                if c.entry == *e && obs.epoch < c.at_term {
+                    c.at_term = obs.epoch;
                 }
                 continue;
             }
             self.by_index.insert(e.index, self.committed.len());
-            self.committed.push(Committed { entry: *e, at_term: obs.term, by: obs.witness() });
+            self.committed.push(Committed { entry: *e, at_term: obs.epoch, by: obs.witness() });
         }
     }
 
-    fn compare_leader(&mut self, obs: &RaftObservation) -> Result<(), String> {
-        let done = self.compared.entry((obs.term, obs.node)).or_insert(0);
+    fn compare_leader(&mut self, obs: &LogObservation) -> Result<(), String> {
+        let done = self.compared.entry((obs.epoch, obs.node)).or_insert(0);
         for c in &self.committed[*done..] {
-            if c.at_term > obs.term || c.entry.index <= obs.snapshot.0 {
+            if c.at_term > obs.epoch || c.entry.index <= obs.snapshot.0 {
                 continue;
             }
             if obs.entry(c.entry.index) != Some(&c.entry) {
@@ -74,14 +75,10 @@ impl LeaderCompleteness {
     }
 }
 
-impl Invariant for LeaderCompleteness {
-    fn name(&self) -> &'static str {
-        "leader completeness"
-    }
-
-    fn check(&mut self, obs: &RaftObservation) -> Result<(), String> {
+impl Invariant<LogObservation> for LeaderCompleteness {
+    fn check(&mut self, obs: &LogObservation) -> Result<(), String> {
         self.record_commits(obs);
-        if obs.role == RaftRole::Leader {
+        if obs.role == Role::Leader {
             self.compare_leader(obs)?;
         }
         Ok(())
@@ -91,8 +88,9 @@ impl Invariant for LeaderCompleteness {
 #[cfg(test)]
 mod tests {
     use super::super::build::{committed, obs};
-    use super::super::{check_with, RaftRole::*};
+    use super::super::Role::*;
     use super::*;
+    use crate::invariants::check_with;
     use crate::Verdict;
 
     #[test]
@@ -102,7 +100,7 @@ mod tests {
             committed(obs(1, 2, 1, Follower, &[(1, 1, 10), (2, 1, 20)]), 1),
             obs(1, 3, 2, Leader, &[(1, 1, 10), (2, 1, 20), (3, 2, 30)]),
             // A leader whose snapshot covers the committed entries cannot be compared there.
-            RaftObservation { snapshot: (2, 1), ..obs(2, 4, 3, Leader, &[(3, 2, 30)]) },
+            LogObservation { snapshot: (2, 1), ..obs(2, 4, 3, Leader, &[(3, 2, 30)]) },
         ];
         assert_eq!(check_with(LeaderCompleteness::default(), &seq), Verdict::Ok);
     }
@@ -125,7 +123,7 @@ mod tests {
             obs(2, 2, 3, Leader, &[(1, 1, 10), (2, 3, 77)]),
         ];
         let v = check_with(LeaderCompleteness::default(), &seq);
-        assert!(matches!(&v, Verdict::Violation(w) if w.contains("#2@t2")), "{v}");
+        assert!(matches!(&v, Verdict::Violation(w) if w.contains("#2@2")), "{v}");
     }
 
     #[test]

@@ -1,29 +1,35 @@
-//! The body of the `raft` fuzz target (`fuzz/fuzz_targets/raft.rs`), here so that `cargo test`
-//! runs it over the checked-in corpus (`fuzz/corpus/raft/`) and it cannot rot.
+//! The shared fuzz body: any system under a run the fuzzer's bytes describe must pass every
+//! check. One fuzz target (`fuzz/fuzz_targets/system.rs`) serves every registered system, and
+//! each system's conformance tests run this body over its checked-in corpus
+//! (`fuzz/corpus/<system>/`), so it cannot rot.
 //!
 //! The fuzzer's bytes become a whole run description through `arbitrary`: a seed (for every
 //! random draw the run still makes), the swarm options of that seed with the cluster's shape
 //! and the workload's size taken from the bytes, and the seed's fault schedule plus events built
-//! from the rest of the bytes, fitted to the cluster. Bytes that describe something out of range are clamped, never
-//! rejected, so every input runs. A failing run panics with its spec as JSON, which
-//! `faultline replay raft --spec FILE` replays.
+//! from the rest of the bytes, fitted to the cluster. Bytes that describe something out of
+//! range are clamped, never rejected, so every input runs. A failing run panics with its spec as
+//! JSON, which `faultline replay SYSTEM --spec FILE` replays and `--shrink` reduces.
 
+use crate::harness::run;
+use crate::options::SimOptions;
+use crate::schedule::Schedule;
+use crate::spec::RunSpec;
+use crate::system::System;
 use arbitrary::{Arbitrary, Unstructured};
-use faultline_raft::RaftSystem;
-use faultline_sim::harness::run;
-use faultline_sim::options::SimOptions;
-use faultline_sim::schedule::Schedule;
-use faultline_sim::spec::RunSpec;
 
 /// The longest safety phase a fuzzed run gets, to keep executions fast.
 const SAFETY_MS_MAX: u64 = 4_000;
 
-/// Runs Raft as `data` describes and panics if the run fails.
-pub fn raft(data: &[u8]) {
+/// Runs system `S` as `data` describes and panics if the run fails.
+pub fn run_bytes<S: System>(data: &[u8]) {
     let spec = spec_from_bytes(data);
-    let report = run::<RaftSystem>(&spec).expect("fuzzed specs are fitted to be valid");
+    let report = run::<S>(&spec).expect("fuzzed specs are fitted to be valid");
     if !report.passed() {
-        panic!("{report}\nreplay with: faultline replay raft --spec FILE, FILE holding:\n{}", spec.to_json());
+        panic!(
+            "{report}\nreplay with: faultline replay {} --spec FILE, FILE holding:\n{}",
+            S::NAME,
+            spec.to_json()
+        );
     }
 }
 

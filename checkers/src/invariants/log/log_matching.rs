@@ -10,7 +10,8 @@
 //! (an entry the node cannot read) have no known predecessor and are checked for (a) only. Each
 //! node's previous log is cached so that an unchanged prefix is not checked again.
 
-use super::{Invariant, ObservedEntry, RaftObservation, Witness};
+use super::{LogObservation, ObservedEntry, Vocabulary, Witness};
+use crate::invariants::Invariant;
 use std::collections::BTreeMap;
 
 #[derive(Clone)]
@@ -29,23 +30,25 @@ pub struct LogMatching {
 }
 
 impl LogMatching {
-    fn check_entry(&mut self, obs: &RaftObservation, at: usize) -> Result<(), String> {
+    fn check_entry(&mut self, obs: &LogObservation, at: usize) -> Result<(), String> {
         let e = obs.log[at];
         let prev = match at.checked_sub(1).map(|p| obs.log[p]) {
-            Some(p) if p.index + 1 == e.index => Some((p.term, Some(p.digest))),
+            Some(p) if p.index + 1 == e.index => Some((p.epoch, Some(p.digest))),
             None if obs.snapshot.0 + 1 == e.index && obs.snapshot.0 > 0 => Some((obs.snapshot.1, None)),
             _ => None,
         };
-        let seen = self.seen.entry((e.index, e.term)).or_insert_with(|| Seen {
+        let seen = self.seen.entry((e.index, e.epoch)).or_insert_with(|| Seen {
             digest: e.digest,
             prev,
             by: obs.witness(),
         });
         if seen.digest != e.digest {
             return Err(format!(
-                "entry {} in {} differs from the entry with the same index and term in {} (digest {:016x})",
+                "entry {} in {} differs from the entry with the same {} and {} in {} (digest {:016x})",
                 e,
                 obs.label(),
+                obs.words.position,
+                obs.words.epoch,
                 seen.by,
                 seen.digest
             ));
@@ -54,9 +57,9 @@ impl LogMatching {
             (Some(a), Some(b)) if !same_predecessor(a, b) => Err(format!(
                 "entry {} has different predecessors: {} in {} but {} in {}",
                 e,
-                describe(a),
+                describe(a, obs.words),
                 seen.by,
-                describe(b),
+                describe(b, obs.words),
                 obs.label()
             )),
             (Some((_, None)) | None, Some((_, Some(_)))) | (None, Some(_)) => {
@@ -73,19 +76,15 @@ fn same_predecessor(a: (u64, Option<u64>), b: (u64, Option<u64>)) -> bool {
     a.0 == b.0 && (a.1.is_none() || b.1.is_none() || a.1 == b.1)
 }
 
-fn describe(p: (u64, Option<u64>)) -> String {
+fn describe(p: (u64, Option<u64>), words: Vocabulary) -> String {
     match p.1 {
-        Some(d) => format!("(term {}, digest {d:016x})", p.0),
-        None => format!("(term {}, in a snapshot)", p.0),
+        Some(d) => format!("({} {}, digest {d:016x})", words.epoch, p.0),
+        None => format!("({} {}, in a snapshot)", words.epoch, p.0),
     }
 }
 
-impl Invariant for LogMatching {
-    fn name(&self) -> &'static str {
-        "log matching"
-    }
-
-    fn check(&mut self, obs: &RaftObservation) -> Result<(), String> {
+impl Invariant<LogObservation> for LogMatching {
+    fn check(&mut self, obs: &LogObservation) -> Result<(), String> {
         let cached = self.last_log.get(&obs.node).map(Vec::as_slice).unwrap_or(&[]);
         let unchanged = cached.iter().zip(&obs.log).take_while(|(a, b)| a == b).count();
         if unchanged == obs.log.len() && cached.len() == obs.log.len() {
@@ -102,8 +101,9 @@ impl Invariant for LogMatching {
 #[cfg(test)]
 mod tests {
     use super::super::build::obs;
-    use super::super::{check_with, RaftRole::*};
+    use super::super::Role::*;
     use super::*;
+    use crate::invariants::check_with;
     use crate::Verdict;
 
     #[test]
@@ -126,7 +126,7 @@ mod tests {
             obs(1, 2, 2, Follower, &[(1, 1, 10), (2, 2, 21)]),
         ];
         let v = check_with(LogMatching::default(), &seq);
-        assert!(matches!(&v, Verdict::Violation(w) if w.contains("#2@t2")), "{v}");
+        assert!(matches!(&v, Verdict::Violation(w) if w.contains("#2@2")), "{v}");
     }
 
     #[test]
@@ -157,12 +157,12 @@ mod tests {
         // old (4, term 1), which another log shows after (3, term 1).
         let ok = [
             obs(0, 1, 2, Leader, &[(1, 1, 10), (2, 1, 20), (3, 2, 30), (4, 2, 40)]),
-            RaftObservation { snapshot: (3, 2), ..obs(1, 2, 2, Follower, &[(4, 2, 40)]) },
+            LogObservation { snapshot: (3, 2), ..obs(1, 2, 2, Follower, &[(4, 2, 40)]) },
         ];
         assert_eq!(check_with(LogMatching::default(), &ok), Verdict::Ok);
         let bad = [
             obs(0, 1, 1, Leader, &[(1, 1, 10), (2, 1, 20), (3, 1, 31), (4, 1, 41)]),
-            RaftObservation { snapshot: (3, 2), ..obs(1, 2, 2, Follower, &[(4, 1, 41)]) },
+            LogObservation { snapshot: (3, 2), ..obs(1, 2, 2, Follower, &[(4, 1, 41)]) },
         ];
         let v = check_with(LogMatching::default(), &bad);
         assert!(matches!(&v, Verdict::Violation(w) if w.contains("in a snapshot")), "{v}");

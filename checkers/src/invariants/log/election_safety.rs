@@ -5,7 +5,8 @@
 //! a different node as leader in the same term is a violation. One node observed as leader many
 //! times in a term is of course fine.
 
-use super::{Invariant, RaftObservation, RaftRole, Witness};
+use super::{LogObservation, Role, Witness};
+use crate::invariants::Invariant;
 use std::collections::BTreeMap;
 
 #[derive(Default)]
@@ -14,18 +15,20 @@ pub struct ElectionSafety {
     leaders: BTreeMap<u64, Witness>,
 }
 
-impl Invariant for ElectionSafety {
-    fn name(&self) -> &'static str {
-        "election safety"
-    }
-
-    fn check(&mut self, obs: &RaftObservation) -> Result<(), String> {
-        if obs.role != RaftRole::Leader {
+impl Invariant<LogObservation> for ElectionSafety {
+    fn check(&mut self, obs: &LogObservation) -> Result<(), String> {
+        if obs.role != Role::Leader {
             return Ok(());
         }
-        let first = self.leaders.entry(obs.term).or_insert_with(|| obs.witness());
+        let first = self.leaders.entry(obs.epoch).or_insert_with(|| obs.witness());
         if first.node != obs.node {
-            return Err(format!("two leaders in term {}: {} and {}", obs.term, first, obs.label()));
+            return Err(format!(
+                "two leaders in {} {}: {} and {}",
+                obs.words.epoch,
+                obs.epoch,
+                first,
+                obs.label()
+            ));
         }
         Ok(())
     }
@@ -34,8 +37,9 @@ impl Invariant for ElectionSafety {
 #[cfg(test)]
 mod tests {
     use super::super::build::obs;
-    use super::super::{check_with, RaftRole::*};
+    use super::super::Role::*;
     use super::*;
+    use crate::invariants::check_with;
     use crate::Verdict;
 
     #[test]
