@@ -190,6 +190,9 @@ impl CounterNode {
         self.synced = self.len();
         self.wal = Some(recovered.log);
         if !self.is_primary() {
+            // Tell the primary what survived: it may count this backup as holding entries it
+            // lost (a damaged or unreadable log cut short), and would otherwise never resend.
+            cx.send(PRIMARY, Msg::Ack { len: self.len() });
             return Ok(());
         }
         self.primary = Some(Primary {
