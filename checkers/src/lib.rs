@@ -22,6 +22,8 @@
 //! - [`txn`]: Elle-style transactional checker (list-append, rw-register): version orders,
 //!   dependency cycles, Adya's anomalies, consistency models ruled out.
 
+#![forbid(unsafe_code)]
+
 pub mod conventions;
 pub mod explain;
 pub mod format;

@@ -38,6 +38,8 @@
 //! - `fuzzing` (simulation builds): the fuzz body shared by every system.
 //! - [`validate`]: the typed error and checks shared by the plain-data fault options.
 
+#![forbid(unsafe_code)]
+
 pub mod attempts;
 pub mod buggify;
 pub mod bugs;

@@ -47,6 +47,8 @@
 //! - `observe`: observations for the invariant checkers, and a status summary.
 //! - [`system`]: Raft bound to the faultline harness (workload, routing, observation, checks).
 
+#![forbid(unsafe_code)]
+
 pub mod bugs;
 pub mod config;
 mod election;
