@@ -14,6 +14,7 @@ use faultline_sim::harness::run;
 use faultline_sim::options::SimOptions;
 use faultline_sim::schedule::Schedule;
 use faultline_sim::spec::RunSpec;
+use faultline_sim::system::System;
 
 /// The longest safety phase a fuzzed run gets, to keep executions fast.
 const SAFETY_MS_MAX: u64 = 4_000;
@@ -36,10 +37,13 @@ pub fn spec_from_bytes(data: &[u8]) -> RunSpec {
     options.clients = u.int_in_range(1..=4).unwrap_or(2);
     options.safety_ms = u.int_in_range(500..=SAFETY_MS_MAX).unwrap_or(2_000);
     options.workload.ops_per_client = u.int_in_range(1..=30).unwrap_or(10);
+    let mut spec = RunSpec { seed, options, schedule: Schedule::default(), bug: None };
+    let layout = RaftSystem::layout(&spec.config());
     // The seed's own plan, plus whatever events the rest of the bytes add.
-    let mut schedule = Schedule::plan(seed, &options);
+    let mut schedule = Schedule::plan(seed, &spec.options, &layout);
     schedule.events.extend(Schedule::arbitrary_take_rest(u).unwrap_or_default().events);
-    RunSpec { seed, schedule: schedule.fit(options.nodes, options.safety_ms), options, bug: None }
+    spec.schedule = schedule.fit(&layout, spec.options.safety_ms);
+    spec
 }
 
 #[cfg(test)]
@@ -51,8 +55,9 @@ mod tests {
         let mut bytes = Vec::new();
         for n in 0..300u32 {
             bytes.extend(n.to_le_bytes().iter().map(|b| b.wrapping_mul(97).wrapping_add(n as u8)));
-            spec_from_bytes(&bytes).validate().unwrap_or_else(|e| panic!("{} bytes: {e}", bytes.len()));
+            let spec = spec_from_bytes(&bytes);
+            spec.validate(RaftSystem::layout).unwrap_or_else(|e| panic!("{} bytes: {e}", bytes.len()));
         }
-        spec_from_bytes(&[]).validate().unwrap();
+        spec_from_bytes(&[]).validate(RaftSystem::layout).unwrap();
     }
 }

@@ -9,6 +9,9 @@ pub struct SystemEntry {
     pub bugs: &'static [&'static str],
     /// The checkers' model of its client histories.
     pub model: &'static str,
+    /// Its nodes by kind for a configuration (`System::layout`): schedules, specs and real mode
+    /// follow it.
+    pub layout: faultline_sim::layout::LayoutOf,
     /// Runs one simulated run (simulation builds only).
     #[cfg(madsim)]
     pub run: fn(&faultline_sim::harness::RunSpec) -> Result<faultline_sim::report::RunReport, String>,
@@ -26,6 +29,7 @@ const fn entry<S: System>(description: &'static str) -> SystemEntry {
         description,
         bugs: S::BUGS,
         model: S::MODEL,
+        layout: S::layout,
         #[cfg(madsim)]
         run: faultline_sim::harness::run::<S>,
         #[cfg(not(madsim))]

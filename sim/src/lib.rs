@@ -15,6 +15,8 @@
 //! - [`testing`]: drive one node by hand in unit tests and assert the exact commands it emits.
 //! - [`codec`]: serde values in checksummed frames; [`wire`]: what the frames carry.
 //! - [`options`]: `SimOptions`, plain data with presets (`nofault`, `lite`, `swarm`).
+//! - [`layout`]: a system's nodes as groups of kinds (servers, a coordinator, client-side
+//!   nodes...) and which faults may hit each kind.
 //! - [`schedule`]: the nemesis's fault schedule, planned from the seed as plain data.
 //! - [`shell`]: the transport-independent core of the generic shell (one node, its timers, a step).
 //! - [`net`]: the network fault layer (partitions, loss, delay, duplication, corruption).
@@ -40,6 +42,7 @@ pub mod disk;
 pub mod faults;
 #[cfg(madsim)]
 pub mod harness;
+pub mod layout;
 pub mod net;
 pub mod node;
 pub mod options;
@@ -60,4 +63,5 @@ pub mod validate;
 pub mod wire;
 
 pub use disk::{DiskError, Storage};
+pub use layout::{FaultPermissions, Layout, Role};
 pub use node::{ClientId, Command, Context, Message, Node, NodeId, RequestId, Time};

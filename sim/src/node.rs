@@ -187,6 +187,27 @@ where
     }
 }
 
+impl<N: Node> Command<N> {
+    /// This command as one of node `M`, whose types wrap `N`'s: how a system with several kinds
+    /// of node (whose `Node` is an enum over its kinds) lifts what one kind emitted (see
+    /// [`Context::embed`]).
+    pub fn lift<M: Node>(self) -> Command<M>
+    where
+        M::Msg: From<N::Msg>,
+        M::Timer: From<N::Timer>,
+        M::Response: From<N::Response>,
+    {
+        match self {
+            Command::Send { to, msg } => Command::Send { to, msg: msg.into() },
+            Command::Reply { to, resp } => Command::Reply { to, resp: resp.into() },
+            Command::SetTimer { timer, after } => Command::SetTimer { timer: timer.into(), after },
+            Command::CancelTimer { timer } => Command::CancelTimer { timer: timer.into() },
+            Command::Halt { reason } => Command::Halt { reason },
+            Command::Reboot => Command::Reboot,
+        }
+    }
+}
+
 /// Decides whether a `buggify` site fires; see [`crate::buggify`].
 pub trait BuggifySource {
     fn fire(&mut self, site: &'static Location<'static>) -> bool;
@@ -286,5 +307,35 @@ impl<'a, N: Node> Context<'a, N> {
     #[track_caller]
     pub fn buggify(&mut self) -> bool {
         self.buggify.fire(Location::caller())
+    }
+
+    /// Runs `step` as a step of an inner node of type `M`, on this node's id, clock, RNG, disk
+    /// and buggify sites, and turns each command it emits into one of this node's with `map`
+    /// (`None` drops it). This is how a system with several kinds of node stays one `Node`
+    /// type: an enum over its kinds, whose handlers embed the kind's own handler, e.g.
+    ///
+    /// ```text
+    /// Kinds::Server(server) => cx.embed(|cx| server.on_message(cx, from, msg), |c| Some(c.lift())),
+    /// ```
+    ///
+    /// with [`Command::lift`] when the enum's message, timer and response types wrap the kind's
+    /// (`From`), or a closure that also reroutes some commands (a reply that must go back to
+    /// the node that forwarded the request, say).
+    pub fn embed<M: Node, T>(
+        &mut self,
+        step: impl FnOnce(&mut Context<'_, M>) -> T,
+        map: impl FnMut(Command<M>) -> Option<Command<N>>,
+    ) -> T {
+        let mut out = Vec::new();
+        let result = step(&mut Context {
+            id: self.id,
+            now: self.now,
+            rng: &mut *self.rng,
+            disk: &mut *self.disk,
+            buggify: &mut *self.buggify,
+            out: &mut out,
+        });
+        self.out.extend(out.into_iter().filter_map(map));
+        result
     }
 }

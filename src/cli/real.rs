@@ -18,7 +18,7 @@ use std::path::PathBuf;
 pub struct RealArgs {
     /// The system to run (see `faultline systems`).
     pub system: String,
-    /// Server processes.
+    /// Servers (the system's layout may add processes of other kinds, one per client, say).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=16))]
     pub nodes: u32,
     /// Client operations in total.
@@ -49,6 +49,9 @@ pub struct RealNodeArgs {
     pub id: u32,
     #[arg(long)]
     pub nodes: u32,
+    /// The workload's clients (the system's layout may have a node per client).
+    #[arg(long, default_value_t = 3)]
+    pub clients: u32,
     #[arg(long)]
     pub port: u16,
     #[arg(long)]
@@ -140,6 +143,7 @@ mod imp {
         let node = NodeArgs {
             id: args.id,
             nodes: args.nodes,
+            clients: args.clients,
             base_port: args.port,
             dir: args.dir.clone(),
             seed: args.seed,

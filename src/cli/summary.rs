@@ -62,6 +62,10 @@ pub struct Summary {
     sim_seconds: f64,
     faults: BTreeMap<&'static str, FaultTally>,
     never_fired: Vec<&'static str>,
+    /// Faults by the kind of node they hit (`kind.<kind>.*` counters), for systems with
+    /// several kinds: that the client-side nodes were crashed too, not only the servers.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    by_kind: BTreeMap<String, FaultTally>,
     /// The system's own events (`<system>.*` counters): elections, snapshots, membership...
     events: BTreeMap<String, FaultTally>,
     failures: Vec<FailureLine>,
@@ -85,7 +89,8 @@ impl Summary {
             }
         }
         let never_fired = faults.iter().filter(|(_, t)| t.count == 0).map(|(k, _)| *k).collect();
-        let events = system_events(&args.system, &results);
+        let events = tally_prefixed(&format!("{}.", args.system), &results);
+        let by_kind = tally_prefixed("kind.", &results);
         let failures = results.iter().filter_map(|r| failure_line(args, r)).collect();
         let first_failure_wall_seconds = first_failure(&results);
         let median_wall_seconds_to_failure = median_time_to_failure(&results);
@@ -99,6 +104,7 @@ impl Summary {
             sim_seconds: results.iter().map(|r| r.sim_time.as_secs_f64()).sum(),
             faults,
             never_fired,
+            by_kind,
             events,
             failures,
             first_failure_wall_seconds,
@@ -131,12 +137,12 @@ fn failure_line(args: &SweepArgs, r: &SeedResult) -> Option<FailureLine> {
     })
 }
 
-/// The system's own counters, tallied like faults.
-fn system_events(system: &str, results: &[SeedResult]) -> BTreeMap<String, FaultTally> {
-    let prefix = format!("{system}.");
+/// The counters named `<prefix>...` (the system's own events, faults by node kind), tallied
+/// like faults.
+fn tally_prefixed(prefix: &str, results: &[SeedResult]) -> BTreeMap<String, FaultTally> {
     let mut events: BTreeMap<String, FaultTally> = BTreeMap::new();
     for r in results {
-        for (name, n) in r.counters.with_prefix(&prefix) {
+        for (name, n) in r.counters.with_prefix(prefix) {
             let tally = events.entry(name.to_string()).or_default();
             tally.seeds += u64::from(n > 0);
             tally.count += n;
@@ -186,6 +192,10 @@ impl fmt::Display for Summary {
         fmt_tallies(f, self.faults.iter().filter(|(_, t)| t.count > 0))?;
         if !self.never_fired.is_empty() {
             writeln!(f, "  never fired: {}", self.never_fired.join(", "))?;
+        }
+        if !self.by_kind.is_empty() {
+            writeln!(f, "  faults by node kind (seeds with it, times):")?;
+            fmt_tallies(f, self.by_kind.iter())?;
         }
         if !self.events.is_empty() {
             writeln!(f, "  system events (seeds with it, times):")?;

@@ -167,7 +167,7 @@ mod imp {
     }
 
     fn run_seed(system: &registry::SystemEntry, args: &SweepArgs, seed: u64) -> SeedResult {
-        let spec = RunSpec::from_preset(seed, args.preset, args.bug.clone());
+        let spec = RunSpec::from_preset(seed, args.preset, args.bug.clone(), system.layout);
         #[allow(clippy::disallowed_methods)] // wall time per seed, for the speed figures
         let started = Instant::now();
         let report = (system.run)(&spec).expect("arguments were validated before the sweep");

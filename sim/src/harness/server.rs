@@ -1,4 +1,4 @@
-//! The simulated shell: runs any protocol's `Node` on a simulated server.
+//! The simulated shell: runs any protocol's `Node` on a simulated machine (a node of any kind).
 //!
 //! It waits for the next due frame or timer, runs the step through the shared [`Core`] under
 //! the world lock (the node's skewed clock, its simulated disk, the run's buggify), lets the
@@ -157,8 +157,11 @@ impl<S: System> Shell<S> {
             lock(&self.world).halts.push((id, reason));
             return Flow::Stop;
         }
-        // Crash points fire only under faults: after the heal the cluster must be left to settle.
-        if out.reboot && lock(&self.world).phase == Phase::Safety {
+        // Crash points fire only under faults (after the heal the cluster must be left to
+        // settle), and only on kinds that may crash.
+        let may_crash =
+            |w: &super::world::World<S>| w.phase == Phase::Safety && w.layout.permissions(id).crash;
+        if out.reboot && may_crash(&lock(&self.world)) {
             return Flow::Reboot;
         }
         Flow::Continue
