@@ -99,7 +99,9 @@ pub trait Node: Sized + 'static {
     type Response: Message;
 
     /// Called each time the node starts: at first boot and after every crash. Volatile state is
-    /// new; durable state must be recovered from `cx.disk()`, trusting nothing unchecked.
+    /// new; durable state must be recovered from `cx.disk()`, trusting nothing unchecked. An
+    /// empty disk at a start that is not the first ([`Context::first_boot`]) is a disk that was
+    /// lost and replaced, not a new node: whatever the node promised before is forgotten.
     fn on_start(&mut self, cx: &mut Context<'_, Self>);
 
     fn on_message(&mut self, cx: &mut Context<'_, Self>, from: NodeId, msg: Self::Msg);
@@ -230,10 +232,12 @@ pub struct Context<'a, N: Node> {
     disk: &'a mut dyn Storage,
     buggify: &'a mut dyn BuggifySource,
     out: &'a mut Vec<Command<N>>,
+    first_boot: bool,
 }
 
 impl<'a, N: Node> Context<'a, N> {
-    /// Built by the shell (and by [`crate::testing`]) for one step.
+    /// Built by the shell (and by [`crate::testing`]) for one step, of a node at its first boot
+    /// unless [`Context::with_first_boot`] says otherwise.
     pub fn new(
         id: NodeId,
         now: Time,
@@ -242,12 +246,30 @@ impl<'a, N: Node> Context<'a, N> {
         buggify: &'a mut dyn BuggifySource,
         out: &'a mut Vec<Command<N>>,
     ) -> Self {
-        Context { id, now, rng, disk, buggify, out }
+        Context { id, now, rng, disk, buggify, out, first_boot: true }
+    }
+
+    /// Whether this incarnation is the node's first start ([`Context::first_boot`]).
+    pub fn with_first_boot(mut self, first_boot: bool) -> Self {
+        self.first_boot = first_boot;
+        self
     }
 
     /// This node.
     pub fn id(&self) -> NodeId {
         self.id
+    }
+
+    /// Whether the node is at its first boot, as an operator tells "bootstrap" from "restart":
+    /// true in the node's first incarnation of the run (in real mode: when the cluster launcher
+    /// starts it for the first time), and again only if that first start crashed before it
+    /// finished (then nothing of it left the node). False after every later restart. A node
+    /// that finds its disk empty when this is false lost its disk (a wiped disk, a replaced
+    /// drive) and must not act on promises it no longer remembers: it bootstraps only when this
+    /// is true, and it writes something durable at bootstrap so that a later restart can tell a
+    /// lost disk from a node that had not written anything yet.
+    pub fn first_boot(&self) -> bool {
+        self.first_boot
     }
 
     /// This node's own clock (skewed and drifting in simulation).
@@ -334,6 +356,7 @@ impl<'a, N: Node> Context<'a, N> {
             disk: &mut *self.disk,
             buggify: &mut *self.buggify,
             out: &mut out,
+            first_boot: self.first_boot,
         });
         self.out.extend(out.into_iter().filter_map(map));
         result

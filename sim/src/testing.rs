@@ -17,6 +17,8 @@ pub struct TestNode<N: Node> {
     now: Time,
     rng: Rng,
     factory: Box<dyn Fn() -> N>,
+    /// Whether a start has finished: later starts are restarts (`Context::first_boot`).
+    booted: bool,
 }
 
 impl<N: Node> TestNode<N> {
@@ -29,6 +31,7 @@ impl<N: Node> TestNode<N> {
             now: Time(Time::EPOCH_NANOS),
             rng: rng::derive(seed, "test-node", u64::from(id.0)),
             factory: Box::new(factory),
+            booted: false,
         }
     }
 
@@ -46,7 +49,9 @@ impl<N: Node> TestNode<N> {
     }
 
     pub fn start(&mut self) -> Vec<Command<N>> {
-        self.step(|n, cx| n.on_start(cx))
+        let commands = self.step(|n, cx| n.on_start(cx));
+        self.booted = true;
+        commands
     }
 
     pub fn message(&mut self, from: NodeId, msg: N::Msg) -> Vec<Command<N>> {
@@ -69,10 +74,19 @@ impl<N: Node> TestNode<N> {
         self.start()
     }
 
+    /// The disk is lost and replaced by an empty one (the `disk.wiped` fault): the node
+    /// restarts on a blank disk, at a start that is not its first boot.
+    pub fn wipe_and_restart(&mut self) -> Vec<Command<N>> {
+        self.disk = MemDisk::new();
+        self.node = (self.factory)();
+        self.start()
+    }
+
     fn step(&mut self, f: impl FnOnce(&mut N, &mut Context<'_, N>)) -> Vec<Command<N>> {
         let mut out = Vec::new();
         let mut buggify = NoBuggify;
-        let mut cx = Context::new(self.id, self.now, &mut self.rng, &mut self.disk, &mut buggify, &mut out);
+        let mut cx = Context::new(self.id, self.now, &mut self.rng, &mut self.disk, &mut buggify, &mut out)
+            .with_first_boot(!self.booted);
         f(&mut self.node, &mut cx);
         self.node.check_invariants();
         out

@@ -60,6 +60,10 @@ pub struct RealNodeArgs {
     pub seed: u64,
     #[arg(long)]
     pub bug: Option<String>,
+    /// The node's first start: an empty `--dir` is a new node, not a lost disk. Without it, a
+    /// node that finds its data directory empty knows its disk was lost and acts accordingly.
+    #[arg(long)]
+    pub bootstrap: bool,
 }
 
 pub fn run(args: RealArgs) -> i32 {
@@ -148,6 +152,7 @@ mod imp {
             dir: args.dir.clone(),
             seed: args.seed,
             bug: args.bug.clone(),
+            bootstrap: args.bootstrap,
         };
         match (system.real_node)(&node) {
             Ok(()) => EXIT_OK,

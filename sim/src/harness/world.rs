@@ -46,6 +46,9 @@ pub(crate) struct NodeStatus {
     pub paused: bool,
     /// Starts so far (1 after boot): seeds the node's RNG so each incarnation differs.
     pub incarnation: u64,
+    /// Whether one of its starts has finished (its `on_start` step ran to the end without a
+    /// halt or a power cut): until then every start is its first boot.
+    pub bootstrapped: bool,
 }
 
 /// The shared state of one run.

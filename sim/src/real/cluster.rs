@@ -67,7 +67,8 @@ impl Drop for Cluster<'_> {
 }
 
 impl Cluster<'_> {
-    fn spawn(&mut self, id: u32) -> Result<(), String> {
+    /// Starts node `id`: for the first time (`bootstrap`), or again after it was killed.
+    fn spawn(&mut self, id: u32, bootstrap: bool) -> Result<(), String> {
         let data = self.dir.join(format!("n{id}"));
         let log = std::fs::File::create(self.dir.join(format!("n{id}.log"))).map_err(|e| e.to_string())?;
         let mut cmd = Command::new(&self.args.exe);
@@ -89,6 +90,9 @@ impl Cluster<'_> {
         .stdin(Stdio::null());
         if let Some(bug) = &self.args.bug {
             cmd.args(["--bug", bug]);
+        }
+        if bootstrap {
+            cmd.arg("--bootstrap");
         }
         let child = cmd.spawn().map_err(|e| format!("cannot start node {id}: {e}"))?;
         self.children[id as usize] = Some(child);
@@ -143,7 +147,7 @@ pub fn run_cluster<S: System>(args: &ClusterArgs) -> Result<ClusterReport, Strin
     let children = (0..layout.len()).map(|_| None).collect();
     let mut cluster = Cluster { args, size: layout.len(), dir: dir.clone(), children };
     for id in 0..layout.len() {
-        cluster.spawn(id)?;
+        cluster.spawn(id, true)?;
     }
     cluster.wait_ready()?;
     println!(
@@ -220,7 +224,7 @@ async fn workload<S: System>(
         cluster.lock().unwrap_or_else(|e| e.into_inner()).kill(victim);
         tokio::time::sleep(Duration::from_secs(1)).await;
         println!("restarting n{victim}");
-        cluster.lock().unwrap_or_else(|e| e.into_inner()).spawn(victim)
+        cluster.lock().unwrap_or_else(|e| e.into_inner()).spawn(victim, false)
     };
     let (_, restarted) = tokio::join!(futures::future::join_all(clients), killer);
     restarted

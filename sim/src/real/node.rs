@@ -31,6 +31,9 @@ pub struct NodeArgs {
     pub dir: PathBuf,
     pub seed: u64,
     pub bug: Option<String>,
+    /// The node's first start (the cluster launcher's first spawn of it), not a restart: an
+    /// empty data directory is then a new node rather than a lost disk (`Context::first_boot`).
+    pub bootstrap: bool,
 }
 
 /// What reaches the node's main loop.
@@ -63,7 +66,8 @@ async fn serve<S: System>(system: S, args: &NodeArgs, nodes: u32) -> Result<(), 
     let (tx, mut rx) = mpsc::unbounded_channel::<Event<S>>();
     tokio::spawn(accept_loop::<S>(listener, tx));
     let mut disk = RealDisk::open(&args.dir).map_err(|e| e.to_string())?;
-    let mut core = Core::new(me, system.build_node(me), rng::derive(args.seed, "node", u64::from(args.id)));
+    let rng = rng::derive(args.seed, "node", u64::from(args.id));
+    let mut core = Core::new(me, system.build_node(me), rng).first_boot(args.bootstrap);
     let peers: BTreeMap<NodeId, UnboundedSender<Vec<u8>>> = (0..nodes)
         .filter(|p| *p != args.id)
         .map(|p| (NodeId(p), peer_writer(node_addr(args.base_port, p), Addr::Server(me))))
