@@ -57,3 +57,18 @@ mod deploy;
 mod support;
 #[path = "cli/sweeps.rs"]
 mod sweeps;
+#[test]
+fn a_spec_whose_schedule_names_a_node_outside_the_layout_is_refused() {
+    let dir = std::env::temp_dir().join(format!("faultline-replay-spec-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let spec = dir.join("spec.json");
+    let text = r#"{"seed": 1, "options": {}, "bug": null,
+        "schedule": {"events": [{"at_ms": 10, "fault": "crash", "node": 7}]}}"#;
+    std::fs::write(&spec, text).unwrap();
+    let out = faultline(&["replay", "counter", "--spec", spec.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stdout));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("names n7, but the cluster has 3 nodes"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

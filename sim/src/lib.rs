@@ -20,6 +20,8 @@
 //!   scripted cluster for scenario tests (`Cluster`), and seeded faults for it (`Nemesis`).
 //! - [`codec`]: serde values in checksummed frames; [`wire`]: what the frames carry.
 //! - [`options`]: `SimOptions`, plain data with presets (`nofault`, `lite`, `swarm`).
+//! - [`layout`]: a system's nodes as groups of kinds (servers, a coordinator, client-side
+//!   nodes...) and which faults may hit each kind.
 //! - [`schedule`]: the nemesis's fault schedule, planned from the seed as plain data.
 //! - [`shell`]: the transport-independent core of the generic shell (one node, its timers, a step).
 //! - [`net`]: the network fault layer (partitions, loss, delay, duplication, corruption).
@@ -56,6 +58,7 @@ pub mod faults;
 pub mod fuzzing;
 #[cfg(madsim)]
 pub mod harness;
+pub mod layout;
 pub mod net;
 pub mod node;
 pub mod options;
@@ -76,4 +79,5 @@ pub mod validate;
 pub mod wire;
 
 pub use disk::{DiskError, Storage};
+pub use layout::{FaultPermissions, Layout, Role};
 pub use node::{ClientId, Command, Context, Message, Node, NodeId, RequestId, Time};

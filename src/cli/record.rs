@@ -48,7 +48,8 @@ pub struct SeedRecord {
     pub sim_seconds: f64,
     pub wall_ms: f64,
     pub trace_hash: String,
-    /// The fault kinds that fired and the system's own events (`<system>.*`), with their counts.
+    /// The fault kinds that fired, by node kind too (`kind.<kind>.*`), and the system's own
+    /// events (`<system>.*`), with their counts.
     pub counters: BTreeMap<String, u64>,
 }
 
@@ -78,7 +79,11 @@ impl SeedRecord {
         let counters = report
             .counters
             .iter()
-            .filter(|(name, _)| name.starts_with(&prefix) || KINDS.iter().any(|k| k.counter == *name))
+            .filter(|(name, _)| {
+                name.starts_with(&prefix)
+                    || name.starts_with("kind.")
+                    || KINDS.iter().any(|k| k.counter == *name)
+            })
             .map(|(name, n)| (name.to_string(), n))
             .collect();
         SeedRecord {

@@ -37,6 +37,7 @@ pub struct Tally {
     identities: BTreeMap<Identity, u64>,
     runs: Vec<Run>,
     faults: BTreeMap<&'static str, FaultTally>,
+    by_kind: BTreeMap<String, FaultTally>,
     events: BTreeMap<String, FaultTally>,
     sim_seconds: f64,
     failures: Vec<SeedRecord>,
@@ -48,6 +49,7 @@ impl Default for Tally {
             identities: BTreeMap::new(),
             runs: Vec::new(),
             faults: KINDS.iter().map(|k| (k.counter, FaultTally::default())).collect(),
+            by_kind: BTreeMap::new(),
             events: BTreeMap::new(),
             sim_seconds: 0.0,
             failures: Vec::new(),
@@ -70,6 +72,7 @@ impl Tally {
             let tally = match self.faults.get_mut(name.as_str()) {
                 Some(t) => t,
                 None if name.starts_with(&prefix) => self.events.entry(name.clone()).or_default(),
+                None if name.starts_with("kind.") => self.by_kind.entry(name.clone()).or_default(),
                 None => continue,
             };
             tally.seeds += u64::from(n > 0);
@@ -161,6 +164,10 @@ pub struct Summary {
     sim_seconds: f64,
     faults: BTreeMap<&'static str, FaultTally>,
     never_fired: Vec<&'static str>,
+    /// Faults by the kind of node they hit (`kind.<kind>.*` counters), for systems with
+    /// several kinds: that the client-side nodes were crashed too, not only the servers.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    by_kind: BTreeMap<String, FaultTally>,
     /// The systems' own events (`<system>.*` counters): elections, snapshots, membership...
     events: BTreeMap<String, FaultTally>,
     signatures: Vec<SignatureGroup>,
@@ -214,6 +221,7 @@ impl Summary {
             sim_seconds: tally.sim_seconds,
             faults: tally.faults,
             never_fired,
+            by_kind: tally.by_kind,
             events: tally.events,
             signatures: signature_groups(&tally.failures),
             failures: tally.failures.iter().map(failure_line).collect(),
@@ -310,6 +318,10 @@ impl fmt::Display for Summary {
         fmt_tallies(f, self.faults.iter().filter(|(_, t)| t.count > 0))?;
         if !self.never_fired.is_empty() {
             writeln!(f, "  never fired: {}", self.never_fired.join(", "))?;
+        }
+        if !self.by_kind.is_empty() {
+            writeln!(f, "  faults by node kind (seeds with it, times):")?;
+            fmt_tallies(f, self.by_kind.iter())?;
         }
         if !self.events.is_empty() {
             writeln!(f, "  system events (seeds with it, times):")?;

@@ -283,7 +283,7 @@ mod imp {
 
     fn run_seed(sweep: &Sweep, seed: u64) -> SeedRecord {
         let args = &sweep.args;
-        let spec = RunSpec::from_preset(seed, args.preset, args.bug.clone());
+        let spec = RunSpec::from_preset(seed, args.preset, args.bug.clone(), sweep.system.layout);
         #[allow(clippy::disallowed_methods)] // wall time per seed, for the speed figures
         let started = Instant::now();
         let report = (sweep.system.run)(&spec).expect("arguments were validated before the sweep");

@@ -21,6 +21,8 @@ pub struct TestNode<N: Node> {
     now: Time,
     rng: Rng,
     factory: Rc<dyn Fn() -> N>,
+    /// Whether a start has finished: later starts are restarts (`Context::first_boot`).
+    booted: bool,
 }
 
 impl<N: Node> TestNode<N> {
@@ -34,6 +36,7 @@ impl<N: Node> TestNode<N> {
             now: Time(Time::EPOCH_NANOS),
             rng: rng::derive(seed, "test-node", u64::from(id.0)),
             factory: Rc::new(factory),
+            booted: false,
         }
     }
 
@@ -54,7 +57,9 @@ impl<N: Node> TestNode<N> {
 
     /// Runs `on_start`; returns what it emitted.
     pub fn start(&mut self) -> Vec<Command<N>> {
-        self.step(|n, cx| n.on_start(cx))
+        let commands = self.step(|n, cx| n.on_start(cx));
+        self.booted = true;
+        commands
     }
 
     /// Delivers `msg` from `from`; returns what the handler emitted.
@@ -80,10 +85,19 @@ impl<N: Node> TestNode<N> {
         self.start()
     }
 
+    /// The disk is lost and replaced by an empty one (the `disk.wiped` fault): the node
+    /// restarts on a blank disk, at a start that is not its first boot.
+    pub fn wipe_and_restart(&mut self) -> Vec<Command<N>> {
+        self.disk = TestDisk::new();
+        self.node = (self.factory)();
+        self.start()
+    }
+
     fn step(&mut self, f: impl FnOnce(&mut N, &mut Context<'_, N>)) -> Vec<Command<N>> {
         let mut out = Vec::new();
         let mut buggify = NoBuggify;
-        let mut cx = Context::new(self.id, self.now, &mut self.rng, &mut self.disk, &mut buggify, &mut out);
+        let mut cx = Context::new(self.id, self.now, &mut self.rng, &mut self.disk, &mut buggify, &mut out)
+            .with_first_boot(!self.booted);
         f(&mut self.node, &mut cx);
         self.node.check_invariants();
         out

@@ -56,7 +56,7 @@ impl System for Counter {
         }
     }
 
-    fn route(&self, request: &Request, hint: Option<NodeId>, rng: &mut Rng) -> NodeId {
+    fn route(&self, _client: ClientId, request: &Request, hint: Option<NodeId>, rng: &mut Rng) -> NodeId {
         match (request, hint) {
             (_, Some(node)) => node,
             (Request::Incr { .. }, None) => PRIMARY,

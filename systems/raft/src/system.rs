@@ -70,7 +70,7 @@ impl System for RaftSystem {
         self.workload.op(client, rng)
     }
 
-    fn route(&self, _request: &Request, hint: Option<NodeId>, rng: &mut Rng) -> NodeId {
+    fn route(&self, _client: ClientId, _request: &Request, hint: Option<NodeId>, rng: &mut Rng) -> NodeId {
         hint.unwrap_or_else(|| NodeId(rng.gen_range(0..self.nodes)))
     }
 
