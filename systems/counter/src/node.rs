@@ -15,6 +15,20 @@
 //! last epoch, then longest, as Raft's election rule), starts a new epoch and appends a no-op.
 //! Like Raft's leader (section 5.4.2) it commits by counting only entries of its own epoch, and
 //! serves reads only once its no-op is committed, so reads never miss an acknowledged increment.
+//! While it recovers it holds the increments it is sent and handles them once recovered: it
+//! cannot say "not applied" before it knows the log, since an earlier incarnation may have
+//! appended the very request and sent it to a backup.
+//!
+//! A backup that restarts holding less than it acknowledged (a damaged or lost disk) is refilled
+//! once the primary hears of it: from its answer to the next `Replicate`, or, when no increment
+//! comes, to the empty one the primary sends a backup it has not heard from in a while.
+//!
+//! A lost disk (an empty log at a start that is not the node's first boot, `cx.first_boot()`):
+//! a backup simply starts empty and is refilled by the primary; the loss is one node's, and a
+//! majority still holds every acknowledged increment. A primary that lost its disk has also
+//! forgotten the epochs it used, so it waits for the logs of every backup, not only enough of
+//! them to cover a majority: the highest epoch any of them holds is then above every epoch whose
+//! entries survive anywhere, and its new epoch cannot reuse one of them.
 //!
 //! Exactly once: each entry carries its client request id; a retried request that is already in
 //! the log is answered when (or if) its entry is committed, never appended twice.
@@ -34,6 +48,11 @@ const BATCH: usize = 256;
 const TICK: Duration = Duration::from_millis(30);
 /// How long appended increments wait for a group commit.
 const FLUSH: Duration = Duration::from_millis(1);
+/// Ticks without an ack from a backup after which the primary sends it an empty `Replicate`.
+/// A backup that restarted holding less than it acknowledged (a damaged or lost disk) answers
+/// with what it holds, and the next tick refills it; without a probe, an idle primary would
+/// believe it forever, and a cluster with no new increments would never repair it.
+const PROBE_TICKS: u32 = 10;
 
 type Cx<'a> = Context<'a, CounterNode>;
 
@@ -59,6 +78,8 @@ struct Primary {
     recovering: Option<BTreeMap<NodeId, Vec<Entry>>>,
     /// For each backup: how much of the log it holds durably and matching.
     matched: BTreeMap<NodeId, u64>,
+    /// For each backup: ticks since its last ack (see `PROBE_TICKS`).
+    quiet: BTreeMap<NodeId, u32>,
     /// For each backup: where the next `Replicate` starts.
     next: BTreeMap<NodeId, u64>,
     committed_value: i64,
@@ -68,6 +89,10 @@ struct Primary {
     waiters: BTreeMap<u64, Vec<RequestId>>,
     /// Whether a group commit is scheduled.
     flush_pending: bool,
+    /// Increments sent while recovering, handled once recovered.
+    held: Vec<(RequestId, i64)>,
+    /// The node restarted on an empty log: recovery waits for every backup (module docs).
+    lost_disk: bool,
 }
 
 /// Why a handler stopped early: a disk error, after which the node halts.
@@ -173,6 +198,7 @@ impl CounterNode {
         let recovered = or_halt(storage::recover(cx.disk()), cx)?;
         self.entries = recovered.entries;
         self.synced = self.len();
+        let lost_disk = self.entries.is_empty() && !cx.first_boot();
         self.wal = Some(recovered.log);
         if !self.is_primary() {
             return Ok(());
@@ -181,12 +207,15 @@ impl CounterNode {
             epoch: 0,
             recovering: Some(BTreeMap::new()),
             matched: BTreeMap::new(),
+            quiet: BTreeMap::new(),
             next: BTreeMap::new(),
             committed_value: 0,
             barrier: u64::MAX,
             index_of: BTreeMap::new(),
             waiters: BTreeMap::new(),
             flush_pending: false,
+            held: Vec::new(),
+            lost_disk,
         });
         for b in self.backups() {
             cx.send(b, Msg::Fetch);
@@ -205,7 +234,10 @@ impl CounterNode {
 
     /// Once enough backups answered, adopts the most complete log and starts a new epoch.
     fn maybe_finish_recovery(&mut self, cx: &mut Cx<'_>) -> Result<(), Halted> {
-        let needed = (self.nodes as usize - self.majority() + 1).min(self.nodes as usize - 1);
+        let mut needed = (self.nodes as usize - self.majority() + 1).min(self.nodes as usize - 1);
+        if self.primary.as_ref().is_some_and(|p| p.lost_disk) {
+            needed = self.nodes as usize - 1;
+        }
         let Some(responses) = self.primary.as_mut().and_then(|p| p.recovering.take_if(|r| r.len() >= needed))
         else {
             return Ok(());
@@ -228,6 +260,10 @@ impl CounterNode {
         self.sync(cx)?;
         self.replicate(cx);
         self.advance_commit(cx);
+        let held = std::mem::take(&mut self.primary.as_mut().expect("primary").held);
+        for (id, delta) in held {
+            self.on_incr(cx, id, delta)?;
+        }
         Ok(())
     }
 }
@@ -269,6 +305,7 @@ impl CounterNode {
         let Some(p) = self.primary.as_mut().filter(|p| p.recovering.is_none()) else { return Ok(()) };
         let len = len.min(self.entries.len() as u64);
         p.matched.insert(from, len);
+        p.quiet.insert(from, 0);
         // Acks of earlier messages arrive while later ones are in flight, so `next` only moves
         // forward here; the tick rewinds it to `matched` to resend what was lost.
         let next = p.next.entry(from).or_insert(len);
@@ -319,8 +356,26 @@ impl CounterNode {
         // Resend from what each backup acknowledged: covers lost messages.
         p.next = p.matched.clone();
         self.replicate(cx);
+        self.probe_quiet_backups(cx, backups);
         self.advance_commit(cx);
         Ok(())
+    }
+
+    /// Sends an empty `Replicate` to each backup that has not acknowledged anything for
+    /// `PROBE_TICKS` ticks (see there).
+    fn probe_quiet_backups(&mut self, cx: &mut Cx<'_>, backups: Vec<NodeId>) {
+        let p = self.primary.as_mut().expect("primary");
+        for b in backups {
+            let quiet = p.quiet.entry(b).or_default();
+            *quiet += 1;
+            if *quiet < PROBE_TICKS {
+                continue;
+            }
+            *quiet = 0;
+            let start = p.matched.get(&b).copied().unwrap_or(0);
+            let prev_epoch = start.checked_sub(1).map(|i| self.entries[i as usize].epoch);
+            cx.send(b, Msg::Replicate { start, prev_epoch, entries: Vec::new(), commit: self.commit });
+        }
     }
 }
 
@@ -332,7 +387,10 @@ impl CounterNode {
             return Ok(());
         };
         if p.recovering.is_some() {
-            cx.reply(id, Response::Unavailable);
+            // Not "unavailable": that would tell the client it was not applied (module docs).
+            if !p.held.iter().any(|(held, _)| *held == id) {
+                p.held.push((id, delta));
+            }
             return Ok(());
         }
         if self.bug != Some(CounterBug::NoDedup) {
