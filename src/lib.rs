@@ -6,9 +6,9 @@
 //! Modules:
 //! - [`registry`]: the built-in systems and their planted bugs, by name.
 //! - [`cli`]: the `faultline` command's subcommands, one module each.
-//! - `fuzzing` (simulation builds): the body of the `raft` fuzz target.
+//! - `fuzz` (simulation builds): the `system` fuzz target's entry: picks the system by name.
 
 pub mod cli;
 #[cfg(madsim)]
-pub mod fuzzing;
+pub mod fuzz;
 pub mod registry;

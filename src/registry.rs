@@ -1,12 +1,28 @@
 //! The systems faultline knows by name, and their planted bugs.
 
+use faultline_sim::bugs::{self, Bug};
 use faultline_sim::system::System;
+
+/// One planted bug as the command line shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BugInfo {
+    /// The canonical, kebab-case name.
+    pub name: &'static str,
+    /// The variant name, accepted as an alias.
+    pub variant: &'static str,
+    pub description: &'static str,
+}
 
 /// A system as the command line sees it.
 pub struct SystemEntry {
     pub name: &'static str,
     pub description: &'static str,
-    pub bugs: &'static [&'static str],
+    /// The planted bugs, in declaration order.
+    pub bugs: fn() -> Vec<BugInfo>,
+    /// The system's own events, as its sweep summary counts them.
+    pub events: &'static [&'static str],
+    /// The canonical name of a bug given by either spelling.
+    canonical: fn(&str, &str) -> Result<&'static str, String>,
     /// The checkers' model of its client histories.
     pub model: &'static str,
     /// Its nodes by kind for a configuration (`System::layout`): schedules, specs and real mode
@@ -15,6 +31,9 @@ pub struct SystemEntry {
     /// Runs one simulated run (simulation builds only).
     #[cfg(madsim)]
     pub run: fn(&faultline_sim::harness::RunSpec) -> Result<faultline_sim::report::RunReport, String>,
+    /// The shared fuzz body for this system (simulation builds only).
+    #[cfg(madsim)]
+    pub fuzz: fn(&[u8]),
     /// Runs the real-mode cluster scenario (real-mode builds only).
     #[cfg(not(madsim))]
     pub real: fn(&faultline_sim::real::ClusterArgs) -> Result<faultline_sim::real::ClusterReport, String>,
@@ -27,11 +46,15 @@ const fn entry<S: System>(description: &'static str) -> SystemEntry {
     SystemEntry {
         name: S::NAME,
         description,
-        bugs: S::BUGS,
+        bugs: bug_infos::<S::Bug>,
+        events: S::EVENTS,
+        canonical: canonical::<S::Bug>,
         model: S::MODEL,
         layout: S::layout,
         #[cfg(madsim)]
         run: faultline_sim::harness::run::<S>,
+        #[cfg(madsim)]
+        fuzz: faultline_sim::fuzzing::run_bytes::<S>,
         #[cfg(not(madsim))]
         real: faultline_sim::real::run_cluster::<S>,
         #[cfg(not(madsim))]
@@ -57,12 +80,21 @@ pub fn find(name: &str) -> Result<&'static SystemEntry, String> {
     })
 }
 
-/// Checks that `bug` is one of the system's planted bugs.
-pub fn check_bug(system: &SystemEntry, bug: Option<&str>) -> Result<(), String> {
-    match bug {
-        Some(b) if !system.bugs.contains(&b) => {
-            Err(format!("unknown bug `{b}` for {} (known: {})", system.name, system.bugs.join(", ")))
-        }
-        _ => Ok(()),
+impl SystemEntry {
+    /// The canonical name of `bug` (given by its kebab-case or its variant name), or an error
+    /// listing the system's bugs.
+    pub fn canonical_bug(&self, bug: Option<&str>) -> Result<Option<String>, String> {
+        bug.map(|b| (self.canonical)(self.name, b).map(str::to_string)).transpose()
     }
+}
+
+fn bug_infos<B: Bug>() -> Vec<BugInfo> {
+    B::ALL
+        .iter()
+        .map(|b| BugInfo { name: b.name(), variant: b.variant(), description: b.description() })
+        .collect()
+}
+
+fn canonical<B: Bug>(system: &str, name: &str) -> Result<&'static str, String> {
+    bugs::parse::<B>(system, name).map(B::name)
 }

@@ -202,7 +202,7 @@ impl System for PingSystem {
     type Node = Pinger;
     type Observer = ();
     const NAME: &'static str = "ping";
-    const BUGS: &'static [&'static str] = &[];
+    type Bug = faultline_sim::bugs::NoBug;
     const MODEL: &'static str = "register";
 
     fn new(_config: &SystemConfig) -> Result<Self, String> {

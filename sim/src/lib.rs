@@ -7,12 +7,17 @@
 //! Modules:
 //! - [`node`]: the protocol API: `Node`, `Context`, `Command`, ids and the node's clock reading.
 //! - [`disk`]: the `Storage` trait a node's durable state goes through, its in-memory,
-//!   simulated (faulty) and real backends, and `RecordLog`, a checksummed write-ahead log on top.
+//!   simulated (faulty) and real backends, `RecordLog` (a checksummed write-ahead log) with
+//!   `TypedLog` (its serde records) on top, `SealedFile` (one checksummed value replaced whole),
+//!   and `DiskError::requires_halt`, the halt policy every system follows.
 //! - [`clock`]: each node's own clock (offset, linear drift, steps, periodic wobble) and the
 //!   conversion of its timers to simulated time.
 //! - [`buggify`]: FoundationDB-style two-level `buggify!` sites.
+//! - [`bugs`]: the bug zoo, written once: `bug_zoo!` declares a system's planted bugs.
+//! - [`events`]: a system's own events, counted with the moment (and again under faults).
 //! - [`rng`]: the named, version-stable PRNG and seed derivation every random draw uses.
-//! - [`testing`]: drive one node by hand in unit tests and assert the exact commands it emits.
+//! - [`testing`]: the test kit: one node by hand with exact command vectors (`TestNode`), a
+//!   scripted cluster for scenario tests (`Cluster`), and seeded faults for it (`Nemesis`).
 //! - [`codec`]: serde values in checksummed frames; [`wire`]: what the frames carry.
 //! - [`options`]: `SimOptions`, plain data with presets (`nofault`, `lite`, `swarm`).
 //! - [`layout`]: a system's nodes as groups of kinds (servers, a coordinator, client-side
@@ -30,16 +35,27 @@
 //! - `real` (real-mode builds): nodes as processes over TCP, and the cluster command.
 //! - `harness` (simulation builds): one seed becomes a whole run.
 //! - `check` (simulation builds): the test API, `check::<S>(scenario).seeds(n).run()`.
+//! - `conformance` (simulation builds): `conformance_tests!`, every system's definition of done
+//!   as tests written in one call.
+//! - `fuzzing` (simulation builds): the fuzz body shared by every system.
 //! - [`validate`]: the typed error and checks shared by the plain-data fault options.
+
+#![forbid(unsafe_code)]
 
 pub mod attempts;
 pub mod buggify;
+pub mod bugs;
 #[cfg(madsim)]
 pub mod check;
 pub mod clock;
 pub mod codec;
+#[cfg(madsim)]
+pub mod conformance;
 pub mod disk;
+pub mod events;
 pub mod faults;
+#[cfg(madsim)]
+pub mod fuzzing;
 #[cfg(madsim)]
 pub mod harness;
 pub mod layout;

@@ -87,6 +87,21 @@ pub struct WorkloadOptions {
     pub op_timeout_ms: u64,
     /// Operations each client must complete successfully after the heal (the liveness check).
     pub liveness_ops_per_client: u32,
+    /// Keys of a key-value workload: few, so that operations contend.
+    pub keys: u32,
+    /// How a key-value workload picks its keys.
+    pub key_distribution: KeyDistribution,
+}
+
+/// How a workload picks the key of each operation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyDistribution {
+    /// Every key equally likely.
+    #[default]
+    Uniform,
+    /// Half the operations on one key, the rest uniform over all keys.
+    HotKey,
 }
 
 /// The shape of message delays.
@@ -239,6 +254,8 @@ impl Default for WorkloadOptions {
             attempt_timeout_ms: 500,
             op_timeout_ms: 3_000,
             liveness_ops_per_client: 2,
+            keys: 5,
+            key_distribution: KeyDistribution::Uniform,
         }
     }
 }
@@ -392,6 +409,7 @@ impl SimOptions {
         let w = &self.workload;
         validate::positive("workload.attempt_timeout_ms", w.attempt_timeout_ms)?;
         validate::ordered("workload.attempt_timeout_ms", w.attempt_timeout_ms, w.op_timeout_ms)?;
+        within("workload.keys", w.keys.into(), 1, 1_000_000)?;
         self.net.validate()?;
         let p = &self.partition;
         validate::ordered("partition.hold_ms_min", p.hold_ms_min, p.hold_ms_max)?;

@@ -25,14 +25,24 @@ impl RunSpec {
     /// `S::layout` of the system `S`).
     pub fn from_preset(seed: u64, preset: Preset, bug: Option<String>, layout: LayoutOf) -> Self {
         let options = preset.options(seed);
-        let config = SystemConfig { nodes: options.nodes, clients: options.clients, bug: bug.clone() };
+        let config = SystemConfig {
+            nodes: options.nodes,
+            clients: options.clients,
+            bug: bug.clone(),
+            workload: options.workload.clone(),
+        };
         let schedule = Schedule::plan(seed, &options, &layout(&config));
         RunSpec { seed, options, schedule, bug }
     }
 
     /// The system configuration this run asks for.
     pub fn config(&self) -> SystemConfig {
-        SystemConfig { nodes: self.options.nodes, clients: self.options.clients, bug: self.bug.clone() }
+        SystemConfig {
+            nodes: self.options.nodes,
+            clients: self.options.clients,
+            bug: self.bug.clone(),
+            workload: self.options.workload.clone(),
+        }
     }
 
     /// The layout of this run's nodes, checked.

@@ -6,22 +6,39 @@
 //! synchronous; the harness does the driving. The simulation never names a concrete system:
 //! tests and the CLI bind systems to it.
 
+use crate::bugs::Bug;
 use crate::layout::Layout;
 use crate::node::{ClientId, Node, NodeId};
+use crate::options::WorkloadOptions;
 use crate::rng::Rng;
 use crate::stats::Counters;
 use faultline_checkers::{EventKind, History, Value, Verdict};
 
 /// How a system is set up for a run.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SystemConfig {
     /// Server nodes in the cluster (`SimOptions::nodes`): what [`System::layout`] sizes its
     /// server group (or groups) by.
     pub nodes: u32,
     /// Workload clients (`SimOptions::clients`): client-side nodes are often one per client.
     pub clients: u32,
-    /// A planted bug by name (see [`System::BUGS`]), or `None` for the correct protocol.
+    /// A planted bug by name (see [`System::Bug`]), or `None` for the correct protocol.
     pub bug: Option<String>,
+    /// What the workload's clients do (key count and distribution, for the system's draws).
+    pub workload: WorkloadOptions,
+}
+
+impl SystemConfig {
+    /// `nodes` servers, the default number of clients and workload, no bug.
+    pub fn new(nodes: u32) -> Self {
+        let defaults = crate::options::SimOptions::default();
+        SystemConfig { nodes, clients: defaults.clients, bug: None, workload: defaults.workload }
+    }
+
+    /// The planted bug of system `S`, parsed from its canonical or variant name.
+    pub fn bug<S: System>(&self) -> Result<Option<S::Bug>, String> {
+        crate::bugs::parse_opt::<S::Bug>(S::NAME, self.bug.as_deref())
+    }
 }
 
 /// One operation a client is about to invoke.
@@ -79,10 +96,15 @@ pub trait System: Sized + Send + Sync + 'static {
     /// Accumulates what the run observed of node states (invariants are checked from it).
     type Observer: Default + Send + 'static;
 
+    /// The planted bugs `SystemConfig::bug` may name (declared with
+    /// [`bug_zoo!`](crate::bug_zoo); [`crate::bugs::NoBug`] for none).
+    type Bug: Bug;
+
     /// The system's name on the command line.
     const NAME: &'static str;
-    /// The planted bugs `SystemConfig::bug` may name.
-    const BUGS: &'static [&'static str];
+    /// The system's own events its observer counts with [`crate::events::Events`] (without the
+    /// `<system>.` prefix): declared so that a sweep can name those that never happened.
+    const EVENTS: &'static [&'static str] = &[];
     /// The checkers' model its client histories are linearizable against (`key-value`,
     /// `counter`...): the run's check and the replay's timeline both use it.
     const MODEL: &'static str;
@@ -151,15 +173,6 @@ pub struct Moment {
     /// Whether a fault was in force (a cut link, a node down or paused, a full disk): the
     /// system's counters can tell the events that happened under faults from the rest.
     pub under_faults: bool,
-}
-
-/// Parses a bug name against a system's list; the error names the known bugs.
-pub fn parse_bug<B: Copy>(name: Option<&str>, system: &str, bugs: &[(&str, B)]) -> Result<Option<B>, String> {
-    let Some(name) = name else { return Ok(None) };
-    bugs.iter().find(|(n, _)| *n == name).map(|(_, b)| Some(*b)).ok_or_else(|| {
-        let known: Vec<&str> = bugs.iter().map(|(n, _)| *n).collect();
-        format!("unknown bug `{name}` for {system} (known: {})", known.join(", "))
-    })
 }
 
 /// How long one run's linearizability check may take before it gives up with `unknown`.

@@ -66,11 +66,13 @@ pub struct RealNodeArgs {
     pub bootstrap: bool,
 }
 
-pub fn run(args: RealArgs) -> i32 {
-    let system = match registry::find(&args.system)
-        .and_then(|s| registry::check_bug(s, args.bug.as_deref()).map(|_| s))
-    {
-        Ok(s) => s,
+pub fn run(mut args: RealArgs) -> i32 {
+    let found = registry::find(&args.system).and_then(|s| Ok((s, s.canonical_bug(args.bug.as_deref())?)));
+    let system = match found {
+        Ok((s, bug)) => {
+            args.bug = bug;
+            s
+        }
         Err(e) => return usage_error(e),
     };
     if u32::from(args.port) + args.nodes > u32::from(u16::MAX) {

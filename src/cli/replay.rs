@@ -48,13 +48,14 @@ pub struct ReplayArgs {
     pub html: Option<PathBuf>,
 }
 
-pub fn run(args: ReplayArgs) -> i32 {
+pub fn run(mut args: ReplayArgs) -> i32 {
     let system = match registry::find(&args.system) {
         Ok(s) => s,
         Err(e) => return usage_error(e),
     };
-    if let Err(e) = registry::check_bug(system, args.bug.as_deref()) {
-        return usage_error(e);
+    match system.canonical_bug(args.bug.as_deref()) {
+        Ok(bug) => args.bug = bug,
+        Err(e) => return usage_error(e),
     }
     if let Some(Err(e)) = args.html.as_deref().map(check_html_path) {
         return usage_error(e);
@@ -94,14 +95,13 @@ mod imp {
     use faultline_sim::spec::RunSpec;
 
     pub fn replay(system: &registry::SystemEntry, args: &ReplayArgs) -> i32 {
-        let (spec, line) = match load(system, args) {
+        let (mut spec, line) = match load(system, args) {
             Ok(x) => x,
             Err(e) => return usage_error(e),
         };
-        if let Some(bug) = &spec.bug {
-            if let Err(e) = registry::check_bug(system, Some(bug)) {
-                return usage_error(e);
-            }
+        match system.canonical_bug(spec.bug.as_deref()) {
+            Ok(bug) => spec.bug = bug,
+            Err(e) => return usage_error(e),
         }
         println!("{line}");
         println!("options (hash {:016x}):\n{}", spec.options.hash(), spec.options);
@@ -208,6 +208,7 @@ mod imp {
             nodes: report.options.nodes,
             clients: report.options.clients,
             bug: report.bug.clone(),
+            workload: report.options.workload.clone(),
         };
         let layout = (system.layout)(&config);
         let notes = faultline_sim::timeline::annotations(&report.schedule, report.options.safety_ms, &layout);

@@ -14,6 +14,7 @@
 mod probe;
 mod proxy;
 
+use faultline_sim::bugs::Bug;
 use faultline_sim::check::{check, Scenario};
 use faultline_sim::disk::{CrashKeeps, DiskFaults};
 use faultline_sim::harness::{run, RunSpec};

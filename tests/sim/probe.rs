@@ -21,51 +21,31 @@ const TICK: Duration = Duration::from_millis(10);
 /// Bytes the torn-write probe leaves unsynced.
 pub const TORN_LEN: usize = 4096;
 
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum ProbeKind {
-    Network,
-    Duplicates,
-    Durability,
-    TornWrite,
-    Clock,
-    Pause,
-    Buggify,
-    /// Answers every message with two: a message storm.
-    Storm,
-    /// Marks a crash point on every tick; counts its boots durably.
-    CrashPoint,
-    /// Records at every start whether it is the first boot and whether the disk is empty; its
-    /// first start halts once (after writing a synced file), every start writes a synced file.
-    FirstBoot,
-}
-
-impl ProbeKind {
-    const ALL: [ProbeKind; 10] = [
-        ProbeKind::Network,
-        ProbeKind::Duplicates,
-        ProbeKind::Durability,
-        ProbeKind::TornWrite,
-        ProbeKind::Clock,
-        ProbeKind::Pause,
-        ProbeKind::Buggify,
-        ProbeKind::Storm,
-        ProbeKind::CrashPoint,
-        ProbeKind::FirstBoot,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            ProbeKind::Network => "Network",
-            ProbeKind::Duplicates => "Duplicates",
-            ProbeKind::Durability => "Durability",
-            ProbeKind::TornWrite => "TornWrite",
-            ProbeKind::Clock => "Clock",
-            ProbeKind::Pause => "Pause",
-            ProbeKind::Buggify => "Buggify",
-            ProbeKind::Storm => "Storm",
-            ProbeKind::CrashPoint => "CrashPoint",
-            ProbeKind::FirstBoot => "FirstBoot",
-        }
+faultline_sim::bug_zoo! {
+    /// What a probe node does: one fault mechanism each. The probe system selects its kind
+    /// through the bug option, so one system serves every probe.
+    pub enum ProbeKind {
+        /// Pings every peer and records what arrives.
+        Network = ("network", "pings every peer and records what arrives"),
+        /// Records duplicated deliveries.
+        Duplicates = ("duplicates", "records duplicated deliveries"),
+        /// Writes synced and unsynced files and checks what survives a crash.
+        Durability = ("durability", "checks what survives a crash on disk"),
+        /// Leaves a large write unsynced and measures what a crash tore.
+        TornWrite = ("torn-write", "measures what a crash tore of an unsynced write"),
+        /// Records its clock against simulated time.
+        Clock = ("clock", "records its clock against simulated time"),
+        /// Ticks, so a pause shows as a gap.
+        Pause = ("pause", "ticks, so a pause shows as a gap"),
+        /// Counts buggify firings.
+        Buggify = ("buggify", "counts buggify firings"),
+        /// Answers every message with two: a message storm.
+        Storm = ("storm", "answers every message with two: a message storm"),
+        /// Marks a crash point on every tick; counts its boots durably.
+        CrashPoint = ("crash-point", "marks a crash point on every tick and counts its boots"),
+        /// Records at every start whether it is the first boot and whether the disk is empty;
+        /// its first start halts once (after writing a synced file), every start writes one.
+        FirstBoot = ("first-boot", "records first boots and empty disks at every start"),
     }
 }
 
@@ -234,24 +214,12 @@ pub struct Seen {
 impl System for Probe {
     type Node = ProbeNode;
     type Observer = Seen;
+    type Bug = ProbeKind;
     const NAME: &'static str = "probe";
-    const BUGS: &'static [&'static str] = &[
-        "Network",
-        "Duplicates",
-        "Durability",
-        "TornWrite",
-        "Clock",
-        "Pause",
-        "Buggify",
-        "Storm",
-        "CrashPoint",
-        "FirstBoot",
-    ];
     const MODEL: &'static str = "register";
 
     fn new(config: &SystemConfig) -> Result<Self, String> {
-        let name = config.bug.as_deref().unwrap_or("Network");
-        let kind = ProbeKind::ALL.into_iter().find(|k| k.name() == name).ok_or(format!("no probe {name}"))?;
+        let kind = config.bug::<Self>()?.unwrap_or(ProbeKind::Network);
         Ok(Probe { kind, nodes: config.nodes })
     }
 

@@ -140,19 +140,23 @@ pub struct Proxied {
     acks_early: bool,
 }
 
+faultline_sim::bug_zoo! {
+    /// The proxy's planted bug.
+    pub enum ProxyBug {
+        /// The proxy acknowledges an increment before the primary answered.
+        ProxyAcksEarly = ("proxy-acks-early", "the proxy acknowledges an increment before the primary answered"),
+    }
+}
+
 impl System for Proxied {
     type Node = ProxiedNode;
     type Observer = <Counter as System>::Observer;
+    type Bug = ProxyBug;
     const NAME: &'static str = "proxied-counter";
-    const BUGS: &'static [&'static str] = &["ProxyAcksEarly"];
     const MODEL: &'static str = "counter";
 
     fn new(config: &SystemConfig) -> Result<Self, String> {
-        let acks_early = match config.bug.as_deref() {
-            None => false,
-            Some("ProxyAcksEarly") => true,
-            Some(other) => return Err(format!("unknown bug `{other}` for {}", Self::NAME)),
-        };
+        let acks_early = config.bug::<Self>()? == Some(ProxyBug::ProxyAcksEarly);
         let counter = Counter::new(&SystemConfig { bug: None, ..config.clone() })?;
         Ok(Proxied { counter, servers: config.nodes, acks_early })
     }

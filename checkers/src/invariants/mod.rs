@@ -1,12 +1,91 @@
-//! Protocol invariants: properties of the node states a run observed, one module per protocol.
+//! Protocol invariants: properties of the node states a run observed.
 //!
 //! A history checker (linearizability, transactions) sees only what clients were told; these
-//! checkers see inside the nodes. The protocol crate turns its state into plain observation
-//! records after each step, and each property is an incremental checker fed those records in
-//! the order they were taken, so a long run never needs them all in memory at once.
+//! checkers see inside the nodes. A protocol crate turns its state into plain observation
+//! records after each step, and each property is an incremental checker ([`Invariant`]) fed
+//! those records in the order they were taken, so a long run never needs them all in memory at
+//! once. An [`InvariantSet`] runs several properties under their names and keeps each one's
+//! first violation.
 //!
 //! Modules:
-//! - [`raft`]: election safety, log matching, leader completeness, state machine safety and
-//!   leader append-only (Ongaro and Ousterhout, 2014, Figure 3).
+//! - [`log`]: properties of any replicated log over (epoch, position): election safety, log
+//!   matching, leader completeness, state machine safety, leader append-only.
+//! - [`raft`]: Raft's five properties (Ongaro and Ousterhout, 2014, Figure 3) as one set.
 
+pub mod log;
 pub mod raft;
+
+use crate::Verdict;
+
+/// One property, checked incrementally over a sequence of observations of type `O`.
+pub trait Invariant<O> {
+    /// Checks the next observation (observations arrive in the order they were taken); `Err`
+    /// carries the evidence of a violation.
+    fn check(&mut self, obs: &O) -> Result<(), String>;
+}
+
+/// A named property and its first violation; later observations are not checked.
+struct Monitor<O> {
+    name: &'static str,
+    invariant: Box<dyn Invariant<O> + Send>,
+    violation: Option<String>,
+}
+
+/// Several properties over one kind of observation, each under its name.
+pub struct InvariantSet<O> {
+    monitors: Vec<Monitor<O>>,
+}
+
+impl<O> Default for InvariantSet<O> {
+    fn default() -> Self {
+        InvariantSet { monitors: Vec::new() }
+    }
+}
+
+impl<O> InvariantSet<O> {
+    /// An empty set.
+    pub fn new() -> Self {
+        InvariantSet::default()
+    }
+
+    /// Adds `invariant` under `name` (the name reports use: "election safety").
+    pub fn with(mut self, name: &'static str, invariant: impl Invariant<O> + Send + 'static) -> Self {
+        self.monitors.push(Monitor { name, invariant: Box::new(invariant), violation: None });
+        self
+    }
+
+    /// Feeds the next observation to every property that has not failed yet.
+    pub fn observe(&mut self, obs: &O) {
+        for m in &mut self.monitors {
+            if m.violation.is_none() {
+                m.violation = m.invariant.check(obs).err();
+            }
+        }
+    }
+
+    /// Each property's name and verdict.
+    pub fn verdicts(&self) -> Vec<(&'static str, Verdict)> {
+        self.monitors.iter().map(|m| (m.name, verdict(&m.violation))).collect()
+    }
+
+    /// `Ok` when every property holds, else the first violation, prefixed with its name.
+    pub fn verdict(&self) -> Verdict {
+        match self.monitors.iter().find_map(|m| m.violation.as_ref().map(|v| (m.name, v))) {
+            Some((name, why)) => Verdict::Violation(format!("{name}: {why}")),
+            None => Verdict::Ok,
+        }
+    }
+}
+
+fn verdict(violation: &Option<String>) -> Verdict {
+    match violation {
+        Some(why) => Verdict::Violation(why.clone()),
+        None => Verdict::Ok,
+    }
+}
+
+/// Runs `invariant` over `observations` and returns its verdict.
+pub fn check_with<O>(mut invariant: impl Invariant<O>, observations: &[O]) -> Verdict {
+    let violation = observations.iter().find_map(|o| invariant.check(o).err());
+    verdict(&violation)
+}

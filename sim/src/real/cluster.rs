@@ -135,7 +135,8 @@ pub fn run_cluster<S: System>(args: &ClusterArgs) -> Result<ClusterReport, Strin
     if args.nodes == 0 || args.clients == 0 || args.ops == 0 {
         return Err("--nodes, --clients and --ops must be positive".into());
     }
-    let config = SystemConfig { nodes: args.nodes, clients: args.clients, bug: args.bug.clone() };
+    let config =
+        SystemConfig { clients: args.clients, bug: args.bug.clone(), ..SystemConfig::new(args.nodes) };
     let system = Arc::new(S::new(&config)?);
     let layout = S::layout(&config);
     layout.validate()?;

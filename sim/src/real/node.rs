@@ -45,7 +45,8 @@ enum Event<S: System> {
 /// Runs node `args.id` of system `S` until the process is killed. Returns only on a setup
 /// error, a halt or a panic, with the reason.
 pub fn run_node<S: System>(args: &NodeArgs) -> Result<(), String> {
-    let config = SystemConfig { nodes: args.nodes, clients: args.clients, bug: args.bug.clone() };
+    let config =
+        SystemConfig { clients: args.clients, bug: args.bug.clone(), ..SystemConfig::new(args.nodes) };
     let system = S::new(&config)?;
     let layout = S::layout(&config);
     layout.validate()?;

@@ -9,9 +9,11 @@
 //! - [`node`]: the protocol (primary and backups), a pure state machine behind `Node`.
 //! - [`msg`]: messages, requests, responses, timers.
 //! - [`storage`]: the durable log and epoch on the node's disk.
-//! - [`bugs`]: the planted bugs (`AckBeforeDurable`, `NoDedup`, `ReadFromBackup`).
+//! - [`bugs`]: the planted bugs (`ack-before-durable`, `no-dedup`, `read-from-backup`).
 //! - [`check`]: exact bounds on reads.
 //! - [`system`]: the counter bound to the harness (workload, routing, checks).
+
+#![forbid(unsafe_code)]
 
 pub mod bugs;
 pub mod check;

@@ -46,16 +46,14 @@
 //! - `read`: linearizable reads (ReadIndex).
 //! - `membership`: configurations and single-server changes.
 //! - `snapshot`: taking, sending and installing snapshots.
-//! - [`kv`]: the key-value state machine with client sessions.
-//! - [`history`]: maps requests and responses to history events.
 //! - `observe`: observations for the invariant checkers, and a status summary.
 //! - [`system`]: Raft bound to the faultline harness (workload, routing, observation, checks).
+
+#![forbid(unsafe_code)]
 
 pub mod bugs;
 pub mod config;
 mod election;
-pub mod history;
-pub mod kv;
 mod log;
 mod membership;
 pub mod msg;
@@ -69,8 +67,7 @@ pub mod system;
 
 pub use bugs::RaftBug;
 pub use config::{ConfigError, RaftConfig};
-pub use kv::KvStore;
-pub use msg::{LogId, Msg, Request, Response, Unavailable, WriteOp};
+pub use msg::{LogId, Msg, Request, Response, Unavailable};
 pub use observe::{convergence, RaftStatus, StatusRole};
 pub use storage::{RecoveryReport, LOG_FILE, META_FILES, SNAPSHOT_FILE};
 pub use system::RaftSystem;
@@ -80,6 +77,7 @@ use crate::membership::{Change, Membership};
 use crate::msg::Snapshot;
 use crate::state::{LeaderState, Role};
 use crate::storage::{HardState, Store};
+use faultline_services::KvStore;
 use faultline_sim::{Context, DiskError, Node, NodeId, RequestId, Time};
 use serde::{Deserialize, Serialize};
 use std::cell::Cell;
@@ -128,7 +126,7 @@ pub struct Raft {
     leader_contact: Option<Time>,
     commit: u64,
     applied: u64,
-    kv: KvStore,
+    kv: KvStore<Response>,
     members: Membership,
     report: RecoveryReport,
     now: Time,
@@ -178,7 +176,7 @@ impl Raft {
     }
 
     /// The state machine as this node has applied it.
-    pub fn kv(&self) -> &KvStore {
+    pub fn kv(&self) -> &KvStore<Response> {
         &self.kv
     }
 
@@ -249,12 +247,12 @@ impl Raft {
         self.store.as_mut().expect("the store is open whenever the node takes part")
     }
 
-    /// Turns a disk error into a stopped step: a failed sync (or an I/O error) may have lost
-    /// data the node believes written, so the only safe answer is to halt and recover from
-    /// what is really on disk; a full disk or a read error just abandons the step.
+    /// Turns a disk error into a stopped step, halting the node when the error requires it
+    /// (`DiskError::requires_halt`: a failed sync may have lost data the node believes
+    /// written); a full disk or a read error just abandons the step.
     fn disk<T>(&mut self, result: Result<T, DiskError>) -> Result<T, Stop> {
         result.map_err(|e| {
-            if matches!(e, DiskError::SyncFailed(_) | DiskError::Io { .. } | DiskError::NotFound(_)) {
+            if e.requires_halt() {
                 self.halt.get_or_insert(format!("disk: {e}"));
             }
             Stop

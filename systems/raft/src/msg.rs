@@ -1,7 +1,8 @@
 //! What crosses the network and what the log holds: log positions, entries, client requests and
 //! responses, and the node-to-node messages of Figure 2 (plus pre-vote, thesis 9.6).
 
-use crate::kv::KvStore;
+use faultline_services::KvStore;
+pub use faultline_services::{KvOp, KvOutcome, KvWrite};
 use faultline_sim::{NodeId, RequestId};
 use serde::{Deserialize, Serialize};
 
@@ -40,29 +41,9 @@ pub enum Command {
     /// get committed by counting (section 5.4.2) and reads know the commit index (thesis 6.4).
     Noop,
     /// A client write, deduplicated by its request id (client sessions, thesis 6.3).
-    Write { id: RequestId, op: WriteOp },
+    Write { id: RequestId, op: KvWrite },
     /// The complete new membership, in effect as soon as it is in a log (thesis 4.1).
     Config { members: Vec<NodeId>, id: RequestId },
-}
-
-/// A write to the key-value state machine.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum WriteOp {
-    Put {
-        key: String,
-        value: String,
-    },
-    /// Appends `value` to the current string (a missing key counts as empty).
-    Append {
-        key: String,
-        value: String,
-    },
-    /// Sets `to` if the current value equals `from` (`None`: the key is missing).
-    Cas {
-        key: String,
-        from: Option<String>,
-        to: String,
-    },
 }
 
 /// What a client asks.
@@ -71,7 +52,7 @@ pub enum Request {
     Get {
         key: String,
     },
-    Write(WriteOp),
+    Write(KvWrite),
     /// Admin: add a server to the cluster (single-server change, thesis 4.1).
     AddServer {
         node: NodeId,
@@ -84,20 +65,37 @@ pub enum Request {
 
 impl Request {
     pub fn get(key: &str) -> Request {
-        Request::Get { key: key.into() }
+        KvOp::get(key).into()
     }
 
     pub fn put(key: &str, value: &str) -> Request {
-        Request::Write(WriteOp::Put { key: key.into(), value: value.into() })
+        KvOp::put(key, value).into()
     }
 
     pub fn append(key: &str, value: &str) -> Request {
-        Request::Write(WriteOp::Append { key: key.into(), value: value.into() })
+        KvOp::append(key, value).into()
     }
 
-    /// Compare-and-set; `from: None` expects the key to be missing.
     pub fn cas(key: &str, from: Option<&str>, to: &str) -> Request {
-        Request::Write(WriteOp::Cas { key: key.into(), from: from.map(str::to_string), to: to.into() })
+        KvOp::cas(key, from, to).into()
+    }
+
+    /// The key-value command this request carries; `None` for membership changes.
+    pub fn kv(&self) -> Option<KvOp> {
+        match self {
+            Request::Get { key } => Some(KvOp::Get { key: key.clone() }),
+            Request::Write(w) => Some(KvOp::Write(w.clone())),
+            Request::AddServer { .. } | Request::RemoveServer { .. } => None,
+        }
+    }
+}
+
+impl From<KvOp> for Request {
+    fn from(op: KvOp) -> Request {
+        match op {
+            KvOp::Get { key } => Request::Get { key },
+            KvOp::Write(w) => Request::Write(w),
+        }
     }
 }
 
@@ -132,6 +130,30 @@ pub enum Response {
     NotLeader { hint: Option<NodeId> },
     /// Retry later with the same request id.
     Unavailable(Unavailable),
+}
+
+impl From<KvOutcome> for Response {
+    fn from(outcome: KvOutcome) -> Response {
+        match outcome {
+            KvOutcome::Value(v) => Response::Value(v),
+            KvOutcome::Written => Response::Written,
+            KvOutcome::Swapped => Response::Swapped,
+            KvOutcome::CasFailed { current } => Response::CasFailed { current },
+        }
+    }
+}
+
+impl Response {
+    /// The key-value outcome this response reports, if it is one.
+    pub fn outcome(&self) -> Option<KvOutcome> {
+        Some(match self {
+            Response::Value(v) => KvOutcome::Value(v.clone()),
+            Response::Written => KvOutcome::Written,
+            Response::Swapped => KvOutcome::Swapped,
+            Response::CasFailed { current } => KvOutcome::CasFailed { current: current.clone() },
+            _ => return None,
+        })
+    }
 }
 
 /// Node-to-node messages.
@@ -213,5 +235,5 @@ pub struct Snapshot {
     pub last: LogId,
     /// The membership as of `last`.
     pub members: Vec<NodeId>,
-    pub kv: KvStore,
+    pub kv: KvStore<Response>,
 }

@@ -5,7 +5,7 @@
 use crate::msg::LogId;
 use crate::state::Role;
 use crate::Raft;
-use faultline_checkers::invariants::raft::{ObservedEntry, RaftObservation, RaftRole};
+use faultline_checkers::invariants::log::{LogObservation, ObservedEntry, Role as ObservedRole, Vocabulary};
 use faultline_sim::NodeId;
 
 /// A node's role, for status reports.
@@ -103,27 +103,28 @@ impl Raft {
     /// This node's state for the invariant checkers (`time` is the node's own clock; the
     /// harness may overwrite it with simulated time). `applied` lists what the last step
     /// applied, so observe after every step to see every applied entry.
-    pub fn observe(&self) -> RaftObservation {
+    pub fn observe(&self) -> LogObservation {
         let base = self.log.base();
-        RaftObservation {
+        LogObservation {
             node: self.id.0,
             time: self.now.as_nanos(),
-            term: self.hard.term,
+            epoch: self.hard.term,
             role: match self.role {
-                Role::Follower => RaftRole::Follower,
-                Role::PreCandidate { .. } => RaftRole::PreCandidate,
-                Role::Candidate { .. } => RaftRole::Candidate,
-                Role::Leader(_) => RaftRole::Leader,
-                Role::Recovering | Role::Failed => RaftRole::Inactive,
+                Role::Follower => ObservedRole::Follower,
+                Role::PreCandidate { .. } => ObservedRole::PreCandidate,
+                Role::Candidate { .. } => ObservedRole::Candidate,
+                Role::Leader(_) => ObservedRole::Leader,
+                Role::Recovering | Role::Failed => ObservedRole::Inactive,
             },
             commit_index: self.commit,
             snapshot: (base.index, base.term),
             log: self
                 .log
                 .iter()
-                .map(|(e, digest)| ObservedEntry { index: e.index, term: e.term, digest })
+                .map(|(e, digest)| ObservedEntry { index: e.index, epoch: e.term, digest })
                 .collect(),
             applied: self.applied_in_step.clone(),
+            words: Vocabulary::RAFT,
         }
     }
 

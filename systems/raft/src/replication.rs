@@ -21,9 +21,10 @@
 //! holds, but only if that entry is from its current term; earlier entries commit with it
 //! (section 5.4.2, the Figure 8 hazard).
 
-use crate::msg::{Append, AppendReply, AppendResult, Command, Entry, LogId, Msg, Response, WriteOp};
+use crate::msg::{Append, AppendReply, AppendResult, Command, Entry, LogId, Msg, Response};
 use crate::state::Role;
 use crate::{Raft, RaftBug, Stop, Timer, Unavailable};
+use faultline_services::KvWrite;
 use faultline_sim::{Context, DiskError, NodeId, RequestId};
 
 impl Command {
@@ -372,7 +373,7 @@ impl Raft {
         &mut self,
         cx: &mut Context<'_, Raft>,
         id: RequestId,
-        op: WriteOp,
+        op: KvWrite,
     ) -> Result<(), Stop> {
         if let Some(resp) = self.kv.saved_response(id).cloned() {
             return self.reply(id, resp);

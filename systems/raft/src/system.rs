@@ -4,21 +4,20 @@
 
 use crate::bugs::RaftBug;
 use crate::config::RaftConfig;
-use crate::history::{completion, invocation, Completion};
 use crate::msg::{Request, Response};
 use crate::observe::{convergence, RaftStatus, StatusRole};
 use crate::Raft;
 use faultline_checkers::invariants::raft::RaftInvariants;
-use faultline_checkers::{History, Verdict};
+use faultline_checkers::{EventKind, History, Value, Verdict};
+use faultline_services::{KvOp, KvWorkload};
+use faultline_sim::events::Events;
 use faultline_sim::rng::Rng;
 use faultline_sim::stats::Counters;
 use faultline_sim::system::{linearizability, Answer, CheckOutcome, Moment, Op, System, SystemConfig};
 use faultline_sim::{ClientId, NodeId};
 use rand::Rng as _;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-/// Keys of the workload: few, so operations contend.
-const KEYS: u32 = 5;
 /// Share of operations that are membership changes.
 const ADMIN_PROBABILITY: f64 = 0.03;
 
@@ -26,6 +25,7 @@ const ADMIN_PROBABILITY: f64 = 0.03;
 pub struct RaftSystem {
     config: RaftConfig,
     nodes: u32,
+    workload: KvWorkload,
 }
 
 /// What the run saw: the invariants, fed every observation, and event counts.
@@ -34,39 +34,24 @@ pub struct Observed {
     invariants: RaftInvariants,
     statuses: BTreeMap<NodeId, RaftStatus>,
     /// (term, leader) pairs seen: each is an election won.
-    leaders: std::collections::BTreeSet<(u64, NodeId)>,
-    snapshots: u64,
-    membership_changes: u64,
-    /// The same two, counted only when they happened while a fault was in force.
-    snapshots_under_faults: u64,
-    membership_changes_under_faults: u64,
-    repairs: u64,
-    failed: std::collections::BTreeSet<NodeId>,
+    leaders: BTreeSet<(u64, NodeId)>,
+    failed: BTreeSet<NodeId>,
+    events: Events,
 }
-
-/// The command-line names of the planted bugs (variant names; kebab-case is accepted too).
-pub const BUG_NAMES: &[&str] = &[
-    "VoteNotPersisted",
-    "CommitOldTermByCounting",
-    "NoStepDownOnHigherTerm",
-    "StaleLocalRead",
-    "TruncateOnStaleAppend",
-    "SnapshotKeepsConflictingEntries",
-    "AckBeforeSync",
-];
 
 impl System for RaftSystem {
     type Node = Raft;
     type Observer = Observed;
+    type Bug = RaftBug;
     const NAME: &'static str = "raft";
-    const BUGS: &'static [&'static str] = BUG_NAMES;
+    const EVENTS: &'static [&'static str] =
+        &["leaders_elected", "snapshots", "membership_changes", "repairs", "nodes_lost_metadata"];
     const MODEL: &'static str = "key-value";
 
     fn new(config: &SystemConfig) -> Result<Self, String> {
-        let bug = config.bug.as_deref().map(str::parse::<RaftBug>).transpose().map_err(|e| e.to_string())?;
-        let raft = RaftConfig { bug, ..RaftConfig::with_members(config.nodes) };
+        let raft = RaftConfig { bug: config.bug::<Self>()?, ..RaftConfig::with_members(config.nodes) };
         raft.validate().map_err(|e| e.to_string())?;
-        Ok(RaftSystem { config: raft, nodes: config.nodes })
+        Ok(RaftSystem { config: raft, nodes: config.nodes, workload: KvWorkload::new(&config.workload) })
     }
 
     fn build_node(&self, _id: NodeId) -> Raft {
@@ -82,9 +67,7 @@ impl System for RaftSystem {
                 Op::admin(Request::AddServer { node }, "add-server")
             };
         }
-        let request = kv_request(client, rng);
-        let (f, value) = invocation(&request).expect("key-value requests are recorded");
-        Op::new(request, f, value)
+        self.workload.op(client, rng)
     }
 
     fn route(&self, _client: ClientId, _request: &Request, hint: Option<NodeId>, rng: &mut Rng) -> NodeId {
@@ -92,16 +75,27 @@ impl System for RaftSystem {
     }
 
     fn interpret(&self, request: &Request, response: &Response) -> Answer {
-        match (completion(request, response), response) {
-            (Ok(Completion::Done(kind, value)), _) => Answer::Done(kind, value),
+        match (request.kv(), response) {
             // A leader that steps down answers its pending writes with NotLeader, and they may
             // still commit: NotLeader does not say "not applied".
-            (Ok(Completion::Retry), Response::NotLeader { hint }) => Answer::Unknown { hint: *hint },
-            // A leader that refused (not ready, a change pending, a full disk) appended nothing.
-            (Ok(Completion::Retry), _) => Answer::NotApplied { hint: None },
-            // A response that does not answer the request is a protocol bug: leave it to the
-            // checks, as an operation whose outcome is unknown.
-            (Err(_), _) => Answer::Unknown { hint: None },
+            (_, Response::NotLeader { hint }) => Answer::Unknown { hint: *hint },
+            // A leader that refused (not ready, a change pending, a full disk) appended nothing
+            // now, but an earlier copy of a write (a retry, a duplicated message) may already
+            // be in its log from an earlier term and still commit: for a write that is a maybe.
+            // A read is never in the log: refused is not applied.
+            (Some(KvOp::Get { .. }), Response::Unavailable(_)) => Answer::NotApplied { hint: None },
+            (_, Response::Unavailable(_)) => Answer::Unknown { hint: None },
+            (Some(op), _) => match response.outcome() {
+                Some(outcome) => op.answer(&outcome),
+                // A response that does not answer the request is a protocol bug: leave it to
+                // the checks, as an operation whose outcome is unknown.
+                None => Answer::Unknown { hint: None },
+            },
+            // Membership changes are not recorded: any answer completes them.
+            (None, Response::Members(_) | Response::Invalid { .. }) => {
+                Answer::Done(EventKind::Ok, Value::Nil)
+            }
+            (None, _) => Answer::Unknown { hint: None },
         }
     }
 
@@ -114,22 +108,18 @@ impl System for RaftSystem {
             obs.time = moment.time_ns;
             seen.invariants.observe(&obs);
         }
-        if status.role == StatusRole::Leader {
-            seen.leaders.insert((status.term, id));
+        if status.role == StatusRole::Leader && seen.leaders.insert((status.term, id)) {
+            seen.events.count("leaders_elected", moment);
         }
-        if status.role == StatusRole::Failed {
-            seen.failed.insert(id);
+        if status.role == StatusRole::Failed && seen.failed.insert(id) {
+            seen.events.count("nodes_lost_metadata", moment);
         }
         if let Some(before) = seen.statuses.get(&id) {
-            let snapshot = u64::from(status.snapshot.index > before.snapshot.index);
-            let membership = u64::from(status.members != before.members);
-            seen.snapshots += snapshot;
-            seen.membership_changes += membership;
-            if moment.under_faults {
-                seen.snapshots_under_faults += snapshot;
-                seen.membership_changes_under_faults += membership;
-            }
-            seen.repairs += u64::from(before.first_hole.is_some() && status.first_hole.is_none());
+            let events = &mut seen.events;
+            events.count_n("snapshots", u64::from(status.snapshot.index > before.snapshot.index), moment);
+            events.count_n("membership_changes", u64::from(status.members != before.members), moment);
+            let repaired = before.first_hole.is_some() && status.first_hole.is_none();
+            events.count_n("repairs", u64::from(repaired), moment);
         }
         seen.statuses.insert(id, status);
     }
@@ -161,13 +151,7 @@ impl System for RaftSystem {
     }
 
     fn counters(&self, seen: &Observed, counters: &mut Counters) {
-        counters.add_n("raft.leaders_elected", seen.leaders.len() as u64);
-        counters.add_n("raft.snapshots", seen.snapshots);
-        counters.add_n("raft.membership_changes", seen.membership_changes);
-        counters.add_n("raft.snapshots_under_faults", seen.snapshots_under_faults);
-        counters.add_n("raft.membership_changes_under_faults", seen.membership_changes_under_faults);
-        counters.add_n("raft.repairs", seen.repairs);
-        counters.add_n("raft.nodes_lost_metadata", seen.failed.len() as u64);
+        seen.events.add_to(Self::NAME, counters);
     }
 }
 
@@ -177,18 +161,20 @@ fn fingerprint(s: &RaftStatus) -> impl PartialEq {
     (s.term, s.role, s.commit_index, s.applied_index, s.last_log, s.snapshot, s.first_hole)
 }
 
-/// A random key-value request. Values are unique per client and request so that histories
-/// stay cheap to check; cas compares against a small domain so that some succeed.
-fn kv_request(client: ClientId, rng: &mut Rng) -> Request {
-    let key = format!("k{}", rng.gen_range(0..KEYS));
-    let tag: u32 = rng.gen();
-    match rng.gen_range(0..10) {
-        0..=2 => Request::get(&key),
-        3..=4 => Request::put(&key, &format!("{}", rng.gen_range(0..4))),
-        5..=7 => Request::append(&key, &format!("c{}.{tag:x};", client.0)),
-        _ => {
-            let from = rng.gen_bool(0.2).then(|| format!("{}", rng.gen_range(0..4)));
-            Request::cas(&key, from.as_deref(), &format!("{}", rng.gen_range(0..4)))
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::msg::Unavailable;
+
+    #[test]
+    fn a_refused_write_is_a_maybe_and_a_refused_read_is_not_applied() {
+        // A leader that is not ready appended nothing now, but an earlier copy of the write may
+        // be in its log from an earlier term and still commit.
+        let raft = RaftSystem::new(&SystemConfig::new(3)).unwrap();
+        let busy = Response::Unavailable(Unavailable::LeaderNotReady);
+        assert_eq!(raft.interpret(&Request::put("k", "v"), &busy), Answer::Unknown { hint: None });
+        assert_eq!(raft.interpret(&Request::get("k"), &busy), Answer::NotApplied { hint: None });
+        let redirect = Response::NotLeader { hint: Some(NodeId(1)) };
+        assert_eq!(raft.interpret(&Request::get("k"), &redirect), Answer::Unknown { hint: Some(NodeId(1)) });
     }
 }

@@ -255,7 +255,7 @@ fn raft_handler_a_client_write_is_replicated_then_answered_on_commit() {
         term: 1,
         command: Cmd::Write {
             id,
-            op: faultline_raft::msg::WriteOp::Put { key: "k".into(), value: "v".into() },
+            op: faultline_raft::msg::KvWrite::Put { key: "k".into(), value: "v".into() },
         },
     };
     let append =
