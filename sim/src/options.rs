@@ -102,8 +102,8 @@ impl AdminOptions {
 }
 
 /// Disk faults: the rates every disk draws from on each call and crash, and the nemesis's disk
-/// events. Bit flips at rest and latent sector errors hit only the minority of disks the run
-/// allows to be corrupted (see `disk::place_corruption`).
+/// events. Bit flips at rest, latent sector errors and wiped disks hit only the minority of
+/// disks the run allows to be corrupted (see `disk::place_corruption`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DiskOptions {
@@ -116,6 +116,16 @@ pub struct DiskOptions {
     pub full_interval_ms_mean: u64,
     pub full_ms_min: u64,
     pub full_ms_max: u64,
+    /// Mean time between wiped disks on a corruptible disk (0 = none): the node loses power
+    /// and restarts after the usual restart delay on an empty disk, as after a disk
+    /// replacement. Left out of the JSON form when 0, so options without wipes keep the hash
+    /// they had before wipes existed.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub wipe_interval_ms_mean: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// What the clients do.
@@ -431,6 +441,11 @@ impl SimOptions {
         if r.gen_bool(0.5) && o.buggify {
             o.buggify_arm_probability = 1.0;
         }
+        // Wiped disks, drawn after everything else for the same reason.
+        if r.gen_bool(0.3) {
+            o.disk.wipe_interval_ms_mean = r.gen_range(1_500..=8_000);
+        }
+        // The admin side of the workload, last of all.
         o.admin = AdminOptions::swarm(&mut r);
         o
     }

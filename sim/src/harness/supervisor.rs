@@ -5,7 +5,7 @@ use super::client::{run_admin, run_client};
 use super::server::run_server;
 use super::world::{lock, sim_now, Phase, Shared, World};
 use crate::clock::ClockFaultCounts;
-use crate::disk::{DiskFaultCounts, DiskFaults, SimDisk};
+use crate::disk::{Corruption, DiskFaultCounts, DiskFaults, SimDisk};
 use crate::layout::Layout;
 use crate::node::{ClientId, NodeId};
 use crate::report::{Failure, FailureClass, RunReport};
@@ -285,6 +285,7 @@ impl<S: System> Supervisor<S> {
                 d.end_full_window();
                 None
             }),
+            Fault::Wipe { node } => self.wipe(*node),
         };
         let mut w = lock(&self.world);
         if let Some(counter) = fired {
@@ -345,6 +346,17 @@ impl<S: System> Supervisor<S> {
         }
         w.disks[id.0 as usize].arm_power_cut();
         storm.then(|| "process.restart_storm".to_string())
+    }
+
+    /// Crashes node `id` if it is up, then replaces its disk with an empty one; the disk
+    /// counts the wipe (`disk.wiped`) if it held anything. Nothing at all on a disk the run may
+    /// not corrupt. Its restart is the schedule's next `Restart` of it.
+    fn wipe(&mut self, id: NodeId) -> Option<String> {
+        if lock(&self.world).disks[id.0 as usize].corruption() == Corruption::Forbidden {
+            return None;
+        }
+        self.crash(id);
+        self.with_disk(id, |d| d.wipe().then(|| "replaced by an empty disk".to_string()))
     }
 
     fn restart(&mut self, id: NodeId) -> Option<String> {
