@@ -21,10 +21,15 @@ pub struct SystemEntry {
     pub bugs: fn() -> Vec<BugInfo>,
     /// The system's own events, as its sweep summary counts them.
     pub events: &'static [&'static str],
+    /// The coverage points its nodes declare.
+    pub coverage: &'static [&'static str],
     /// The canonical name of a bug given by either spelling.
     canonical: fn(&str, &str) -> Result<&'static str, String>,
     /// The checkers' model of its client histories.
     pub model: &'static str,
+    /// Its nodes by kind for a configuration (`System::layout`): schedules, specs and real mode
+    /// follow it.
+    pub layout: faultline_sim::layout::LayoutOf,
     /// Runs one simulated run (simulation builds only).
     #[cfg(madsim)]
     pub run: fn(&faultline_sim::harness::RunSpec) -> Result<faultline_sim::report::RunReport, String>,
@@ -45,8 +50,10 @@ const fn entry<S: System>(description: &'static str) -> SystemEntry {
         description,
         bugs: bug_infos::<S::Bug>,
         events: S::EVENTS,
+        coverage: S::COVERAGE,
         canonical: canonical::<S::Bug>,
         model: S::MODEL,
+        layout: S::layout,
         #[cfg(madsim)]
         run: faultline_sim::harness::run::<S>,
         #[cfg(madsim)]

@@ -99,7 +99,9 @@ pub trait Node: Sized + 'static {
     type Response: Message;
 
     /// Called each time the node starts: at first boot and after every crash. Volatile state is
-    /// new; durable state must be recovered from `cx.disk()`, trusting nothing unchecked.
+    /// new; durable state must be recovered from `cx.disk()`, trusting nothing unchecked. An
+    /// empty disk at a start that is not the first ([`Context::first_boot`]) is a disk that was
+    /// lost and replaced, not a new node: whatever the node promised before is forgotten.
     fn on_start(&mut self, cx: &mut Context<'_, Self>);
 
     fn on_message(&mut self, cx: &mut Context<'_, Self>, from: NodeId, msg: Self::Msg);
@@ -140,6 +142,9 @@ pub enum Command<N: Node> {
     /// Crash this node once the step is over, everything it emitted carried out, and restart it
     /// a few milliseconds later (see [`Context::crash_point`]).
     Reboot,
+    /// Cut this node and one other off from the rest once the step's messages have left, for
+    /// a partition's hold (see [`Context::partition_point`]).
+    Isolate,
 }
 
 impl<N: Node> Clone for Command<N> {
@@ -151,6 +156,7 @@ impl<N: Node> Clone for Command<N> {
             Command::CancelTimer { timer } => Command::CancelTimer { timer: timer.clone() },
             Command::Halt { reason } => Command::Halt { reason: reason.clone() },
             Command::Reboot => Command::Reboot,
+            Command::Isolate => Command::Isolate,
         }
     }
 }
@@ -164,6 +170,7 @@ impl<N: Node> Debug for Command<N> {
             Command::CancelTimer { timer } => write!(f, "CancelTimer({timer:?})"),
             Command::Halt { reason } => write!(f, "Halt({reason:?})"),
             Command::Reboot => write!(f, "Reboot"),
+            Command::Isolate => write!(f, "Isolate"),
         }
     }
 }
@@ -181,15 +188,43 @@ where
             (SetTimer { timer: a, after: x }, SetTimer { timer: b, after: y }) => a == b && x == y,
             (CancelTimer { timer: a }, CancelTimer { timer: b }) => a == b,
             (Halt { reason: a }, Halt { reason: b }) => a == b,
-            (Reboot, Reboot) => true,
+            (Reboot, Reboot) | (Isolate, Isolate) => true,
             _ => false,
         }
     }
 }
 
-/// Decides whether a `buggify` site fires; see [`crate::buggify`].
+impl<N: Node> Command<N> {
+    /// This command as one of node `M`, whose types wrap `N`'s: how a system with several kinds
+    /// of node (whose `Node` is an enum over its kinds) lifts what one kind emitted (see
+    /// [`Context::embed`]).
+    pub fn lift<M: Node>(self) -> Command<M>
+    where
+        M::Msg: From<N::Msg>,
+        M::Timer: From<N::Timer>,
+        M::Response: From<N::Response>,
+    {
+        match self {
+            Command::Send { to, msg } => Command::Send { to, msg: msg.into() },
+            Command::Reply { to, resp } => Command::Reply { to, resp: resp.into() },
+            Command::SetTimer { timer, after } => Command::SetTimer { timer: timer.into(), after },
+            Command::CancelTimer { timer } => Command::CancelTimer { timer: timer.into() },
+            Command::Halt { reason } => Command::Halt { reason },
+            Command::Reboot => Command::Reboot,
+            Command::Isolate => Command::Isolate,
+        }
+    }
+}
+
+/// The run's code sites: decides whether a `buggify` site fires (see [`crate::buggify`]) and
+/// counts the coverage points a protocol reached (see [`Context::sometimes`]).
 pub trait BuggifySource {
+    /// Whether the `buggify` site at `site` fires now.
     fn fire(&mut self, site: &'static Location<'static>) -> bool;
+
+    /// Counts one reaching of coverage point `point`; nothing by default (real mode, unit
+    /// tests).
+    fn reached(&mut self, _point: &'static str) {}
 }
 
 /// Never fires: real mode, and runs with buggify off.
@@ -209,10 +244,12 @@ pub struct Context<'a, N: Node> {
     disk: &'a mut dyn Storage,
     buggify: &'a mut dyn BuggifySource,
     out: &'a mut Vec<Command<N>>,
+    first_boot: bool,
 }
 
 impl<'a, N: Node> Context<'a, N> {
-    /// Built by the shell (and by [`crate::testing`]) for one step.
+    /// Built by the shell (and by [`crate::testing`]) for one step, of a node at its first boot
+    /// unless [`Context::with_first_boot`] says otherwise.
     pub fn new(
         id: NodeId,
         now: Time,
@@ -221,12 +258,30 @@ impl<'a, N: Node> Context<'a, N> {
         buggify: &'a mut dyn BuggifySource,
         out: &'a mut Vec<Command<N>>,
     ) -> Self {
-        Context { id, now, rng, disk, buggify, out }
+        Context { id, now, rng, disk, buggify, out, first_boot: true }
+    }
+
+    /// Whether this incarnation is the node's first start ([`Context::first_boot`]).
+    pub fn with_first_boot(mut self, first_boot: bool) -> Self {
+        self.first_boot = first_boot;
+        self
     }
 
     /// This node.
     pub fn id(&self) -> NodeId {
         self.id
+    }
+
+    /// Whether the node is at its first boot, as an operator tells "bootstrap" from "restart":
+    /// true in the node's first incarnation of the run (in real mode: when the cluster launcher
+    /// starts it for the first time), and again only if that first start crashed before it
+    /// finished (then nothing of it left the node). False after every later restart. A node
+    /// that finds its disk empty when this is false lost its disk (a wiped disk, a replaced
+    /// drive) and must not act on promises it no longer remembers: it bootstraps only when this
+    /// is true, and it writes something durable at bootstrap so that a later restart can tell a
+    /// lost disk from a node that had not written anything yet.
+    pub fn first_boot(&self) -> bool {
+        self.first_boot
     }
 
     /// This node's own clock (skewed and drifting in simulation).
@@ -281,10 +336,66 @@ impl<'a, N: Node> Context<'a, N> {
         fires
     }
 
+    /// A coverage point: marks a moment worth reaching (FoundationDB's `TEST()`, Antithesis's
+    /// "sometimes" assertions), such as a membership change requested while another is
+    /// pending. The run counts it as `cover.<point>`; a sweep lists every point the system
+    /// declares ([`crate::system::System::COVERAGE`]) with the seeds that reached it, and those
+    /// never reached, so a sweep that never met a dangerous moment says so. Name points
+    /// `<system>.<moment>`. Nothing in real mode.
+    pub fn sometimes(&mut self, point: &'static str) {
+        self.buggify.reached(point);
+    }
+
+    /// A partition point: what a crash point is to crashes, for partitions. It marks a moment
+    /// where being cut off exposes most, such as right after a leader appended a membership
+    /// change: a random partition rarely lands in such a window. It is a `buggify` site: when
+    /// it fires, once the step's messages have left, the harness cuts this node and one other
+    /// (chosen by the run's seed) off from the rest for a partition's hold, replacing any
+    /// partition in force; counted as `partition.majority_minority`. Returns whether it fired.
+    #[track_caller]
+    pub fn partition_point(&mut self) -> bool {
+        let fires = self.buggify.fire(Location::caller());
+        if fires {
+            self.out.push(Command::Isolate);
+        }
+        fires
+    }
+
     /// A `buggify` site: true when this site is armed for the run and fires now. Always false in
     /// real mode and when the run has buggify off. Prefer the [`crate::buggify!`] macro.
     #[track_caller]
     pub fn buggify(&mut self) -> bool {
         self.buggify.fire(Location::caller())
+    }
+
+    /// Runs `step` as a step of an inner node of type `M`, on this node's id, clock, RNG, disk
+    /// and buggify sites, and turns each command it emits into one of this node's with `map`
+    /// (`None` drops it). This is how a system with several kinds of node stays one `Node`
+    /// type: an enum over its kinds, whose handlers embed the kind's own handler, e.g.
+    ///
+    /// ```text
+    /// Kinds::Server(server) => cx.embed(|cx| server.on_message(cx, from, msg), |c| Some(c.lift())),
+    /// ```
+    ///
+    /// with [`Command::lift`] when the enum's message, timer and response types wrap the kind's
+    /// (`From`), or a closure that also reroutes some commands (a reply that must go back to
+    /// the node that forwarded the request, say).
+    pub fn embed<M: Node, T>(
+        &mut self,
+        step: impl FnOnce(&mut Context<'_, M>) -> T,
+        map: impl FnMut(Command<M>) -> Option<Command<N>>,
+    ) -> T {
+        let mut out = Vec::new();
+        let result = step(&mut Context {
+            id: self.id,
+            now: self.now,
+            rng: &mut *self.rng,
+            disk: &mut *self.disk,
+            buggify: &mut *self.buggify,
+            out: &mut out,
+            first_boot: self.first_boot,
+        });
+        self.out.extend(out.into_iter().filter_map(map));
+        result
     }
 }

@@ -6,14 +6,16 @@
 //! buggify decisions); the probe system's check turns the recording into a verdict about the
 //! one property under test; each test runs a hand-written schedule or option set and asserts
 //! the verdict. The unit tests of `net`, `disk` and `clock` cover the models alone; these cover
-//! the wiring.
+//! the wiring. `proxy` shows a system with two kinds of node, one of them client-side.
 
 // Simulation only: these drive the simulator, which a real-mode build does not have.
 #![cfg(madsim)]
 
 mod probe;
+mod proxy;
 
 use faultline_sim::bugs::Bug;
+use faultline_sim::check::{check, Scenario};
 use faultline_sim::disk::{CrashKeeps, DiskFaults};
 use faultline_sim::harness::{run, RunSpec};
 use faultline_sim::options::{PartitionKind, SimOptions};
@@ -263,4 +265,75 @@ fn a_crash_aimed_at_the_leader_falls_on_the_named_node_when_there_is_none() {
     let c = probe(ProbeKind::Durability, spec(5, quiet(1), leader_crash()));
     assert_eq!(c.get("probe.n0.recovery_boots"), 1, "n0 must have crashed and restarted");
     assert_eq!(c.get("process.crash_leader"), 0);
+}
+
+#[test]
+fn client_side_proxies_are_crashed_paused_and_cut_off_and_the_checks_see_through_them() {
+    // Method: the counter behind one proxy per client (see `proxy.rs`) under swarm. The
+    // schedule draws its crashes, pauses and partitions among servers and proxies alike; the
+    // per-kind counters show the proxies took their share, and the counter's checks (exact
+    // bounds, linearizability) must hold on every seed.
+    let sweep = check::<proxy::Proxied>(Scenario::new("proxied counter: swarm"))
+        .expect_faults(&[
+            "kind.proxy.process.crash",
+            "kind.proxy.process.pause",
+            "kind.proxy.partition",
+            "kind.server.process.crash",
+        ])
+        .seeds(30)
+        .run();
+    assert!(
+        sweep.counters.get("process.crash_leader") > 0,
+        "crashes aimed at the primary must still find it"
+    );
+}
+
+#[test]
+fn a_proxy_that_acknowledges_before_the_primary_answered_is_caught() {
+    let sweep =
+        check::<proxy::Proxied>(Scenario::new("proxied counter: bug ProxyAcksEarly").bug("ProxyAcksEarly"))
+            .seeds(50)
+            .run_expecting_failure();
+    let (seed, _, message) = &sweep.failures[0];
+    assert!(message.contains("counter-bounds") || message.contains("linearizable"), "seed {seed}: {message}");
+}
+
+#[test]
+fn runs_with_client_side_nodes_are_deterministic() {
+    check::<proxy::Proxied>(Scenario::new("proxied counter: determinism")).seeds(6).assert_deterministic();
+}
+
+/// Each start of node `n` as (first boot, the disk was empty).
+fn starts(c: &Counters, n: u32) -> Vec<(u64, u64)> {
+    let k = c.get(&format!("probe.n{n}.starts"));
+    let get = |k: u64, what: &str| c.get(&format!("probe.n{n}.start{k}.{what}"));
+    (0..k).map(|k| (get(k, "first_boot"), get(k, "blank"))).collect()
+}
+
+#[test]
+fn a_wiped_disk_restarts_the_node_empty_and_the_node_knows_it_is_not_its_first_boot() {
+    // Method: the FirstBoot probe records, at each start, `cx.first_boot()` and whether its disk
+    // is empty; its first start halts once after writing a file, and every start that finishes
+    // writes one. The run wipes the disk of the node the run may corrupt, restarts it, then
+    // crashes and restarts it. Expected starts of that node: the first (first boot, empty), its
+    // retry after the halt (still the first boot: the first start never finished; not empty),
+    // after the wipe (not the first boot, empty), after the crash (neither).
+    let seed = 3;
+    let mut o = quiet(3);
+    (o.process.restart_delay_ms_min, o.process.restart_delay_ms_max) = (100, 100);
+    let placement = faultline_sim::schedule::corruptible(seed, &faultline_sim::Layout::servers(3));
+    let victim =
+        placement.iter().position(|c| *c == faultline_sim::disk::Corruption::Allowed).unwrap() as u32;
+    let protected = (victim + 1) % 3;
+    let events = vec![
+        at(1_000, Fault::Wipe { node: NodeId(victim) }),
+        at(1_000, Fault::Wipe { node: NodeId(protected) }),
+        at(1_500, Fault::Restart { node: NodeId(victim) }),
+        at(2_000, Fault::Crash { node: NodeId(victim), storm: false, mid_step: false, leader: false }),
+        at(2_500, Fault::Restart { node: NodeId(victim) }),
+    ];
+    let c = probe(ProbeKind::FirstBoot, spec(seed, o, events));
+    assert_eq!(starts(&c, victim), [(1, 1), (1, 0), (0, 1), (0, 0)]);
+    assert_eq!(starts(&c, protected), [(1, 1), (1, 0)], "a disk the run may not corrupt is never wiped");
+    assert_eq!(c.get("disk.wiped"), 1);
 }

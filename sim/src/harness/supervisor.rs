@@ -1,18 +1,19 @@
 //! The supervisor: builds the simulated cluster, runs the nemesis through the safety phase,
 //! heals, holds the system to its liveness budget, and checks the run.
 
-use super::client::run_client;
+use super::client::{run_admin, run_client};
 use super::server::run_server;
 use super::world::{lock, sim_now, Phase, Shared, World};
 use crate::clock::ClockFaultCounts;
-use crate::disk::{DiskFaultCounts, DiskFaults, SimDisk};
+use crate::disk::{Corruption, DiskFaultCounts, DiskFaults, SimDisk};
+use crate::layout::Layout;
 use crate::node::{ClientId, NodeId};
 use crate::report::{Failure, FailureClass, RunReport};
 use crate::schedule::{Event, Fault};
 use crate::shell::panic_message;
 pub use crate::spec::RunSpec;
 use crate::stats::Counters;
-use crate::system::{System, SystemConfig};
+use crate::system::{CheckOutcome, System, COVERAGE_PREFIX};
 use crate::trace::{digest, TraceKind};
 use faultline_checkers::History;
 use madsim::runtime::{Handle, NodeHandle, Runtime};
@@ -32,18 +33,15 @@ const POLL: Duration = Duration::from_millis(50);
 /// Runs one simulated run of system `S`. An `Err` is a configuration error (invalid options,
 /// unknown bug), never a test outcome.
 pub fn run<S: System>(spec: &RunSpec) -> Result<RunReport, String> {
-    spec.validate()?;
-    let system = S::new(&SystemConfig {
-        nodes: spec.options.nodes,
-        bug: spec.bug.clone(),
-        workload: spec.options.workload.clone(),
-    })?;
+    spec.validate(S::layout)?;
+    let layout = spec.layout(S::layout)?;
+    let system = S::new(&spec.config())?;
     let mut config = madsim::Config::default();
     // faultline delays every message itself (see `net`); madsim's own latency stays negligible.
     config.net.send_latency = Duration::from_micros(1)..Duration::from_micros(2);
     let runtime = Runtime::with_seed_and_config(spec.seed, config);
     let spec2 = spec.clone();
-    match catch_unwind(AssertUnwindSafe(|| runtime.block_on(supervise(system, spec2)))) {
+    match catch_unwind(AssertUnwindSafe(|| runtime.block_on(supervise(system, spec2, layout)))) {
         Ok(report) => Ok(report),
         Err(panic) => Ok(harness_panic::<S>(spec, panic_message(&*panic))),
     }
@@ -70,7 +68,8 @@ fn harness_panic<S: System>(spec: &RunSpec, message: String) -> RunReport {
 struct Supervisor<S: System> {
     world: Shared<S>,
     handle: Handle,
-    servers: Vec<NodeHandle>,
+    /// Every node of the layout (servers and client-side nodes alike).
+    nodes: Vec<NodeHandle>,
     clients: Vec<NodeHandle>,
     start: Instant,
     /// Restarts owed to nodes that halted themselves, by due time.
@@ -80,15 +79,20 @@ struct Supervisor<S: System> {
     stand_ins: BTreeMap<NodeId, NodeId>,
 }
 
-async fn supervise<S: System>(system: S, spec: RunSpec) -> RunReport {
-    let world: Shared<S> = Arc::new(Mutex::new(World::new(system, spec.seed, spec.options.clone())));
+async fn supervise<S: System>(system: S, spec: RunSpec, layout: Layout) -> RunReport {
+    let nodes = layout.len();
+    let world: Shared<S> = Arc::new(Mutex::new(World::new(system, spec.seed, spec.options.clone(), layout)));
     let handle = Handle::current();
-    let servers = (0..spec.options.nodes).map(|i| spawn_server(&handle, &world, NodeId(i))).collect();
-    let clients = (0..spec.options.clients).map(|c| spawn_client(&handle, &world, ClientId(c))).collect();
+    let handles = (0..nodes).map(|i| spawn_server(&handle, &world, NodeId(i))).collect();
+    let mut clients: Vec<NodeHandle> =
+        (0..spec.options.clients).map(|c| spawn_client(&handle, &world, ClientId(c))).collect();
+    if spec.options.admin.enabled() {
+        clients.push(spawn_admin(&handle, &world));
+    }
     let mut sup = Supervisor {
         world,
         handle,
-        servers,
+        nodes: handles,
         clients,
         start: sim_now(),
         restarts: BTreeMap::new(),
@@ -104,9 +108,16 @@ async fn supervise<S: System>(system: S, spec: RunSpec) -> RunReport {
     sup.report(spec, failure)
 }
 
+/// Spawns node `id` of the layout (any kind: the shell is the same), named by its label.
 fn spawn_server<S: System>(handle: &Handle, world: &Shared<S>, id: NodeId) -> NodeHandle {
+    let name = lock(world).layout.label(id);
     let w = world.clone();
-    handle.create_node().name(id.to_string()).init(move || run_server(w.clone(), id)).build()
+    handle.create_node().name(name).init(move || run_server(w.clone(), id)).build()
+}
+
+fn spawn_admin<S: System>(handle: &Handle, world: &Shared<S>) -> NodeHandle {
+    let w = world.clone();
+    handle.create_node().name("admin").init(move || run_admin(w.clone())).build()
 }
 
 fn spawn_client<S: System>(handle: &Handle, world: &Shared<S>, id: ClientId) -> NodeHandle {
@@ -167,7 +178,7 @@ impl<S: System> Supervisor<S> {
         tracing::info!("nemesis: heal everything; liveness phase begins");
         self.restarts.clear();
         self.stand_ins.clear();
-        let n = self.servers.len() as u32;
+        let n = self.nodes.len() as u32;
         let mut w = lock(&self.world);
         w.phase = Phase::Liveness;
         w.fabric.heal();
@@ -203,6 +214,12 @@ impl<S: System> Supervisor<S> {
             let delay = if liveness { 100 } else { self.restart_delay_ms() };
             self.restarts.insert((sim_now() + Duration::from_millis(delay), node.0), node);
         }
+        let mut w = lock(&self.world);
+        if w.isolation_until.is_some_and(|at| at <= sim_now()) {
+            w.isolation_until = None;
+            w.fabric.heal();
+        }
+        drop(w);
         while let Some(entry) = self.restarts.first_entry() {
             if entry.key().0 > sim_now() {
                 break;
@@ -223,6 +240,7 @@ impl<S: System> Supervisor<S> {
         let fired = match fault {
             Fault::Partition { kind, cut } => self.with_world(|w| {
                 w.fabric.partition(cut);
+                w.count_kinds("partition", cut.iter().flat_map(|(a, b)| [*a, *b]));
                 (!cut.is_empty()).then(|| format!("partition.{}", kind.name()))
             }),
             Fault::Heal => self.with_world(|w| {
@@ -231,6 +249,7 @@ impl<S: System> Supervisor<S> {
             }),
             Fault::Clog { node } => self.with_world(|w| {
                 w.fabric.clog(*node);
+                w.count_kinds("partition", [*node]);
                 Some("partition.swizzle".to_string())
             }),
             Fault::Unclog { node } => self.with_world(|w| {
@@ -266,6 +285,7 @@ impl<S: System> Supervisor<S> {
                 d.end_full_window();
                 None
             }),
+            Fault::Wipe { node } => self.wipe(*node),
         };
         let mut w = lock(&self.world);
         if let Some(counter) = fired {
@@ -288,11 +308,13 @@ impl<S: System> Supervisor<S> {
         None
     }
 
-    /// The leader the system names, if it is up and is not `node`, remembered so that the
-    /// `Restart` of `node` restarts it; otherwise `node`.
+    /// The leader the system names, if it is up, may crash (its kind permits it) and is not
+    /// `node`, remembered so that the `Restart` of `node` restarts it; otherwise `node`.
     fn leader_instead_of(&mut self, node: NodeId) -> NodeId {
         let w = lock(&self.world);
-        let Some(leader) = w.system.leader(&w.observer).filter(|l| !w.nodes[l.0 as usize].down) else {
+        let up = |l: &NodeId| w.nodes.get(l.0 as usize).is_some_and(|s| !s.down);
+        let leader = w.system.leader(&w.observer).filter(|l| up(l) && w.layout.permissions(*l).crash);
+        let Some(leader) = leader else {
             return node;
         };
         drop(w);
@@ -310,7 +332,7 @@ impl<S: System> Supervisor<S> {
         if w.nodes[i].down {
             return false;
         }
-        self.handle.kill(self.servers[i].id());
+        self.handle.kill(self.nodes[i].id());
         w.crash_node(id);
         true
     }
@@ -326,13 +348,24 @@ impl<S: System> Supervisor<S> {
         storm.then(|| "process.restart_storm".to_string())
     }
 
+    /// Crashes node `id` if it is up, then replaces its disk with an empty one; the disk
+    /// counts the wipe (`disk.wiped`) if it held anything. Nothing at all on a disk the run may
+    /// not corrupt. Its restart is the schedule's next `Restart` of it.
+    fn wipe(&mut self, id: NodeId) -> Option<String> {
+        if lock(&self.world).disks[id.0 as usize].corruption() == Corruption::Forbidden {
+            return None;
+        }
+        self.crash(id);
+        self.with_disk(id, |d| d.wipe().then(|| "replaced by an empty disk".to_string()))
+    }
+
     fn restart(&mut self, id: NodeId) -> Option<String> {
         let i = id.0 as usize;
         if !lock(&self.world).nodes[i].down {
             return None;
         }
         lock(&self.world).nodes[i].down = false;
-        self.handle.restart(self.servers[i].id());
+        self.handle.restart(self.nodes[i].id());
         Some("process.restart".to_string())
     }
 
@@ -344,10 +377,11 @@ impl<S: System> Supervisor<S> {
         }
         lock(&self.world).nodes[i].paused = pause;
         if pause {
-            self.handle.pause(self.servers[i].id());
+            lock(&self.world).count_kinds("process.pause", [id]);
+            self.handle.pause(self.nodes[i].id());
             Some("process.pause".to_string())
         } else {
-            self.handle.resume(self.servers[i].id());
+            self.handle.resume(self.nodes[i].id());
             None
         }
     }
@@ -355,7 +389,7 @@ impl<S: System> Supervisor<S> {
     /// Stops every task; one more millisecond lets madsim drop them before the runtime goes.
     async fn shut_down(&mut self) {
         lock(&self.world).phase = Phase::Done;
-        for node in self.servers.iter().chain(&self.clients) {
+        for node in self.nodes.iter().chain(&self.clients) {
             self.handle.kill(node.id());
         }
         sleep(Duration::from_millis(1)).await;
@@ -369,10 +403,14 @@ impl<S: System> Supervisor<S> {
         w.counters.add_n("buggify.fired", fired);
         w.counters.add_n("buggify.evaluations", evaluations);
         w.counters.add_n("buggify.armed_sites", armed as u64);
+        let reached: Vec<(&'static str, u64)> = w.buggify.coverage().collect();
+        for (point, n) in reached {
+            w.counters.add_n(&format!("{COVERAGE_PREFIX}{point}"), n);
+        }
         add_device_counts(w);
         w.system.counters(&w.observer, &mut w.counters);
-        let checks = if failure.is_some() { Vec::new() } else { w.system.check(&w.history, &w.observer) };
-        let failure = failure.or_else(|| RunReport::failure_from_checks(&checks));
+        let checks = checks_after(failure.as_ref(), &w.system, &w.history, &w.observer);
+        let failure = prefer_safety(failure, &checks);
         RunReport {
             system: S::NAME,
             seed: spec.seed,
@@ -387,6 +425,33 @@ impl<S: System> Supervisor<S> {
             trace_events: w.trace.events(),
             history: std::mem::take(&mut w.history),
         }
+    }
+}
+
+/// The system's checks, unless a node panicked (its state may be torn, and a runaway run's
+/// history can be too large to search). A liveness failure does not skip them: a cluster that
+/// never converged may have broken safety first, and that is the failure to report.
+fn checks_after<S: System>(
+    failure: Option<&Failure>,
+    system: &S,
+    history: &History,
+    observer: &S::Observer,
+) -> Vec<CheckOutcome> {
+    match failure {
+        Some(f) if f.class == FailureClass::Panic => Vec::new(),
+        _ => system.check(history, observer),
+    }
+}
+
+/// The run's failure: a safety violation found by the checks outranks a liveness failure (a
+/// split brain often shows as "not live" first); otherwise the failure as it was, or what the
+/// checks found.
+fn prefer_safety(failure: Option<Failure>, checks: &[CheckOutcome]) -> Option<Failure> {
+    let from_checks = RunReport::failure_from_checks(checks);
+    match (failure, from_checks) {
+        (Some(f), Some(c)) if f.class == FailureClass::Liveness && c.class == FailureClass::Safety => Some(c),
+        (Some(f), _) => Some(f),
+        (None, c) => c,
     }
 }
 

@@ -350,7 +350,8 @@ impl Zab {
 
     fn start(&mut self, cx: &mut Context<'_, Zab>) {
         self.id = cx.id();
-        let recovery = match Store::recover(cx.disk()) {
+        let first_boot = cx.first_boot();
+        let recovery = match Store::recover(cx.disk(), first_boot) {
             Ok(r) => r,
             Err(e) => return self.recovery_failed(cx, e),
         };

@@ -29,7 +29,10 @@
 //!
 //! Both metadata copies damaged: the node cannot know which epochs it promised. It becomes an
 //! `Observer` for good: it follows, syncs and serves reads, but never votes, leads or counts,
-//! since a forgotten promise could let two leaders establish one epoch.
+//! since a forgotten promise could let two leaders establish one epoch. A disk found empty at a
+//! restart (wiped, replaced) lost the same promises and the history with them: the node
+//! observes too. The metadata is written at the first boot, so an empty disk at any later
+//! start is a lost one.
 
 use crate::history::History;
 use crate::msg::{Pos, Snapshot, Txn};
@@ -123,6 +126,9 @@ pub struct RecoveryReport {
     pub meta_repaired: bool,
     /// Both metadata copies were bad: the node observes from now on.
     pub meta_lost: bool,
+    /// The disk was empty at a restart (wiped or replaced): the node's epochs and history are
+    /// gone, and it observes from now on.
+    pub disk_lost: bool,
     /// No intact snapshot the log continues (one was damaged): the node starts empty and
     /// repairs.
     pub snapshot_lost: bool,
@@ -211,11 +217,21 @@ fn scan(slots: &[RecordSlot]) -> Scanned {
 
 impl Store {
     /// Reads everything back after a start (see the module documentation). Standing changes
-    /// are made durable here, before the log is cut.
-    pub fn recover(disk: &mut dyn Storage) -> Result<Recovery, DiskError> {
+    /// are made durable here, before the log is cut. At its `first_boot` a node with no
+    /// metadata writes its initial metadata, so that a later start that finds none knows the
+    /// disk was lost with the promises on it.
+    pub fn recover(disk: &mut dyn Storage, first_boot: bool) -> Result<Recovery, DiskError> {
         let mut report = RecoveryReport::default();
+        let mut fresh = false;
         let (meta_version, mut meta) = match read_meta(disk)? {
-            MetaFound::Fresh => (0, Meta::default()),
+            MetaFound::Fresh if first_boot => {
+                fresh = true;
+                (0, Meta::default())
+            }
+            MetaFound::Fresh => {
+                report.disk_lost = true;
+                (0, Meta { standing: Standing::Observer, ..Meta::default() })
+            }
             MetaFound::Intact { version, meta, repaired } => {
                 report.meta_repaired = repaired;
                 (version, meta)
@@ -246,7 +262,7 @@ impl Store {
             meta.standing = Standing::Repairing;
         }
         let mut store = Store { wal, meta_version };
-        if report.meta_repaired || report.meta_lost || meta.standing != before {
+        if fresh || report.meta_repaired || report.meta_lost || report.disk_lost || meta.standing != before {
             store.save_meta(disk, &meta)?;
         }
         let marked = scanned.marked.min(history.last().index).max(base.index);

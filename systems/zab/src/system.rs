@@ -87,7 +87,7 @@ impl System for ZabSystem {
         self.workload.next_op(client, rng)
     }
 
-    fn route(&self, _request: &ZkRequest, hint: Option<NodeId>, rng: &mut Rng) -> NodeId {
+    fn route(&self, _client: ClientId, _request: &ZkRequest, hint: Option<NodeId>, rng: &mut Rng) -> NodeId {
         hint.unwrap_or_else(|| NodeId(rng.gen_range(0..self.nodes)))
     }
 

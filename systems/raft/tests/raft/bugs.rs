@@ -2,7 +2,7 @@
 //! protocol and breaks a property with the bug (the harness's sweeps must find them without a
 //! script; these tests show each bug is real and where it bites).
 
-use crate::cluster::{Cluster, Envelope};
+use crate::cluster::{Cluster, Envelope, RaftCluster};
 use crate::replication::{append, figure8};
 use faultline_checkers::Verdict;
 use faultline_raft::{Msg, RaftBug, RaftConfig, Request, Response, StatusRole, Timer};
@@ -23,7 +23,7 @@ fn scripted(config: RaftConfig, seed: u64) -> Cluster {
 }
 
 fn violation(c: &Cluster) -> String {
-    match c.invariants.verdict() {
+    match c.verdict() {
         Verdict::Violation(why) => why,
         other => panic!("expected an invariant violation, got {other}"),
     }
@@ -125,12 +125,12 @@ fn bug_stale_local_read_returns_a_value_overwritten_by_a_newer_leader() {
 /// reaches n1; n0 is stopped and n2 returns; n1 stands for election.
 fn stale_append_then_failover(bug: Option<RaftBug>) -> Cluster {
     let mut c = scripted(with_bug(3, bug), 9);
-    c.stop(2);
-    let mut first: Option<Envelope> = None;
+    c.crash(2);
+    let mut first: Option<Envelope<Msg>> = None;
     for i in 0..2 {
         let id = c.next_id(0);
         c.submit(0, id, append("k", &i.to_string()));
-        let copy = c.queue.iter().find(|e| e.to == NodeId(1) && matches!(e.msg, Msg::Append(_))).cloned();
+        let copy = c.queue().iter().find(|e| e.to == NodeId(1) && matches!(e.msg, Msg::Append(_))).cloned();
         first = first.or(copy);
         c.deliver_all();
         assert_eq!(c.answer(id), Some(&Response::Written));
@@ -142,7 +142,7 @@ fn stale_append_then_failover(bug: Option<RaftBug>) -> Cluster {
 
 /// n0 stops for good, n2 comes back, and n1 is elected.
 fn fail_over(mut c: Cluster) -> Cluster {
-    c.stop(0);
+    c.crash(0);
     c.restart(2);
     c.tick(Duration::from_millis(400));
     c.campaign(1);
@@ -183,7 +183,7 @@ fn snapshot_over_divergent_log(bug: Option<RaftBug>) -> Cluster {
     c.deliver_all();
     assert_eq!(c.status(1).snapshot.index, 3, "n1 compacted through its write");
     c.heal();
-    c.stop(0);
+    c.crash(0);
     c.fire(1, Timer::Heartbeat);
     c.fire(1, Timer::Heartbeat);
     c
@@ -206,7 +206,7 @@ fn bug_snapshot_keeps_conflicting_entries_breaks_log_matching() {
 fn crash_after_ack(bug: Option<RaftBug>) -> Cluster {
     let mut c = scripted(with_bug(3, bug), 10);
     c.fire(0, Timer::Heartbeat);
-    c.stop(2);
+    c.crash(2);
     let id = c.next_id(0);
     c.submit(0, id, Request::put("k", "v"));
     c.deliver_all();
@@ -221,13 +221,96 @@ fn bug_ack_before_sync_loses_a_committed_write_in_a_crash() {
     // n1 acknowledges the write, crashes, comes back without it, and leads without it.
     let ok = crash_after_ack(None);
     ok.assert_safe();
-    assert_eq!(ok.nodes[1].node.kv().get("k"), Some("v"));
+    assert_eq!(ok.node(1).kv().get("k"), Some("v"));
     let bad = crash_after_ack(Some(RaftBug::AckBeforeSync));
     assert!(violation(&bad).starts_with("leader completeness"), "{}", violation(&bad));
+}
+
+/// Five servers, n0 leads term 1 and is cut off with n1. An admin removes n2, then n3, at n0;
+/// the far side (n2, n3, n4) elects n2; each side takes a write. Left partitioned: healing
+/// would make a node truncate below its commit index, which its own assertions catch first.
+fn two_changes_in_flight(bug: Option<RaftBug>) -> Cluster {
+    let mut c = scripted(with_bug(5, bug), 11);
+    c.fire(0, Timer::Heartbeat);
+    c.deliver_all();
+    c.partition(&[&[0, 1], &[2, 3, 4]]);
+    for node in [2, 3] {
+        let id = c.next_id(9);
+        c.submit(0, id, Request::RemoveServer { node: NodeId(node) });
+        c.fire(0, Timer::Heartbeat);
+        c.deliver_all();
+    }
+    let id = c.next_id(1);
+    c.submit(0, id, Request::put("k", "near"));
+    c.fire(0, Timer::Heartbeat);
+    c.deliver_all();
+    c.tick(Duration::from_millis(400));
+    c.campaign(2);
+    let id = c.next_id(2);
+    c.submit(2, id, Request::put("k", "far"));
+    c.fire(2, Timer::Heartbeat);
+    c.deliver_all();
+    c
+}
+
+#[test]
+fn bug_membership_change_while_pending_lets_a_minority_commit() {
+    // Thesis 4.1: one change at a time. The correct leader refuses the second removal while
+    // the first is uncommitted, so the minority {n0, n1} commits nothing; with the bug C2 =
+    // {n0, n1, n4} is in force at once, {n0, n1} is a majority of it, and both sides commit.
+    let ok = two_changes_in_flight(None);
+    ok.assert_safe();
+    assert_eq!(ok.node(0).kv().get("k"), None, "the minority committed a write");
+    let bad = two_changes_in_flight(Some(RaftBug::MembershipChangeWhilePending));
+    assert_eq!(bad.node(0).kv().get("k"), Some("near"));
+    assert_eq!(bad.node(2).kv().get("k"), Some("far"));
+    let why = violation(&bad);
+    assert!(why.starts_with("leader completeness") || why.starts_with("state machine safety"), "{why}");
+}
+
+/// Five servers: n0 removes n4 (committed), then itself (delivered, not committed); n0
+/// restarts as a follower whose latest configuration {n1, n2, n3} leaves it out but is still
+/// uncommitted, so it may campaign (thesis 4.2.2), its own vote not counting. Cut into
+/// {n0, n1} and {n2, n3, n4}, n0 and n2 campaign for the same term.
+fn votes_from_outside(bug: Option<RaftBug>) -> Cluster {
+    let mut c = scripted(with_bug(5, bug), 12);
+    let id = c.next_id(9);
+    c.submit(0, id, Request::RemoveServer { node: NodeId(4) });
+    for _ in 0..3 {
+        c.fire(0, Timer::Heartbeat);
+        c.deliver_all();
+    }
+    let id = c.next_id(9);
+    c.submit(0, id, Request::RemoveServer { node: NodeId(0) });
+    c.deliver_all_where(|e| matches!(e.msg, Msg::Append(_)));
+    c.drop_where(|_| true);
+    assert_eq!(c.status(1).members, vec![NodeId(1), NodeId(2), NodeId(3)]);
+    c.crash(0);
+    c.restart(0);
+    c.tick(Duration::from_millis(400));
+    c.partition(&[&[0, 1], &[2, 3, 4]]);
+    c.fire_only(0, Timer::Election);
+    c.fire_only(2, Timer::Election);
+    for _ in 0..4 {
+        c.deliver_all();
+    }
+    c
+}
+
+#[test]
+fn bug_vote_counted_from_non_member_elects_two_leaders() {
+    // Thesis 4.1 and 4.2.2: a candidate needs a majority of its latest configuration, and a
+    // server outside it does not count its own vote. With the bug n0 counts itself, wins with
+    // n1 alone, and leads beside n2 in the same term.
+    let ok = votes_from_outside(None);
+    ok.assert_safe();
+    assert_ne!(ok.status(0).role, StatusRole::Leader);
+    let bad = votes_from_outside(Some(RaftBug::VoteCountedFromNonMember));
+    assert!(violation(&bad).starts_with("election safety"), "{}", violation(&bad));
 }
 
 #[test]
 fn every_planted_bug_has_a_scenario_here() {
     // Keeps this file in step with the zoo: adding a bug without a scenario fails here.
-    assert_eq!(<RaftBug as faultline_sim::bugs::Bug>::ALL.len(), 7);
+    assert_eq!(<RaftBug as faultline_sim::bugs::Bug>::ALL.len(), 9);
 }
