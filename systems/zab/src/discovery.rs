@@ -241,6 +241,9 @@ impl Zab {
             self.send(to, Msg::UpToDate { epoch, commit });
             self.send_propose(to);
         }
+        // A leader cut off just as it starts broadcasting, with one follower: the others
+        // elect a new leader while this one may still take requests.
+        cx.partition_point();
         Ok(())
     }
 
@@ -382,6 +385,7 @@ impl Zab {
         }
         let truncating = self.history.last().index > cut;
         if truncating {
+            cx.sometimes("zab.a_sync_truncates_a_divergent_suffix");
             self.truncate_after(cx, cut)?;
             self.crash_here(cx, "during a TRUNC sync")?;
         }
@@ -430,6 +434,7 @@ impl Zab {
         self.tree = snapshot.tree;
         self.snapshot_at = snapshot.pos.index;
         self.step.events.push("snap_syncs");
+        cx.sometimes("zab.a_follower_installs_a_snapshot");
         self.step.delivered_from = None;
         Ok(true)
     }
@@ -459,6 +464,7 @@ impl Zab {
         if self.meta.standing == Standing::Repairing {
             self.save_meta(cx, Meta { standing: Standing::Voter, ..self.meta })?;
             self.step.events.push("repairs");
+            cx.sometimes("zab.a_damaged_server_is_repaired");
         }
         if let Role::Following(f) = &mut self.role {
             f.phase = FollowerPhase::Serving;

@@ -359,6 +359,9 @@ impl Zab {
         if self.report != RecoveryReport::default() {
             tracing::warn!(node = %self.id, report = ?self.report, "recovered from a damaged disk");
         }
+        if self.report.disk_lost {
+            cx.sometimes("zab.a_server_restarts_on_a_lost_disk");
+        }
         self.meta = recovery.meta;
         self.store = Some(recovery.store);
         self.marked = recovery.marked;

@@ -31,6 +31,7 @@ impl Zab {
             .map(|(s, _)| *s)
             .collect();
         for session in due {
+            cx.sometimes("zab.a_session_expires");
             if self.has_bug(ZabBug::EphemeralsSurviveExpiry) {
                 // BUG(EphemeralsSurviveExpiry): the leader closes the session in its own tree
                 // only; every other server keeps it and its ephemeral nodes.

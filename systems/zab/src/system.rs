@@ -72,6 +72,13 @@ impl System for ZabSystem {
     const EVENTS: &'static [&'static str] =
         &["elections", "epochs", "diff_syncs", "trunc_syncs", "snap_syncs", "session_expiries", "repairs"];
     const MODEL: &'static str = "znode";
+    const COVERAGE: &'static [&'static str] = &[
+        "zab.a_sync_truncates_a_divergent_suffix",
+        "zab.a_follower_installs_a_snapshot",
+        "zab.a_damaged_server_is_repaired",
+        "zab.a_session_expires",
+        "zab.a_server_restarts_on_a_lost_disk",
+    ];
 
     fn new(config: &SystemConfig) -> Result<Self, String> {
         let zab = ZabConfig { bug: config.bug::<Self>()?, ..ZabConfig::with_members(config.nodes) };

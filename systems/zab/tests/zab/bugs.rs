@@ -14,7 +14,8 @@ fn ack_newleader_before_persist_loses_acknowledged_transactions_in_a_crash() {
     for bug in [None, Some(ZabBug::AckNewleaderBeforePersist)] {
         let mut t = epoch_acked(1, 0, 3, bug);
         let txns = vec![txn(1, 1, "/a"), txn(1, 2, "/b")];
-        let out = t.message(n(0), Msg::NewLeader { epoch: 1, sync: 1, base: SyncBase::Diff(Pos::default()), txns });
+        let out =
+            t.message(n(0), Msg::NewLeader { epoch: 1, sync: 1, base: SyncBase::Diff(Pos::default()), txns });
         let acked = Msg::AckNewLeader { epoch: 1, sync: 1, last: Pos::new(2, Zxid::new(1, 2)) };
         assert_eq!(sent(&out), vec![(n(0), acked)]);
         t.crash_and_restart();
@@ -49,7 +50,8 @@ fn snap_sync_in_memory_only_brings_the_old_state_back_after_a_crash() {
         let base = SyncBase::Snap(Box::new(Snapshot { pos: Pos::new(2, Zxid::new(1, 2)), tree }));
         t.message(n(0), Msg::NewLeader { epoch: 1, sync: 1, base, txns: Vec::new() });
         t.crash_and_restart();
-        let kept = matches!(t.node.tree().read(&ReadOp::GetData { path: "/snap".into() }), Reply::Data { .. });
+        let kept =
+            matches!(t.node.tree().read(&ReadOp::GetData { path: "/snap".into() }), Reply::Data { .. });
         assert_eq!(kept, bug.is_none(), "{bug:?}");
     }
 }
@@ -69,7 +71,8 @@ fn skip_synchronization_delivers_a_history_no_quorum_holds() {
         t.message(n(2), notification(9, best, PeerState::Looking));
         t.timer(Timer::Finalize);
         t.message(n(2), Msg::FollowerInfo { accepted_epoch: 1, voter: true });
-        let ack = Msg::AckEpoch { epoch: 2, current_epoch: 0, last: Pos::default(), trusted: true, promised: true };
+        let ack =
+            Msg::AckEpoch { epoch: 2, current_epoch: 0, last: Pos::default(), trusted: true, promised: true };
         t.message(n(2), ack);
         let s = t.node.status();
         if bug.is_some() {
@@ -114,7 +117,10 @@ fn ephemerals_survive_expiry_on_every_server_but_the_leader() {
         let proposed_expiry = t.node.status().last > last;
         let at_leader = t.node.tree().read(&ReadOp::Exists { path: "/e".into() });
         if bug.is_some() {
-            assert!(!proposed_expiry && at_leader == Reply::Exists(None), "deleted locally, nothing replicated");
+            assert!(
+                !proposed_expiry && at_leader == Reply::Exists(None),
+                "deleted locally, nothing replicated"
+            );
         } else {
             assert!(proposed_expiry, "the expiry is a transaction every server delivers");
         }

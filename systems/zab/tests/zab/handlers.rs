@@ -48,7 +48,13 @@ fn zab_handler_a_better_vote_is_adopted_and_a_quorum_arms_the_finalize_wait() {
     );
     // The wait is over and no better vote came: follow n2, telling it the accepted epoch.
     let out = t.timer(Timer::Finalize);
-    assert_eq!(out, vec![Command::CancelTimer { timer: Timer::Finalize }, send(2, Msg::FollowerInfo { accepted_epoch: 0, voter: true })]);
+    assert_eq!(
+        out,
+        vec![
+            Command::CancelTimer { timer: Timer::Finalize },
+            send(2, Msg::FollowerInfo { accepted_epoch: 0, voter: true })
+        ]
+    );
 }
 
 #[test]
@@ -79,7 +85,8 @@ fn zab_handler_a_follower_accepts_an_epoch_durably_and_promises_it_to_one_leader
     let mut t = epoch_acked(1, 0, 3, None);
     assert_eq!(t.node.status().accepted_epoch, 1);
     let again = t.message(n(0), Msg::LeaderInfo { epoch: 1 });
-    let ack = Msg::AckEpoch { epoch: 1, current_epoch: 0, last: Pos::default(), trusted: true, promised: true };
+    let ack =
+        Msg::AckEpoch { epoch: 1, current_epoch: 0, last: Pos::default(), trusted: true, promised: true };
     assert_eq!(again, vec![send(0, ack)], "a resent LEADERINFO gets the same promise");
     t.crash_and_restart();
     assert_eq!(t.node.status().accepted_epoch, 1, "the accepted epoch was durable before ACKEPOCH");
@@ -87,7 +94,8 @@ fn zab_handler_a_follower_accepts_an_epoch_durably_and_promises_it_to_one_leader
     t.message(n(2), notification(2, vote(2, 0, Zxid::default()), PeerState::Leading));
     t.message(n(0), notification(2, vote(2, 0, Zxid::default()), PeerState::Following));
     let out = t.message(n(2), Msg::LeaderInfo { epoch: 1 });
-    let ack = Msg::AckEpoch { epoch: 1, current_epoch: 0, last: Pos::default(), trusted: true, promised: false };
+    let ack =
+        Msg::AckEpoch { epoch: 1, current_epoch: 0, last: Pos::default(), trusted: true, promised: false };
     assert_eq!(sent(&out), vec![(n(2), ack)]);
 }
 
@@ -122,9 +130,11 @@ fn zab_handler_an_established_leader_sends_a_diff_and_broadcasts_after_a_quorum_
     // a quorum acknowledged it, then UPTODATE.
     let mut t = elected(0, 3, None);
     t.message(n(1), Msg::FollowerInfo { accepted_epoch: 0, voter: true });
-    let ack = Msg::AckEpoch { epoch: 1, current_epoch: 0, last: Pos::default(), trusted: true, promised: true };
+    let ack =
+        Msg::AckEpoch { epoch: 1, current_epoch: 0, last: Pos::default(), trusted: true, promised: true };
     let out = t.message(n(1), ack);
-    let newleader = Msg::NewLeader { epoch: 1, sync: 1, base: SyncBase::Diff(Pos::default()), txns: Vec::new() };
+    let newleader =
+        Msg::NewLeader { epoch: 1, sync: 1, base: SyncBase::Diff(Pos::default()), txns: Vec::new() };
     assert_eq!(out, vec![send(1, newleader)]);
     assert_eq!(t.node.status().role, ZabRole::Establishing);
     assert_eq!(t.node.status().current_epoch, 1);
@@ -175,7 +185,8 @@ fn zab_handler_a_duplicated_older_newleader_is_ignored() {
     let empty = Msg::NewLeader { epoch: 1, sync: 1, base: SyncBase::Diff(Pos::default()), txns: Vec::new() };
     t.message(n(0), empty.clone());
     t.message(n(0), Msg::UpToDate { epoch: 1, commit: 0 });
-    let propose = Msg::Propose { epoch: 1, prev: Pos::default(), txns: vec![txn(1, 1, "/a")], commit: 0, round: 1 };
+    let propose =
+        Msg::Propose { epoch: 1, prev: Pos::default(), txns: vec![txn(1, 1, "/a")], commit: 0, round: 1 };
     t.message(n(0), propose);
     assert_eq!(t.message(n(0), empty), vec![]);
     assert_eq!(t.node.status().last, 1);
@@ -196,7 +207,10 @@ fn zab_handler_snap_replaces_the_tree_durably() {
     t.crash_and_restart();
     let s = t.node.status();
     assert_eq!((s.applied, s.last), (2, 3));
-    assert!(matches!(t.node.tree().read(&faultline_zab::ReadOp::GetData { path: "/snap".into() }), Reply::Data { .. }));
+    assert!(matches!(
+        t.node.tree().read(&faultline_zab::ReadOp::GetData { path: "/snap".into() }),
+        Reply::Data { .. }
+    ));
 }
 
 #[test]
@@ -204,10 +218,23 @@ fn zab_handler_a_follower_appends_what_follows_its_history_and_acknowledges_once
     // Broadcast (paper, phase 3): ACK after the proposal is logged; a proposal that does not
     // follow (a gap: one was lost) changes nothing and the ACK says where the follower stands.
     let mut t = follower(1, 0, 3, None);
-    let p1 = Msg::Propose { epoch: 1, prev: Pos::default(), txns: vec![txn(1, 1, "/a")], commit: 0, round: 3 };
-    assert_eq!(t.message(n(0), p1), vec![send(0, Msg::Ack { epoch: 1, matched: 1, round: 3, touched: Vec::new() })]);
-    let gap = Msg::Propose { epoch: 1, prev: Pos::new(5, Zxid::new(1, 5)), txns: vec![txn(1, 6, "/x")], commit: 1, round: 4 };
-    assert_eq!(t.message(n(0), gap), vec![send(0, Msg::Ack { epoch: 1, matched: 1, round: 4, touched: Vec::new() })]);
+    let p1 =
+        Msg::Propose { epoch: 1, prev: Pos::default(), txns: vec![txn(1, 1, "/a")], commit: 0, round: 3 };
+    assert_eq!(
+        t.message(n(0), p1),
+        vec![send(0, Msg::Ack { epoch: 1, matched: 1, round: 3, touched: Vec::new() })]
+    );
+    let gap = Msg::Propose {
+        epoch: 1,
+        prev: Pos::new(5, Zxid::new(1, 5)),
+        txns: vec![txn(1, 6, "/x")],
+        commit: 1,
+        round: 4,
+    };
+    assert_eq!(
+        t.message(n(0), gap),
+        vec![send(0, Msg::Ack { epoch: 1, matched: 1, round: 4, touched: Vec::new() })]
+    );
     assert_eq!((t.node.status().last, t.node.status().applied), (1, 1), "the commit reached it");
 }
 
@@ -224,7 +251,10 @@ fn zab_handler_the_leader_commits_on_a_quorum_of_acknowledgements() {
         vec![
             send(1, Msg::Commit { epoch: 1, commit: 1 }),
             send(2, Msg::Commit { epoch: 1, commit: 1 }),
-            Command::Reply { to: rid(1, 0), resp: ZkResponse::Done { zxid: Zxid::new(1, 1), reply: Reply::Connected } },
+            Command::Reply {
+                to: rid(1, 0),
+                resp: ZkResponse::Done { zxid: Zxid::new(1, 1), reply: Reply::Connected }
+            },
         ]
     );
 }
@@ -243,7 +273,8 @@ fn zab_handler_a_silent_session_is_expired_with_a_transaction() {
         t.message(n(2), Msg::Ack { epoch: 1, matched: 1, round: 0, touched: Vec::new() });
         t.timer(Timer::Tick);
     }
-    let expired = faultline_zab::Txn { zxid: Zxid::new(1, 2), body: faultline_zab::TxnBody::Expire { session: s } };
+    let expired =
+        faultline_zab::Txn { zxid: Zxid::new(1, 2), body: faultline_zab::TxnBody::Expire { session: s } };
     assert_eq!(t.node.status().last_zxid, expired.zxid, "the expiry was proposed");
     let out = t.message(n(1), Msg::Ack { epoch: 1, matched: 2, round: 0, touched: Vec::new() });
     assert!(sent(&out).contains(&(n(1), Msg::Commit { epoch: 1, commit: 2 })));
@@ -256,9 +287,21 @@ fn zab_handler_who_answers_which_request() {
     // forwarded to the leader; a server that does not serve refuses.
     let mut t = follower(1, 0, 3, None);
     let s = SessionId { owner: 1, gen: 0 };
-    let write = request(s, 1, ZkOp::Write(WriteOp::Create { path: "/a".into(), data: "x".into(), ephemeral: false, sequential: false }));
+    let write = request(
+        s,
+        1,
+        ZkOp::Write(WriteOp::Create {
+            path: "/a".into(),
+            data: "x".into(),
+            ephemeral: false,
+            sequential: false,
+        }),
+    );
     let out = t.request(rid(1, 0), write.clone());
-    assert_eq!(out, vec![send(0, Msg::Forward { origin: faultline_zab::ReplyTo::Client(rid(1, 0)), req: write })]);
+    assert_eq!(
+        out,
+        vec![send(0, Msg::Forward { origin: faultline_zab::ReplyTo::Client(rid(1, 0)), req: write })]
+    );
     let mut behind = request(s, 2, get("/a", false));
     behind.min_zxid = Zxid::new(1, 9);
     let out = t.request(rid(1, 1), behind);
@@ -275,9 +318,21 @@ fn zab_handler_a_damaged_log_makes_a_server_repair_and_it_never_leads_meanwhile(
     // Protocol-aware recovery: acknowledged transactions may be gone, so the server counts in
     // no quorum (its ACKEPOCH says untrusted) and refuses to lead, until UPTODATE.
     let mut t = follower(1, 0, 3, None);
-    let p = Msg::Propose { epoch: 1, prev: Pos::default(), txns: vec![txn(1, 1, "/a"), txn(1, 2, "/b")], commit: 0, round: 1 };
+    let p = Msg::Propose {
+        epoch: 1,
+        prev: Pos::default(),
+        txns: vec![txn(1, 1, "/a"), txn(1, 2, "/b")],
+        commit: 0,
+        round: 1,
+    };
     t.message(n(0), p);
-    let p = Msg::Propose { epoch: 1, prev: Pos::new(2, Zxid::new(1, 2)), txns: vec![txn(1, 3, "/c")], commit: 0, round: 2 };
+    let p = Msg::Propose {
+        epoch: 1,
+        prev: Pos::new(2, Zxid::new(1, 2)),
+        txns: vec![txn(1, 3, "/c")],
+        commit: 0,
+        round: 2,
+    };
     t.message(n(0), p);
     let log = t.disk.read_all(faultline_zab::storage::LOG_FILE).unwrap().unwrap();
     // Flip a byte inside the first batch: the records after it are intact, so this is not a tear.
@@ -287,7 +342,8 @@ fn zab_handler_a_damaged_log_makes_a_server_repair_and_it_never_leads_meanwhile(
     t.crash_and_restart();
     assert!(t.node.recovery_report().log_damaged);
     assert_eq!(t.node.status().standing, Standing::Repairing);
-    let untrusted = faultline_zab::msg::Vote { trusted: false, epoch: 1, zxid: Zxid::default(), leader: n(1) };
+    let untrusted =
+        faultline_zab::msg::Vote { trusted: false, epoch: 1, zxid: Zxid::default(), leader: n(1) };
     t.message(n(2), notification(9, untrusted, PeerState::Looking));
     t.timer(Timer::Finalize);
     assert_ne!(t.node.status().role, ZabRole::Discovering, "a repairing server does not lead");

@@ -31,7 +31,11 @@ fn partition_2_1_cuts_one_server_off_and_the_majority_carries_on() {
         partitions(o, &[PartitionKind::IsolateOne, PartitionKind::MajorityMinority]);
     });
     check::<ZabSystem>(scenario)
-        .expect_faults(&["partition.isolate_one", "partition.majority_minority", "zab.elections_under_faults"])
+        .expect_faults(&[
+            "partition.isolate_one",
+            "partition.majority_minority",
+            "zab.elections_under_faults",
+        ])
         .seeds(30)
         .run();
 }
@@ -106,7 +110,10 @@ fn failed_syncs_and_full_disks_lose_nothing_acknowledged() {
         o.disk.full_ms_min = 100;
         o.disk.full_ms_max = 600;
     });
-    check::<ZabSystem>(scenario).expect_faults(&["disk.fsync_errors", "disk.full_rejections"]).seeds(30).run();
+    check::<ZabSystem>(scenario)
+        .expect_faults(&["disk.fsync_errors", "disk.full_rejections"])
+        .seeds(30)
+        .run();
 }
 
 #[test]

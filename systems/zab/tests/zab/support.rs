@@ -5,8 +5,8 @@ use faultline_sim::testing::TestNode;
 use faultline_sim::{ClientId, Command, NodeId, RequestId};
 use faultline_zab::msg::{PeerState, SyncBase, Vote};
 use faultline_zab::{
-    Msg, Pos, ReadOp, SessionId, Timer, Txn, TxnBody, WriteOp, Zab, ZabBug, ZabConfig, ZabRole, ZkOp, ZkRequest,
-    Zxid,
+    Msg, Pos, ReadOp, SessionId, Timer, Txn, TxnBody, WriteOp, Zab, ZabBug, ZabConfig, ZabRole, ZkOp,
+    ZkRequest, Zxid,
 };
 use std::time::Duration;
 
@@ -49,7 +49,10 @@ pub fn sent(out: &Out) -> Vec<(NodeId, Msg)> {
 
 pub fn txn(epoch: u64, counter: u64, path: &str) -> Txn {
     let op = WriteOp::Create { path: path.into(), data: "d".into(), ephemeral: false, sequential: false };
-    Txn { zxid: Zxid::new(epoch, counter), body: TxnBody::Client { session: SessionId::default(), xid: counter, op } }
+    Txn {
+        zxid: Zxid::new(epoch, counter),
+        body: TxnBody::Client { session: SessionId::default(), xid: counter, op },
+    }
 }
 
 pub fn connect(session: SessionId, epoch: u64, counter: u64) -> Txn {
@@ -77,7 +80,8 @@ pub fn leader(id: u32, members: u32, bug: Option<ZabBug>) -> TestNode<Zab> {
         t.message(n(*f), Msg::FollowerInfo { accepted_epoch: 0, voter: true });
     }
     for f in &followers {
-        let ack = Msg::AckEpoch { epoch: 1, current_epoch: 0, last: Pos::default(), trusted: true, promised: true };
+        let ack =
+            Msg::AckEpoch { epoch: 1, current_epoch: 0, last: Pos::default(), trusted: true, promised: true };
         t.message(n(*f), ack);
     }
     for f in &followers {
@@ -102,7 +106,10 @@ pub fn epoch_acked(id: u32, leader: u32, members: u32, bug: Option<ZabBug>) -> T
 /// `id` following `leader`, synchronized (empty history) and serving in epoch 1.
 pub fn follower(id: u32, leader: u32, members: u32, bug: Option<ZabBug>) -> TestNode<Zab> {
     let mut t = epoch_acked(id, leader, members, bug);
-    t.message(n(leader), Msg::NewLeader { epoch: 1, sync: 1, base: SyncBase::Diff(Pos::default()), txns: Vec::new() });
+    t.message(
+        n(leader),
+        Msg::NewLeader { epoch: 1, sync: 1, base: SyncBase::Diff(Pos::default()), txns: Vec::new() },
+    );
     t.message(n(leader), Msg::UpToDate { epoch: 1, commit: 0 });
     assert_eq!(t.node.status().role, ZabRole::Following);
     t
