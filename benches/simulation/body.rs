@@ -66,15 +66,16 @@ fn raft_figures(seeds: u64) {
 /// Zab: the same shapes as Raft, 5 nodes under swarm (the target: 2000 simulated
 /// seconds per wall second on one core) and the 3-or-5 mix.
 fn zab_figures(seeds: u64) {
+    use faultline_zab::ZabSystem;
     let five = (0..seeds).map(|seed| {
-        let mut spec = RunSpec::from_preset(seed, Preset::Swarm, None);
+        let mut spec = RunSpec::from_preset(seed, Preset::Swarm, None, ZabSystem::layout);
         spec.options.nodes = 5;
-        spec.schedule = Schedule::plan(seed, &spec.options);
+        spec.schedule = Schedule::plan(seed, &spec.options, &ZabSystem::layout(&spec.config()));
         spec
     });
-    figures::<faultline_zab::ZabSystem>("zab 5 nodes swarm", five);
-    let mix = (0..seeds).map(|seed| RunSpec::from_preset(seed, Preset::Swarm, None));
-    figures::<faultline_zab::ZabSystem>("zab swarm (3 or 5)", mix);
+    figures::<ZabSystem>("zab 5 nodes swarm", five);
+    let mix = (0..seeds).map(|seed| RunSpec::from_preset(seed, Preset::Swarm, None, ZabSystem::layout));
+    figures::<ZabSystem>("zab swarm (3 or 5)", mix);
 }
 
 /// Runs the specs one after another, `FAULTLINE_BENCH_ROUNDS` times (default 3), and prints

@@ -130,6 +130,13 @@ impl Zab {
         &self.step.trees
     }
 
+    /// Whether the last step proposed a transaction. A proposal whose write then failed leaves
+    /// the status as it was, yet the transaction may be on disk and come back at a restart:
+    /// the observer must see it proposed.
+    pub fn proposed_in_step(&self) -> bool {
+        !self.step.proposed.is_empty()
+    }
+
     /// The events of the last step (`elections`, `snap_syncs`...).
     pub fn events(&self) -> &[&'static str] {
         &self.step.events

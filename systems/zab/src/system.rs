@@ -107,7 +107,7 @@ impl System for ZabSystem {
             seen.events.count(event, moment);
         }
         let status = node.status();
-        if seen.statuses.get(&id) == Some(&status) {
+        if seen.statuses.get(&id) == Some(&status) && !node.proposed_in_step() {
             return;
         }
         let mut obs = node.observe();

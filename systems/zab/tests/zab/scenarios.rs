@@ -102,6 +102,21 @@ fn disk_corruption_makes_a_server_repair_before_it_counts_again() {
 }
 
 #[test]
+fn a_server_restarted_on_a_wiped_disk_observes_and_the_quorum_carries_on() {
+    // A wiped server forgot the epochs it promised and the transactions it acknowledged: it
+    // must count in no quorum again (it observes), and the others keep every commit.
+    let scenario = Scenario::new("zab: a disk is wiped").options(|o| {
+        *o = quiet(5);
+        o.disk.wipe_interval_ms_mean = 1_500;
+    });
+    check::<ZabSystem>(scenario)
+        .expect_faults(&["disk.wiped", "zab.diff_syncs_under_faults"])
+        .expect_reached(&["zab.a_server_restarts_on_a_lost_disk"])
+        .seeds(20)
+        .run();
+}
+
+#[test]
 fn failed_syncs_and_full_disks_lose_nothing_acknowledged() {
     let scenario = Scenario::new("zab: failed fsyncs and full disks").options(|o| {
         *o = quiet(3);
