@@ -101,10 +101,16 @@ impl Zab {
         debug_assert_eq!(l.phase, LeaderPhase::Broadcast);
         let zxid = crate::msg::Zxid::new(l.epoch, l.counter + 1);
         let txn = Txn { zxid, body };
-        // Proposed from the moment it is written: a failed sync may still leave it on disk.
         let index = self.history.last().index + 1;
-        self.step.proposed.push(ObservedTxn { index, zxid: observed(zxid), digest: txn.digest() });
-        let pos = self.persist_append(cx, vec![txn], true)?;
+        let proposed = ObservedTxn { index, zxid: observed(zxid), digest: txn.digest() };
+        let result = self.persist_append(cx, vec![txn], true);
+        // Proposed from the moment it is written: a write that fails and halts (a failed sync)
+        // may still leave it on disk, to return at a restart. A write a full disk refused left
+        // nothing, and the zxid goes to the next transaction.
+        if result.is_ok() || self.halt.is_some() {
+            self.step.proposed.push(proposed);
+        }
+        let pos = result?;
         let Role::Leading(l) = &mut self.role else { return Err(Stop) };
         l.counter += 1;
         let ready: Vec<NodeId> =
