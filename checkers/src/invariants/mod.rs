@@ -11,9 +11,15 @@
 //! - [`log`]: properties of any replicated log over (epoch, position): election safety, log
 //!   matching, leader completeness, state machine safety, leader append-only.
 //! - [`raft`]: Raft's five properties (Ongaro and Ousterhout, 2014, Figure 3) as one set.
+//! - [`twopc`]: two-phase commit's atomic commitment properties (AC1 to AC3 of Bernstein,
+//!   Hadzilacos and Goodman, 1987) over the facts nodes record.
+//! - [`tcc`]: TCC's properties: conservation counting frozen funds and money in flight, no
+//!   negative balance, a uniform outcome per transaction.
 
 pub mod log;
 pub mod raft;
+pub mod tcc;
+pub mod twopc;
 
 use crate::Verdict;
 
