@@ -70,6 +70,9 @@ pub const SYSTEMS: &[SystemEntry] = &[
     entry::<faultline_raft::RaftSystem>(
         "Raft: a replicated key-value store (pre-vote, ReadIndex, snapshots, membership, sessions)",
     ),
+    entry::<faultline_twopc::TwoPcSystem>(
+        "two-phase commit over a sharded bank: presumed abort, strict 2PL with wait-die, cooperative termination",
+    ),
 ];
 
 /// Looks a system up by name; the error lists the known ones.

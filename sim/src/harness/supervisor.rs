@@ -378,7 +378,10 @@ impl<S: System> Supervisor<S> {
         w.counters.add_n("buggify.armed_sites", armed as u64);
         add_device_counts(w);
         w.system.counters(&w.observer, &mut w.counters);
-        let checks = if failure.is_some() { Vec::new() } else { w.system.check(&w.history, &w.observer) };
+        let checks = match failure {
+            Some(_) => Vec::new(),
+            None => w.system.check_and_count(&w.history, &w.observer, &mut w.counters),
+        };
         let failure = failure.or_else(|| RunReport::failure_from_checks(&checks));
         RunReport {
             system: S::NAME,
