@@ -50,6 +50,10 @@ pub const KINDS: &[FaultKind] = &[
     kind("disk.fsync_errors", "a sync failed and lost the file's unsynced writes"),
     kind("disk.full_rejections", "a write failed because the disk was full"),
     kind("disk.slow_ios", "a disk call was a slow outlier"),
+    kind(
+        "disk.wiped",
+        "a node restarted on an empty disk, as after a disk replacement (corruptible disks only)",
+    ),
     kind("clock.offset_clocks", "a node's clock was offset from simulated time"),
     kind("clock.drifting_clocks", "a node's clock ran fast or slow"),
     kind("clock.steps_taken", "a node's clock jumped (forwards or backwards)"),
@@ -68,7 +72,8 @@ pub fn never_fired(counters: &Counters) -> Vec<&'static str> {
 }
 
 /// The counters of the fault kinds that destroy synced data.
-const DESTRUCTIVE: [&str; 3] = ["disk.bitflips_at_rest", "disk.bitflips_on_read", "disk.read_errors"];
+const DESTRUCTIVE: [&str; 4] =
+    ["disk.bitflips_at_rest", "disk.bitflips_on_read", "disk.read_errors", "disk.wiped"];
 
 /// Whether a fault of kind `counter` can happen to a system laid out as `layout`: some node
 /// permits it (faults that destroy synced data need a group of three nodes or more that permits
