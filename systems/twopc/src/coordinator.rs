@@ -5,14 +5,17 @@
 //! phase longer than [`PREPARE_TIMEOUT`], aborts. With every vote yes it writes COMMIT (with the
 //! request and the reads' results) and syncs it before anyone hears of it; then it answers the
 //! client and sends the decision, resending it until every participant acknowledged, and only
-//! then writes END and forgets the transaction. An abort is decided in memory only: it is
-//! answered and sent once, and any later vote or inquiry about a transaction without a COMMIT is
-//! answered "abort" (presumed abort, Mohan, Lindsay and Obermarck 1986).
+//! then writes END and forgets the transaction. An abort is decided without a log record for the
+//! participants: it is sent once, and any later vote or inquiry about a transaction without a
+//! COMMIT is answered "abort" (presumed abort, Mohan, Lindsay and Obermarck 1986).
 //!
 //! Requests are answered exactly once per request id: a retried request joins its running
-//! transaction or gets its recorded answer. Committed answers survive a crash (they are in the
-//! COMMIT record); a request whose transaction was lost in a crash was never committed and runs
-//! again as a new transaction.
+//! transaction or gets its recorded answer. Both final answers to a request that writes survive
+//! a crash: "committed" is in the COMMIT record, and "aborted" is written and synced (ABORTED,
+//! naming the request) before the client hears it, since a retry reaching a coordinator that
+//! forgot the abort would run the request again and might commit it. A request whose
+//! transaction was lost in a crash before any answer was never committed and runs again as a new
+//! transaction.
 //!
 //! Recovery: the epoch is raised durably (transaction ids are never reused), the log replayed,
 //! and every commit not yet acknowledged by all its participants is sent again.
@@ -45,6 +48,8 @@ type Cx<'a> = Context<'a, Coordinator>;
 #[derive(Clone, Debug)]
 struct Active {
     request: RequestId,
+    /// Whether the request changes anything (its abort answer is then made durable).
+    writes: bool,
     /// Each participant's part.
     parts: BTreeMap<NodeId, Vec<ShardOp>>,
     votes: BTreeMap<NodeId, Vec<ShardResult>>,
@@ -216,9 +221,15 @@ impl Coordinator {
                     self.committing.insert(txn, c);
                 }
                 CoordRecord::End { txn } => _ = self.committing.remove(&txn),
+                CoordRecord::Aborted { request } => {
+                    self.sessions.insert(request, Session::Done(Response::Aborted));
+                }
             }
         }
         self.journal.stats.recoveries = u64::from(!self.committing.is_empty());
+        if !self.committing.is_empty() {
+            cx.sometimes("twopc.coordinator_resends_commits_after_a_crash");
+        }
         for (txn, c) in &self.committing {
             for p in &c.participants {
                 cx.send(*p, Msg::Decision { txn: *txn, outcome: Outcome::Commit });
@@ -251,7 +262,9 @@ impl Coordinator {
             cx.send(*node, Msg::Prepare { txn, ops: ops.clone(), participants: participants.clone() });
         }
         let now = cx.now();
-        self.active.insert(txn, Active { request, parts, votes: BTreeMap::new(), started: now, sent: now });
+        let writes = !op.is_read_only();
+        self.active
+            .insert(txn, Active { request, writes, parts, votes: BTreeMap::new(), started: now, sent: now });
         self.sessions.insert(request, Session::Running(txn));
     }
 
@@ -290,10 +303,27 @@ impl Coordinator {
     fn abort(&mut self, cx: &mut Cx<'_>, txn: TxnId) {
         let a = self.active.remove(&txn).expect("an active transaction");
         self.journal.record(txn, Fact::Decided(Outcome::Abort));
-        self.sessions.insert(a.request, Session::Done(Response::Aborted));
-        cx.reply(a.request, Response::Aborted);
+        self.answer_abort(cx, a.request, a.writes);
         for node in a.parts.keys() {
             cx.send(*node, Msg::Decision { txn, outcome: Outcome::Abort });
+        }
+    }
+
+    /// Tells the client its request aborted. "Aborted" says a write never happens, so that
+    /// answer must outlive a crash: a retry (or a duplicate) of the request reaching a
+    /// coordinator that forgot it would run it again and could commit it. The participants
+    /// still learn of the abort without a log record (presumed abort).
+    fn answer_abort(&mut self, cx: &mut Cx<'_>, request: RequestId, writes: bool) {
+        let durable = !writes
+            || self.append(cx, &CoordRecord::Aborted { request }).and_then(|()| self.sync(cx)).is_ok();
+        if durable {
+            self.sessions.insert(request, Session::Done(Response::Aborted));
+            cx.reply(request, Response::Aborted);
+        } else {
+            // Not written (a full disk; after a failed sync the node has halted and nothing
+            // leaves): nothing is promised, and a retry runs the request again.
+            self.sessions.remove(&request);
+            cx.reply(request, Response::Unavailable);
         }
     }
 }
@@ -345,8 +375,10 @@ impl Coordinator {
         }
         let all_sent = c.unsent.is_empty();
         self.committing.insert(txn, c);
-        // Right after the decision is durable (and, unless sent one by one, sent).
+        // Right after the decision is durable (and, unless sent one by one, sent): a crash, or a
+        // cut that leaves participants in doubt.
         cx.crash_point();
+        cx.partition_point();
         if all_sent {
             self.sent_everywhere(cx, txn);
         }

@@ -202,6 +202,9 @@ impl Participant {
             cx.set_timer(Timer::InDoubt(*txn), ASK_AFTER_BOOT);
         }
         self.journal.stats.recoveries = u64::from(!self.prepared.is_empty());
+        if !self.prepared.is_empty() {
+            cx.sometimes("twopc.participant_recovers_in_doubt");
+        }
     }
 
     fn replay(&mut self, record: PartRecord) {
@@ -259,7 +262,10 @@ impl Participant {
                 }
                 return Ok(());
             }
-            Admission::Die => return self.vote_no(cx, txn, NoReason::LockConflict),
+            Admission::Die => {
+                cx.sometimes("twopc.younger_transaction_dies");
+                return self.vote_no(cx, txn, NoReason::LockConflict);
+            }
         }
         let results = match self.data.execute(&part.ops) {
             Ok(results) => results,
@@ -283,8 +289,10 @@ impl Participant {
         self.journal.record(txn, Fact::VotedYes);
         cx.send(self.coordinator, Msg::Vote { txn, vote: Vote::Yes(results) });
         cx.set_timer(Timer::InDoubt(txn), IN_DOUBT_AFTER);
-        // Right after a yes vote: a crash here must not forget the transaction.
+        // Right after a yes vote: a crash here must not forget the transaction, and a cut here
+        // leaves it in doubt.
         cx.crash_point();
+        cx.partition_point();
         Ok(())
     }
 
@@ -383,6 +391,7 @@ impl Participant {
         p.asked += 1;
         cx.send(self.coordinator, Msg::Inquire { txn });
         if p.asked >= 2 {
+            cx.sometimes("twopc.in_doubt_asks_peers");
             for peer in p.participants.iter().filter(|n| **n != self.id) {
                 cx.send(*peer, Msg::PeerInquire { txn });
             }
@@ -396,6 +405,7 @@ impl Participant {
             Some(*outcome)
         } else if self.prepared.contains_key(&txn) {
             // In doubt too: only the coordinator, or a peer that knows, can tell.
+            cx.sometimes("twopc.peer_in_doubt_too");
             // BUG(CooperativeTerminationWrong): says abort anyway.
             (self.bug == Some(TwoPcBug::CooperativeTerminationWrong)).then_some(Outcome::Abort)
         } else {
@@ -415,6 +425,7 @@ impl Participant {
             return Ok(());
         }
         self.journal.stats.cooperative_terminations += 1;
+        cx.sometimes("twopc.outcome_learned_from_a_peer");
         self.finish(cx, txn, outcome)
     }
 }

@@ -50,6 +50,10 @@ pub enum CoordRecord {
     End {
         txn: TxnId,
     },
+    /// The request's transaction aborted and the client is told so: a retry gets that answer.
+    Aborted {
+        request: RequestId,
+    },
 }
 
 /// Opens a log and keeps its intact prefix, cutting off (durably) whatever follows a damaged

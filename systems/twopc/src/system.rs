@@ -83,6 +83,17 @@ impl System for TwoPcSystem {
         "recoveries",
         "presumed_aborts",
     ];
+    /// Moments the swarm reaches in most seeds (at least 1300 of 2000): a recovering coordinator
+    /// resending commits, a participant recovering in doubt, asking its peers, a peer in doubt
+    /// too (the blocking case), an outcome learned from a peer, a younger transaction dying.
+    const COVERAGE: &'static [&'static str] = &[
+        "twopc.coordinator_resends_commits_after_a_crash",
+        "twopc.participant_recovers_in_doubt",
+        "twopc.in_doubt_asks_peers",
+        "twopc.peer_in_doubt_too",
+        "twopc.outcome_learned_from_a_peer",
+        "twopc.younger_transaction_dies",
+    ];
     const MODEL: &'static str = "bank";
 
     fn new(config: &SystemConfig) -> Result<Self, String> {

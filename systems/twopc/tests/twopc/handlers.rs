@@ -260,8 +260,8 @@ fn twopc_coordinator_commits_durably_before_it_tells_anyone_and_resends_after_a_
 #[test]
 fn twopc_coordinator_aborts_in_memory_and_presumes_abort_for_what_it_does_not_know() {
     // Presumed abort (Mohan, Lindsay and Obermarck 1986): a no vote aborts without a log record
-    // or acknowledgements; a vote or an inquiry about a transaction without COMMIT is answered
-    // abort.
+    // for the participants or acknowledgements; a vote or an inquiry about a transaction without
+    // COMMIT is answered abort. The client's answer alone is made durable, and outlives a crash.
     let mut c = coordinator(None);
     c.request(req(1), transfer());
     let no = vote(t(1), Vote::No(NoReason::LockConflict));
@@ -282,6 +282,12 @@ fn twopc_coordinator_aborts_in_memory_and_presumes_abort_for_what_it_does_not_kn
         "answered once per request"
     );
     assert_eq!(c.node.journal().stats.presumed_aborts, 2);
+    c.crash_and_restart();
+    assert_eq!(
+        c.request(req(1), transfer()),
+        vec![reply(req(1), Response::Aborted)],
+        "a retry after a crash is not run again: it might commit"
+    );
 }
 
 #[test]
@@ -317,13 +323,14 @@ fn twopc_coordinator_aborts_a_prepare_phase_that_takes_too_long() {
 #[test]
 fn twopc_coordinator_aborts_when_its_decision_cannot_be_written_and_halts_when_a_sync_fails() {
     // The halt policy (DiskError::requires_halt): a full disk wrote nothing, so nothing is
-    // promised and the transaction aborts; a failed sync leaves the disk unknown: halt.
+    // promised and the transaction aborts, though the client cannot be told so durably (its
+    // retry runs again); a failed sync leaves the disk unknown: halt.
     let mut c = coordinator(None);
     c.request(req(1), transfer());
     c.message(n(1), vote(t(1), Vote::Yes(vec![])));
     c.disk.set_full(true);
     let out = c.message(n(2), vote(t(1), Vote::Yes(vec![])));
-    assert_eq!(out[0], reply(req(1), Response::Aborted));
+    assert_eq!(out[0], reply(req(1), Response::Unavailable));
     c.disk.set_full(false);
     c.request(req(2), transfer());
     c.message(n(1), vote(t(2), Vote::Yes(vec![])));
