@@ -11,9 +11,10 @@
 //! 2. **Commit.** With every vote yes, the coordinator writes COMMIT and syncs it before it tells
 //!    anyone; it answers the client, sends the decision and resends it until every participant
 //!    acknowledged (each syncs COMMIT before acknowledging), and only then forgets it. Otherwise
-//!    it aborts, in memory only: presumed abort (Mohan, Lindsay and Obermarck, "Transaction
-//!    Management in the R* Distributed Database Management System", TODS 1986): whatever it has
-//!    no COMMIT for is aborted, so aborts need neither a log record nor acknowledgements.
+//!    it aborts without a log record for the participants: presumed abort (Mohan, Lindsay and
+//!    Obermarck, "Transaction Management in the R* Distributed Database Management System",
+//!    TODS 1986): whatever it has no COMMIT for is aborted, so aborts need neither a forced
+//!    record nor acknowledgements.
 //! 3. **In doubt.** A participant that voted yes never decides on its own. When the decision is
 //!    late it asks the coordinator, then its peers (the cooperative termination protocol of
 //!    Bernstein, Hadzilacos and Goodman, "Concurrency Control and Recovery in Database Systems",
@@ -28,7 +29,9 @@
 //! Deviations from the textbook protocol: read-only participants vote and hold their shared
 //! locks like the others (the read-only optimisation that releases them at the vote is unsound
 //! for reads spanning several shards without more care); a prepare that waits too long for locks
-//! gives up and votes no; each participant is a single copy, so faults that destroy synced data
+//! gives up and votes no; the client's answer to an aborted write is synced before it is sent
+//! (exactly-once answers: otherwise a retry reaching a coordinator that forgot the abort runs
+//! the request again and may commit it); each participant is a single copy, so faults that destroy synced data
 //! are out of scope (a participant that lost its disk could not repair it).
 //!
 //! Modules:

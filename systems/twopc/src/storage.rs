@@ -8,8 +8,10 @@
 //!
 //! The coordinator's log holds COMMIT decisions (with the client's request and the reads'
 //! results, so that a retried request is answered after a crash) and END records once every
-//! participant acknowledged. Aborts are never logged: a transaction the coordinator has no
-//! COMMIT for is aborted (presumed abort, Mohan, Lindsay and Obermarck, 1986). Its epoch, raised
+//! participant acknowledged. Aborts are not logged for the participants: a transaction the
+//! coordinator has no COMMIT for is aborted (presumed abort, Mohan, Lindsay and Obermarck, 1986).
+//! Only the client's answer to an aborted write is (ABORTED, naming the request, synced before
+//! the answer leaves), so that a retry after a crash gets it rather than running again. Its epoch, raised
 //! at every boot, is a sealed file of its own, so transaction ids are never reused.
 //!
 //! Both logs keep their intact prefix at recovery: nodes of this system are single copies
