@@ -373,12 +373,12 @@ const BANK_EDN: &str = "; Jepsen's bank: the second read sees a transfer half do
 {:process 0, :type :invoke, :f :read, :value nil}\n\
 {:process 0, :type :ok, :f :read, :value {0 7, 1 10}}\n";
 
-const BANK_JSONL: &str = r#"{"process":0,"type":"invoke","f":"read","value":null}
-{"process":0,"type":"ok","f":"read","value":{"0":10,"1":10}}
-{"process":1,"type":"invoke","f":"transfer","value":{"from":0,"to":1,"amount":3}}
-{"process":1,"type":"ok","f":"transfer","value":{"from":0,"to":1,"amount":3}}
-{"process":0,"type":"invoke","f":"read","value":null}
-{"process":0,"type":"ok","f":"read","value":{"0":7,"1":13}}
+const BANK_JSONL: &str = r#"{"process":0,"type":"invoke","f":"read","value":null,"time":1}
+{"process":0,"type":"ok","f":"read","value":{"0":10,"1":10},"time":2}
+{"process":1,"type":"invoke","f":"transfer","value":{"from":0,"to":1,"amount":3},"time":3}
+{"process":1,"type":"ok","f":"transfer","value":{"from":0,"to":1,"amount":3},"time":4}
+{"process":0,"type":"invoke","f":"read","value":null,"time":5}
+{"process":0,"type":"ok","f":"read","value":{"0":7,"1":13},"time":6}
 "#;
 
 #[test]
