@@ -67,7 +67,7 @@ fn raft_figures(seeds: u64) {
 /// Two-phase commit: the swarm mix a default sweep runs (a coordinator and 3 or 5 shards).
 fn twopc_figures(seeds: u64) {
     let specs = (0..seeds).map(|seed| RunSpec::from_preset(seed, Preset::Swarm, None, TwoPcSystem::layout));
-    figures::<TwoPcSystem>("twopc swarm (3 or 5 shards)", specs);
+    figures::<TwoPcSystem>("twopc swarm", specs);
 }
 
 /// Runs the specs one after another, `FAULTLINE_BENCH_ROUNDS` times (default 3), and prints
