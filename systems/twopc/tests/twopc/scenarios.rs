@@ -18,6 +18,10 @@ fn twopc_without_faults_commits_and_serves_every_client() {
 fn twopc_survives_crashes_of_the_coordinator_and_the_participants() {
     check::<TwoPcSystem>(Scenario::new("twopc: crashes only").preset(Preset::Lite))
         .expect_faults(&["process.crash", "kind.coordinator.process.crash", "kind.participant.process.crash"])
+        .expect_reached(&[
+            "twopc.coordinator_resends_commits_after_a_crash",
+            "twopc.participant_recovers_in_doubt",
+        ])
         .seeds(10)
         .run();
 }
@@ -32,6 +36,11 @@ fn partitions_only(o: &mut SimOptions) {
 fn twopc_partitions_block_participants_in_doubt_until_they_heal() {
     check::<TwoPcSystem>(Scenario::new("twopc: partitions only").options(partitions_only))
         .expect_faults(&["partition.isolate_one", "partition.majority_minority", "partition.bridge"])
+        .expect_reached(&[
+            "twopc.in_doubt_asks_peers",
+            "twopc.peer_in_doubt_too",
+            "twopc.outcome_learned_from_a_peer",
+        ])
         .seeds(15)
         .run();
 }
