@@ -336,8 +336,6 @@ fn first_failure(runs: &[Run]) -> Option<f64> {
     Some(runs[..=at].iter().map(|r| r.wall_seconds).sum())
 }
 
-/// For each starting seed, the wall time of the seeds from it up to and including the next
-/// failing one (seeds with no failure after them are left out); the median of those.
 /// The fault kinds that none of `systems` can suffer (see `faultline_sim::faults::possible`),
 /// judged on each system's layout for three servers; unknown systems make nothing impossible.
 fn not_applicable<'a>(systems: impl Iterator<Item = &'a str>) -> Vec<&'static str> {
@@ -357,6 +355,8 @@ fn not_applicable<'a>(systems: impl Iterator<Item = &'a str>) -> Vec<&'static st
     common.unwrap_or_default()
 }
 
+/// For each starting seed, the wall time of the seeds from it up to and including the next
+/// failing one (seeds with no failure after them are left out); the median of those.
 fn median_time_to_failure(runs: &[Run]) -> Option<f64> {
     let mut until_next: Vec<f64> = Vec::new();
     let mut ahead: Option<f64> = None;
