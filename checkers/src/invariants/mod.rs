@@ -14,9 +14,15 @@
 //! - [`zab`]: Zab's properties (DSN 2011; `Zab.tla` in ZooKeeper's specifications): the
 //!   replicated-log ones under Zab's names, and integrity, agreement, total order, local and
 //!   global primary order and primary integrity, one module each.
+//! - [`twopc`]: two-phase commit's atomic commitment properties (AC1 to AC3 of Bernstein,
+//!   Hadzilacos and Goodman, 1987) over the facts nodes record.
+//! - [`tcc`]: TCC's properties: conservation counting frozen funds and money in flight, no
+//!   negative balance, a uniform outcome per transaction.
 
 pub mod log;
 pub mod raft;
+pub mod tcc;
+pub mod twopc;
 pub mod zab;
 
 use crate::Verdict;
