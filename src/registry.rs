@@ -75,6 +75,7 @@ pub const SYSTEMS: &[SystemEntry] = &[
     ),
     entry::<faultline_zab::ZabSystem>(
         "Zab: a ZooKeeper-style coordination service (znodes, sessions, ephemeral and sequential nodes)",
+    ),
     entry::<faultline_twopc::TwoPcSystem>(
         "two-phase commit over a sharded bank: presumed abort, strict 2PL with wait-die, cooperative termination",
     ),
