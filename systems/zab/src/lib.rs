@@ -366,6 +366,7 @@ impl Zab {
         self.store = Some(recovery.store);
         self.marked = recovery.marked;
         self.history = recovery.history;
+        self.report_recovered_proposals();
         let snapshot = recovery.snapshot;
         self.applied = snapshot.as_ref().map_or(Pos::default(), |s| s.pos);
         self.tree = snapshot.map(|s| s.tree).unwrap_or_default();
@@ -382,6 +383,19 @@ impl Zab {
         }
         self.look(cx);
         cx.set_timer(Timer::Tick, self.config.tick);
+    }
+
+    /// A step the power cut short is never observed, yet what it wrote may survive: a leader's
+    /// proposal written in such a step comes back here, in its epoch. The transactions of the
+    /// server's current epoch are reported as proposed (those already seen proposed are the
+    /// same transactions and change nothing), so the checks know every transaction a primary
+    /// made, as `Zab.tla` counts a proposal from the moment the primary appends it.
+    fn report_recovered_proposals(&mut self) {
+        let epoch = self.meta.current_epoch;
+        let recovered = self.history.entries().filter(|(_, zxid, _)| zxid.epoch == epoch && epoch > 0);
+        self.step.proposed = recovered
+            .map(|(index, zxid, digest)| ObservedTxn { index, zxid: broadcast::observed(zxid), digest })
+            .collect();
     }
 
     fn recovery_failed(&mut self, cx: &mut Context<'_, Zab>, e: DiskError) {
