@@ -70,6 +70,9 @@ pub const SYSTEMS: &[SystemEntry] = &[
     entry::<faultline_raft::RaftSystem>(
         "Raft: a replicated key-value store (pre-vote, ReadIndex, snapshots, membership, sessions)",
     ),
+    entry::<faultline_sharded::ShardedSystem>(
+        "a sharded key-value store: Raft groups on a consistent-hashing ring, live migration",
+    ),
 ];
 
 /// Looks a system up by name; the error lists the known ones.

@@ -25,5 +25,5 @@ pub mod workload;
 
 pub use kv::{KvOp, KvOutcome, KvWrite};
 pub use ring::Ring;
-pub use store::{Applied, KvStore};
+pub use store::{Applied, KvStore, Sessions};
 pub use workload::KvWorkload;

@@ -130,6 +130,17 @@ impl Ring {
         placed
     }
 
+    /// The (from, to) pairs of members between which some arc of the circle changes hands
+    /// when this ring becomes `after`: the handoffs a migration must make, whether or not any
+    /// key lies on the arc yet.
+    pub fn moves_to(&self, after: &Ring) -> BTreeSet<(Member, Member)> {
+        // Between two consecutive points of the union of both rings, every position has the
+        // owner of the later point in each ring: checking the points checks every arc.
+        let points = self.points.iter().chain(&after.points).map(|&(p, _)| p);
+        let owners = points.filter_map(|p| Some((self.owner_at(p)?, after.owner_at(p)?)));
+        owners.filter(|(a, b)| a != b).collect()
+    }
+
     /// The share of the circle each member owns (fractions summing to 1): what virtual nodes
     /// even out.
     pub fn shares(&self) -> BTreeMap<Member, f64> {
@@ -250,6 +261,19 @@ mod properties {
                 prop_assert!(was == now || was == Some(leaver), "{k}: {was:?} -> {now:?}");
                 prop_assert_ne!(now, Some(leaver));
             }
+        }
+
+        #[test]
+        fn every_key_that_changes_owner_lies_on_a_listed_move(
+            before in members(), after in members(), vnodes in 1u32..32, keys in keys()
+        ) {
+            let (a, b) = (Ring::new(before, vnodes), Ring::new(after, vnodes));
+            let moves = a.moves_to(&b);
+            for k in &keys {
+                let (was, now) = (a.owner(k).unwrap(), b.owner(k).unwrap());
+                prop_assert!(was == now || moves.contains(&(was, now)), "{k}: {was} -> {now} not in {moves:?}");
+            }
+            prop_assert!(moves.iter().all(|(x, y)| a.members().contains(x) && b.members().contains(y) && x != y));
         }
 
         #[test]

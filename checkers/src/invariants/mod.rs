@@ -11,9 +11,11 @@
 //! - [`log`]: properties of any replicated log over (epoch, position): election safety, log
 //!   matching, leader completeness, state machine safety, leader append-only.
 //! - [`raft`]: Raft's five properties (Ongaro and Ousterhout, 2014, Figure 3) as one set.
+//! - [`sharding`]: a sharded store serves each key from one group per configuration epoch.
 
 pub mod log;
 pub mod raft;
+pub mod sharding;
 
 use crate::Verdict;
 

@@ -126,6 +126,8 @@ pub struct Raft<M: StateMachine = KvMachine> {
     commit: u64,
     applied: u64,
     kv: M,
+    /// The state machine before any entry: what a node without a snapshot starts from.
+    initial: M,
     members: Membership,
     report: RecoveryReport,
     now: Time,
@@ -142,6 +144,12 @@ pub struct Raft<M: StateMachine = KvMachine> {
 impl<M: StateMachine> Raft<M> {
     /// A node of the cluster `config` describes (its id comes from the context at start).
     pub fn new(config: RaftConfig) -> Result<Raft<M>, ConfigError> {
+        Raft::with_machine(config, M::default())
+    }
+
+    /// A node whose state machine starts from `initial` (settings a machine keeps in its
+    /// state, such as a planted bug) instead of `M::default()`.
+    pub fn with_machine(config: RaftConfig, initial: M) -> Result<Raft<M>, ConfigError> {
         config.validate()?;
         let members = Membership::new(0, config.members.clone());
         Ok(Raft {
@@ -158,7 +166,8 @@ impl<M: StateMachine> Raft<M> {
             leader_contact: None,
             commit: 0,
             applied: 0,
-            kv: M::default(),
+            kv: initial.clone(),
+            initial,
             members,
             report: RecoveryReport::default(),
             now: Time(0),
@@ -379,7 +388,7 @@ impl<M: StateMachine> Raft<M> {
                 self.members.append(entry.index, members.clone());
             }
         }
-        self.kv = r.snapshot.as_ref().map(|s| s.kv.clone()).unwrap_or_default();
+        self.kv = r.snapshot.as_ref().map_or_else(|| self.initial.clone(), |s| s.kv.clone());
         self.promise = r.hard.promise.max(r.marked);
         self.marked = r.marked.index.min(r.log.last_index());
         self.hard = r.hard;

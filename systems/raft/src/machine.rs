@@ -16,7 +16,7 @@ use crate::msg::{Response, Unavailable};
 use faultline_services::{KvStore, KvWrite};
 use faultline_sim::{Message, NodeId, RequestId};
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt::Debug;
 
 /// A deterministic state machine replicated by Raft.
@@ -49,7 +49,7 @@ pub trait StateMachine:
 }
 
 /// Raft's own answers, whatever the state machine.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RaftReply {
     /// A membership change took effect (or already was): the members now.
     Members(Vec<NodeId>),
