@@ -213,7 +213,19 @@ pub enum Response {
     Kv(KvOutcome),
     /// A ring change was made (or was not needed): the configuration now.
     Config(RingConfig),
-    /// Not served now (not the leader, a stale route, a key in migration, no configuration
-    /// yet): try again with the same request id. A write may still take effect.
-    Retry,
+    /// Not served now: try again with the same request id. A write may still take effect.
+    Retry(Retry),
+}
+
+/// Why a request was not served.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Retry {
+    /// The node asked does not lead its group (the router now knows better, or tries the next).
+    NotLeader,
+    /// The leader cannot take it now (not ready, a full disk).
+    Unavailable,
+    /// The route's epoch is not the group's (the router fetches the latest configuration).
+    StaleEpoch,
+    /// The key is arriving in a migration that is not applied yet.
+    Moving,
 }

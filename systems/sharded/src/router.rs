@@ -12,7 +12,7 @@
 
 use crate::config::VNODES;
 use crate::msg::{
-    ConfigResponse, ConfigWrite, GroupId, Msg, Refusal, Request, Response, RingConfig, ShardRead,
+    ConfigResponse, ConfigWrite, GroupId, Msg, Refusal, Request, Response, Retry, RingConfig, ShardRead,
     ShardResponse, ShardWrite, Timer,
 };
 use crate::node::Cx;
@@ -89,8 +89,9 @@ impl Router {
                     cx.reply(id, Response::Config(config));
                 }
                 ConfigResponse::Raft(reply) => {
+                    let why = retry(&reply);
                     self.config_leader = self.redirect(reply, from);
-                    cx.reply(id, Response::Retry);
+                    cx.reply(id, Response::Retry(why));
                 }
             },
             Msg::ConfigIs { config } => self.adopt(cx, config),
@@ -113,18 +114,21 @@ impl Router {
                     self.wanted = self.wanted.max(epoch);
                     self.fetch(cx);
                 }
-                Response::Retry
+                Response::Retry(Retry::StaleEpoch)
             }
             ShardResponse::Raft(reply) => {
+                let why = retry(&reply);
                 if let Place::Shard(g) = self.topology.place(from) {
                     match self.redirect(reply, from) {
                         Some(leader) => self.leaders.insert(g, leader),
                         None => self.leaders.remove(&g),
                     };
                 }
-                Response::Retry
+                Response::Retry(why)
             }
-            ShardResponse::Refused(Refusal::Moving) | ShardResponse::Done => Response::Retry,
+            ShardResponse::Refused(Refusal::Moving) => Response::Retry(Retry::Moving),
+            // Clients' requests never get an internal command's answer; retrying is safe.
+            ShardResponse::Done => Response::Retry(Retry::Unavailable),
         };
         cx.reply(id, answer);
     }
@@ -184,5 +188,13 @@ impl Router {
         for (id, op) in std::mem::take(&mut self.waiting) {
             self.send_kv(cx, id, op);
         }
+    }
+}
+
+/// Why Raft did not take a request, for the client.
+fn retry(reply: &RaftReply) -> Retry {
+    match reply {
+        RaftReply::NotLeader { .. } => Retry::NotLeader,
+        _ => Retry::Unavailable,
     }
 }

@@ -6,6 +6,8 @@ use crate::bugs::ShardedBug;
 use crate::config_node::ConfigNode;
 use crate::machine::MachineBugs;
 use crate::msg::{Request, Response};
+#[cfg(test)]
+use crate::msg::Retry;
 use crate::node::ShardedNode;
 use crate::observe::Observed;
 use crate::router::Router;
@@ -111,7 +113,7 @@ impl System for ShardedSystem {
         match (request, response) {
             (Request::Kv(op), Response::Kv(outcome)) => op.answer(outcome),
             // A refused read changed nothing; a refused write may still be in some group's log.
-            (Request::Kv(KvOp::Get { .. }), Response::Retry) => Answer::NotApplied { hint: None },
+            (Request::Kv(KvOp::Get { .. }), Response::Retry(_)) => Answer::NotApplied { hint: None },
             (Request::Join(_) | Request::Leave(_), Response::Config(_)) => {
                 Answer::Done(EventKind::Ok, Value::Nil)
             }
@@ -164,9 +166,9 @@ mod tests {
     fn refused_writes_are_maybes_and_refused_reads_are_not_applied() {
         let s = ShardedSystem::new(&SystemConfig::new(3)).unwrap();
         let put = Request::Kv(KvOp::put("k", "v"));
-        assert_eq!(s.interpret(&put, &Response::Retry), Answer::Unknown { hint: None });
+        assert_eq!(s.interpret(&put, &Response::Retry(Retry::Moving)), Answer::Unknown { hint: None });
         let get = Request::Kv(KvOp::get("k"));
-        assert_eq!(s.interpret(&get, &Response::Retry), Answer::NotApplied { hint: None });
+        assert_eq!(s.interpret(&get, &Response::Retry(Retry::Moving)), Answer::NotApplied { hint: None });
         let ok = s.interpret(&put, &Response::Kv(KvOutcome::Written));
         assert!(matches!(ok, Answer::Done(EventKind::Ok, _)));
         assert_eq!(crate::config::VNODES, crate::config::ConfigMachine::default().latest().vnodes);
