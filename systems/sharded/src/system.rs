@@ -5,9 +5,9 @@
 use crate::bugs::ShardedBug;
 use crate::config_node::ConfigNode;
 use crate::machine::MachineBugs;
-use crate::msg::{Request, Response};
 #[cfg(test)]
 use crate::msg::Retry;
+use crate::msg::{Request, Response};
 use crate::node::ShardedNode;
 use crate::observe::Observed;
 use crate::router::Router;

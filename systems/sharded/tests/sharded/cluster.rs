@@ -2,11 +2,11 @@
 //! group, shard groups, routers), the system's own observer fed after every step, and client
 //! calls that retry through a router until they are answered.
 
+use faultline_services::Ring;
 use faultline_sharded::msg::{Request, Response, Retry, RingConfig};
 use faultline_sharded::observe::Observed;
 use faultline_sharded::topology::Topology;
 use faultline_sharded::{ShardedNode, ShardedSystem};
-use faultline_services::Ring;
 use faultline_sim::system::{Moment, System, SystemConfig};
 use faultline_sim::testing::{Cluster, Observer};
 use faultline_sim::{NodeId, RequestId};
@@ -44,7 +44,10 @@ impl Store {
 
     /// Runs until every group has a leader and every migration is done (at most 10 s).
     pub fn settle(&mut self) {
-        let settled = self.c.run_until(|c| !c.observer().0.groups.is_empty() && c.observer().0.pending().is_none(), Duration::from_secs(10));
+        let settled = self.c.run_until(
+            |c| !c.observer().0.groups.is_empty() && c.observer().0.pending().is_none(),
+            Duration::from_secs(10),
+        );
         assert!(settled, "the store did not settle: {:?}", self.c.observer().0.pending());
     }
 

@@ -14,5 +14,26 @@
 
 mod bugs;
 mod cluster;
+mod handlers;
+mod machine;
+mod migration;
 #[cfg(madsim)]
 mod scenarios;
+
+// The definition of done for a system, in one call: the swarm sweep with every fault kind
+// fired, determinism, the pinned trace, each planted bug within its budget, the fuzz corpus.
+#[cfg(madsim)]
+use faultline_sharded::ShardedSystem;
+#[cfg(madsim)]
+faultline_sim::conformance_tests! {
+    system: ShardedSystem,
+    swarm_seeds: 400,
+    determinism_seeds: 10,
+    pinned_seed: 7,
+    bugs: {
+        NoEpochCheck: 40,
+        ImportAckLostBothServe: 200,
+        ServeBeforeHandoffApplied: 100,
+        ClientsDisagreeOnVnodes: 20,
+    },
+}
