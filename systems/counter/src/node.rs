@@ -249,6 +249,8 @@ impl CounterNode {
         let best =
             responses.values().filter(|log| rank(log) > rank(&self.entries)).max_by_key(|log| rank(log));
         if let Some(best) = best.cloned() {
+            // The primary's own log was short or stale: a backup's holds what it acknowledged.
+            cx.sometimes("counter.primary_adopts_a_backup_log");
             self.wal = Some(checked(storage::rewrite(cx.disk(), &best), cx)?);
             self.entries = best;
             self.synced = self.len();
@@ -375,6 +377,7 @@ impl CounterNode {
         }
         if self.bug != Some(CounterBug::NoDedup) {
             if let Some(&at) = p.index_of.get(&id) {
+                cx.sometimes("counter.retried_increment_found_in_the_log");
                 if at < self.commit {
                     cx.reply(id, Response::Incremented);
                 } else {
