@@ -34,6 +34,7 @@ where
         Command::CancelTimer { timer } => Command::CancelTimer { timer: timer.into() },
         Command::Halt { reason } => Command::Halt { reason },
         Command::Reboot => Command::Reboot,
+        Command::Isolate => Command::Isolate,
     })
 }
 

@@ -93,10 +93,16 @@ impl ShardNode {
             },
         );
         let events = self.raft.kv().take_events();
-        for e in
-            events.iter().filter(|e| !matches!(e, MachineEvent::Served { .. } | MachineEvent::StaleEpoch))
-        {
-            tracing::info!(group = self.group, leading = self.raft.is_leading(), "applied: {e:?}");
+        for e in &events {
+            match e {
+                MachineEvent::Imported { .. } => cx.sometimes("sharded.import_applied"),
+                MachineEvent::Released { .. } => cx.sometimes("sharded.handoff_released"),
+                MachineEvent::StaleEpoch => cx.sometimes("sharded.stale_epoch_refused"),
+                _ => {}
+            }
+            if !matches!(e, MachineEvent::Served { .. } | MachineEvent::StaleEpoch) {
+                tracing::info!(group = self.group, leading = self.raft.is_leading(), "applied: {e:?}");
+            }
         }
         self.events.extend(events);
         for id in own {
@@ -187,6 +193,8 @@ impl ShardNode {
         }
         let m = self.raft.kv();
         if m.has_imported(epoch, source) {
+            // The acknowledgement was lost, or the source's leader changed: say it again.
+            cx.sometimes("sharded.handoff_repeated_after_import");
             self.acknowledge(cx, epoch, source);
         } else if epoch == m.epoch() {
             self.propose(cx, IMPORT, epoch, source, ShardWrite::Import { epoch, from: source, shipment });
@@ -222,6 +230,7 @@ impl ShardNode {
     fn push_handoffs(&mut self, cx: &mut Cx<'_>) {
         let outgoing: Vec<_> = self.raft.kv().outgoing().iter().map(|(k, s)| (*k, s.clone())).collect();
         self.pushes.retain(|k, _| outgoing.iter().any(|(o, _)| o == k));
+        let mut first_push = false;
         for ((epoch, to), shipment) in outgoing {
             // buggify: a push is late (a slow network or a busy leader): the destination waits
             // longer, clients meanwhile refused.
@@ -230,6 +239,7 @@ impl ShardNode {
             }
             let pushes = self.pushes.entry((epoch, to)).or_default();
             *pushes += 1;
+            first_push |= *pushes == 1;
             if self.reclaims && *pushes > RECLAIM_AFTER_PUSHES {
                 // BUG(ImportAckLostBothServe): no acknowledgement yet, so take the keys back.
                 self.propose(cx, RECLAIM, epoch, to, ShardWrite::Reclaim { epoch, to });
@@ -240,6 +250,13 @@ impl ShardNode {
             }
         }
         // Mid-handoff: the shipment is out, the acknowledgement not yet in.
-        cx.crash_point();
+        if cx.crash_point() {
+            return;
+        }
+        // Cut off with one peer as a shipment first goes out: the rest of the group elects a
+        // leader that must pick up the push, while the destination may import the keys.
+        if first_push && cx.partition_point() {
+            cx.sometimes("sharded.source_cut_off_mid_handoff");
+        }
     }
 }

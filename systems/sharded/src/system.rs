@@ -72,6 +72,13 @@ impl System for ShardedSystem {
         "config_leaders_elected",
         "shard_leaders_elected",
     ];
+    const COVERAGE: &'static [&'static str] = &[
+        "sharded.import_applied",
+        "sharded.handoff_released",
+        "sharded.stale_epoch_refused",
+        "sharded.handoff_repeated_after_import",
+        "sharded.source_cut_off_mid_handoff",
+    ];
     const MODEL: &'static str = "key-value";
 
     fn new(config: &SystemConfig) -> Result<Self, String> {
