@@ -19,8 +19,14 @@ fn main() {
     let keys: usize =
         std::env::var("FAULTLINE_RING_KEYS").ok().and_then(|s| s.parse().ok()).unwrap_or(100_000);
     let keys: Vec<String> = (0..keys).map(|i| format!("key-{i}")).collect();
-    println!("ring: {} sampled keys; balance = max share / mean share; moved = keys moved by one join", keys.len());
-    println!("{:>8} {:>7} {:>8} {:>9} {:>11} {:>9}", "members", "vnodes", "balance", "moved", "moved/ideal", "wall");
+    println!(
+        "ring: {} sampled keys; balance = max share / mean share; moved = keys moved by one join",
+        keys.len()
+    );
+    println!(
+        "{:>8} {:>7} {:>8} {:>9} {:>11} {:>9}",
+        "members", "vnodes", "balance", "moved", "moved/ideal", "wall"
+    );
     for members in SIZES {
         for vnodes in SIZES {
             let started = Instant::now();

@@ -3,6 +3,7 @@
 use faultline_checkers::{History, Value};
 use faultline_counter::Counter;
 use faultline_raft::RaftSystem;
+use faultline_sharded::ShardedSystem;
 use faultline_sim::harness::{run, RunSpec};
 use faultline_sim::options::{Preset, SimOptions};
 use faultline_sim::rng::Rng;
@@ -32,6 +33,7 @@ pub fn main() {
     println!("faultline simulation benchmark ({seeds} seeds per figure, one core)\n");
     counter_figures(seeds);
     raft_figures(seeds);
+    sharded_figures(seeds);
     println!();
     message_overhead(seeds / 4 + 1);
 }
@@ -60,6 +62,13 @@ fn raft_figures(seeds: u64) {
     figures::<RaftSystem>("raft 5 nodes swarm", five);
     let mix = (0..seeds).map(|seed| RunSpec::from_preset(seed, Preset::Swarm, None, RaftSystem::layout));
     figures::<RaftSystem>("raft swarm (3 or 5)", mix);
+}
+
+/// The sharded store under swarm: a configuration group, three shard groups and a router per
+/// client, with migrations.
+fn sharded_figures(seeds: u64) {
+    let specs = (0..seeds).map(|seed| RunSpec::from_preset(seed, Preset::Swarm, None, ShardedSystem::layout));
+    figures::<ShardedSystem>("sharded swarm", specs);
 }
 
 /// Runs the specs one after another, `FAULTLINE_BENCH_ROUNDS` times (default 3), and prints
