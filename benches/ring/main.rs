@@ -15,6 +15,7 @@ use std::time::Instant;
 
 const SIZES: [u32; 3] = [10, 100, 1000];
 
+#[allow(clippy::disallowed_methods)] // wall time is what a benchmark measures
 fn main() {
     let keys: usize =
         std::env::var("FAULTLINE_RING_KEYS").ok().and_then(|s| s.parse().ok()).unwrap_or(100_000);

@@ -134,10 +134,10 @@ impl ShardNode {
                 }
             }
             Msg::Handoff { epoch, from: source, shipment } => self.on_handoff(cx, epoch, source, shipment),
-            Msg::HandoffAck { epoch, importer } => {
-                if self.raft.is_leading() && self.raft.kv().outgoing().contains_key(&(epoch, importer)) {
-                    self.propose(cx, RELEASE, epoch, importer, ShardWrite::Release { epoch, to: importer });
-                }
+            Msg::HandoffAck { epoch, importer }
+                if self.raft.is_leading() && self.raft.kv().outgoing().contains_key(&(epoch, importer)) =>
+            {
+                self.propose(cx, RELEASE, epoch, importer, ShardWrite::Release { epoch, to: importer });
             }
             // Messages for other kinds: a protocol bug, which the checks would show.
             _ => {}
