@@ -76,6 +76,9 @@ pub const SYSTEMS: &[SystemEntry] = &[
     entry::<faultline_sharded::ShardedSystem>(
         "a sharded key-value store: Raft groups on a consistent-hashing ring, live migration",
     ),
+    entry::<faultline_twopc::TwoPcSystem>(
+        "two-phase commit over a sharded bank: presumed abort, strict 2PL with wait-die, cooperative termination",
+    ),
 ];
 
 /// Looks a system up by name; the error lists the known ones.

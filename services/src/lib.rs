@@ -14,10 +14,14 @@
 //!   bounded loads: where a key lives (a shard group) or goes (a backend).
 //! - [`workload`]: the key-value workload (uniform or hot-key keys, the key count from the
 //!   options) and its history encoding for the checkers' key-value model.
+//! - [`bank`]: the sharded bank that the transaction protocols serve: accounts and list keys
+//!   over shards, Jepsen's bank operations and Elle's list-append transactions, the workload
+//!   mixing them, and their history encoding.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod bank;
 pub mod kv;
 pub mod ring;
 pub mod store;

@@ -12,10 +12,16 @@
 //!   matching, leader completeness, state machine safety, leader append-only.
 //! - [`raft`]: Raft's five properties (Ongaro and Ousterhout, 2014, Figure 3) as one set.
 //! - [`sharding`]: a sharded store serves each key from one group per configuration epoch.
+//! - [`twopc`]: two-phase commit's atomic commitment properties (AC1 to AC3 of Bernstein,
+//!   Hadzilacos and Goodman, 1987) over the facts nodes record.
+//! - [`tcc`]: TCC's properties: conservation counting frozen funds and money in flight, no
+//!   negative balance, a uniform outcome per transaction.
 
 pub mod log;
 pub mod raft;
 pub mod sharding;
+pub mod tcc;
+pub mod twopc;
 
 use crate::Verdict;
 
