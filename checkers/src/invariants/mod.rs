@@ -14,6 +14,7 @@
 //! - [`zab`]: Zab's properties (DSN 2011; `Zab.tla` in ZooKeeper's specifications): the
 //!   replicated-log ones under Zab's names, and integrity, agreement, total order, local and
 //!   global primary order and primary integrity, one module each.
+//! - [`sharding`]: a sharded store serves each key from one group per configuration epoch.
 //! - [`twopc`]: two-phase commit's atomic commitment properties (AC1 to AC3 of Bernstein,
 //!   Hadzilacos and Goodman, 1987) over the facts nodes record.
 //! - [`tcc`]: TCC's properties: conservation counting frozen funds and money in flight, no
@@ -21,6 +22,7 @@
 
 pub mod log;
 pub mod raft;
+pub mod sharding;
 pub mod tcc;
 pub mod twopc;
 pub mod zab;
