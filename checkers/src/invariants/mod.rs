@@ -10,9 +10,12 @@
 //! Modules:
 //! - [`log`]: properties of any replicated log over (epoch, position): election safety, log
 //!   matching, leader completeness, state machine safety, leader append-only.
+//! - [`paxos`]: Multi-Paxos's own properties over observations of slots and ballots: agreement,
+//!   stability (P2b), validity, promise monotonicity, unique proposals.
 //! - [`raft`]: Raft's five properties (Ongaro and Ousterhout, 2014, Figure 3) as one set.
 
 pub mod log;
+pub mod paxos;
 pub mod raft;
 
 use crate::Verdict;
