@@ -66,6 +66,9 @@ pub const SYSTEMS: &[SystemEntry] = &[
     entry::<faultline_raft::RaftSystem>(
         "Raft: a replicated key-value store (pre-vote, ReadIndex, snapshots, membership, sessions)",
     ),
+    entry::<faultline_paxos::PaxosSystem>(
+        "Multi-Paxos: a replicated key-value store (stable leader, quorum reads, snapshots, lost-disk rebuild)",
+    ),
 ];
 
 /// Looks a system up by name; the error lists the known ones.

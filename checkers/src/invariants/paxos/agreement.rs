@@ -42,7 +42,8 @@ mod tests {
 
     #[test]
     fn the_same_value_learned_everywhere_passes() {
-        let seq = [learned(0, 1, 1, 10, Some(b(1, 0))), learned(1, 2, 1, 10, None), learned(2, 3, 2, 20, None)];
+        let seq =
+            [learned(0, 1, 1, 10, Some(b(1, 0))), learned(1, 2, 1, 10, None), learned(2, 3, 2, 20, None)];
         assert_eq!(check_with(Agreement::default(), &seq), Verdict::Ok);
     }
 

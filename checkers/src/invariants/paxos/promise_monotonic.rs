@@ -8,8 +8,10 @@
 //!
 //! An acceptor that lost its disk forgets its promise however carefully it wrote it. It keeps
 //! the rule by taking no part in quorums (`promise: None`) until it has learned a promise at
-//! least as high as any it can have made ("Paxos Made Live", section 5.1); so the check skips
-//! such observations and holds the acceptor to everything it promised once it votes again.
+//! least as high as any a proposer can have received from it ("Paxos Made Live", section 5.1);
+//! so the check skips such observations and, once it votes again, holds it to every promise a
+//! proposer received from it. (The ballots it promised only itself, as a proposer whose phase 1
+//! died with its disk, nobody relies on: they are forgotten with the disk.)
 //!
 //! Method: per acceptor, the highest promise it is known to have made: one a proposer received
 //! (an acknowledgement in another node's observation: a promise or an acceptance at that
@@ -28,19 +30,22 @@ use std::collections::BTreeMap;
 struct Acceptor {
     /// The promise of its latest observation, when that incarnation had taken a step.
     last: Option<u64>,
-    /// The highest promise it is known to have made, and how that is known.
-    known: Option<(u64, String)>,
+    /// The highest promise it showed in a step a further step confirmed, and where.
+    shown: Option<(u64, String)>,
+    /// The highest promise a proposer received from it, and where.
+    received: Option<(u64, String)>,
+}
+
+fn raise(known: &mut Option<(u64, String)>, ballot: u64, how: impl FnOnce() -> String) {
+    if known.as_ref().is_none_or(|(k, _)| ballot > *k) {
+        *known = Some((ballot, how()));
+    }
 }
 
 impl Acceptor {
-    fn know(&mut self, ballot: u64, how: impl FnOnce() -> String) {
-        if self.known.as_ref().is_none_or(|(k, _)| ballot > *k) {
-            self.known = Some((ballot, how()));
-        }
-    }
-
     fn below_known(&self, promise: u64) -> Option<String> {
-        let (known, how) = self.known.as_ref().filter(|(k, _)| promise < *k)?;
+        let known = [&self.shown, &self.received].into_iter().flatten().filter(|(k, _)| promise < *k);
+        let (known, how) = known.max_by_key(|(k, _)| *k)?;
         Some(format!("{} ({how})", ballot_text(*known)))
     }
 }
@@ -57,10 +62,14 @@ impl PromiseMonotonic {
             a.last = None;
         } else if let Some(previous) = a.last {
             // The previous step was followed by this one: it was not cut, its promise is durable.
-            a.know(previous, || format!("promised by n{} in a completed step", obs.node));
+            raise(&mut a.shown, previous, || format!("promised by n{} in a completed step", obs.node));
             if obs.promise.is_some_and(|p| p < previous) {
                 return Err(format!("{} went back from promise {}", obs.label(), ballot_text(previous)));
             }
+        }
+        if obs.promise.is_none() {
+            // Rebuilding a lost disk: what it showed itself is gone; what others received stays.
+            a.shown = None;
         }
         if let Some(p) = obs.promise {
             if let Some(known) = a.below_known(p) {
@@ -74,7 +83,7 @@ impl PromiseMonotonic {
     fn observe_acks(&mut self, obs: &PaxosObservation) -> Result<(), String> {
         for &(acceptor, ballot) in &obs.acks {
             let a = self.acceptors.entry(acceptor).or_default();
-            a.know(ballot, || format!("n{acceptor}'s answer, received by {}", obs.label()));
+            raise(&mut a.received, ballot, || format!("n{acceptor}'s answer, received by {}", obs.label()));
             if let Some(last) = a.last.filter(|l| *l < ballot) {
                 return Err(format!(
                     "n{acceptor} answered at ballot {} (received by {}) but now shows promise {}",
@@ -141,14 +150,28 @@ mod tests {
         let answered = acks(0, 3, &[(1, b(3, 0))]);
         let restarted = promise(1, 4, Some(b(1, 0)), true);
         let first = promise(1, 1, Some(b(1, 0)), true);
-        for seq in [
-            [first.clone(), answered.clone(), restarted.clone()],
-            [first, restarted, answered],
-        ] {
+        for seq in [[first.clone(), answered.clone(), restarted.clone()], [first, restarted, answered]] {
             let v = check_with(PromiseMonotonic::default(), &seq);
             let Verdict::Violation(why) = v else { panic!("expected a violation, got {v}") };
             assert!(why.contains("3.0") && why.contains("n1"), "{why}");
         }
+    }
+
+    #[test]
+    fn a_rebuilt_acceptor_is_held_to_what_proposers_received_not_to_its_own_ballots() {
+        let seq = [
+            promise(2, 1, Some(b(4, 1)), true),
+            acks(1, 2, &[(2, b(4, 1))]),
+            promise(2, 3, Some(b(6, 2)), false), // its own candidacy, received by nobody
+            promise(2, 4, Some(b(6, 2)), false),
+            promise(2, 5, None, true), // lost its disk
+            promise(2, 6, Some(b(5, 0)), false),
+        ];
+        assert_eq!(check_with(PromiseMonotonic::default(), &seq), Verdict::Ok);
+        let mut below = seq.to_vec();
+        below[5] = promise(2, 6, Some(b(3, 0)), false);
+        let v = check_with(PromiseMonotonic::default(), &below);
+        assert!(matches!(&v, Verdict::Violation(w) if w.contains("below 4.1")), "{v}");
     }
 
     #[test]

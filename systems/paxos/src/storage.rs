@@ -1,0 +1,446 @@
+//! Persistence: the acceptor's promise and accepted values, and the replica's snapshot, on the
+//! node's disk; recovery that never trusts a bad record.
+//!
+//! Files:
+//! - `paxos.log`: a `RecordLog` of [`Record`]s. A `Base` names the snapshot the log follows; each
+//!   step that changes the acceptor's state appends one `Batch` (its new promise and the values
+//!   it accepted), syncs, then appends a `Mark` and syncs again, and only then answers. A
+//!   `Rebuilding` record says the node lost state it may have answered for and takes no part in
+//!   quorums (see `rebuild.rs`).
+//! - `paxos.snapshot`: the latest snapshot (every slot up to its own applied), checksummed and
+//!   replaced whole with `replace_durably`.
+//!
+//! Crash or corruption? The `Mark` after a batch says the batch was durable before the node
+//! could have answered for it (CTRL's persist record, Alagappan et al., FAST 2018). A crash
+//! tears only unsynced writes, and after the last intact mark only one step's records can be
+//! unsynced: its batch and its mark. So damage after the last intact mark that covers one record
+//! loses nothing the node answered for: it is a batch that was never marked, or a mark whose
+//! batch is intact before it (marked again at start, since a second flip at rest would otherwise
+//! cut the batch as a torn tail). Anything else may have been answered for and is an *unknown
+//! loss*: damage before the last intact mark, two damaged records or more after it, a tail that
+//! could not be read or may hold several records, a damaged snapshot, a log whose base no intact
+//! snapshot covers, and an empty disk at a restart (`first_boot` false: a lost or replaced disk).
+//! The node cannot know what it promised or accepted, so it does not guess: it writes a
+//! `Rebuilding` log (keeping an intact snapshot, whose slots are chosen facts) and rebuilds.
+
+use crate::msg::{AcceptedValue, Ballot, Slot, Snapshot, Value};
+use faultline_sim::disk::log::TornTail;
+use faultline_sim::disk::{RecordLog, RecordSlot};
+use faultline_sim::{DiskError, Storage};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The write-ahead log (a `RecordLog`).
+pub const LOG_FILE: &str = "paxos.log";
+/// The latest snapshot.
+pub const SNAPSHOT_FILE: &str = "paxos.snapshot";
+/// Reads of a snapshot whose checksum failed before it is believed damaged: a bit flipped on
+/// the way from the disk is gone on the next read.
+const SNAPSHOT_READS: usize = 3;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+enum Record {
+    /// First record of a rewritten log: the slot of the snapshot it follows.
+    Base { slot: Slot },
+    /// One step's change to the acceptor: a new promise and values accepted.
+    Batch { promise: Option<Ballot>, accepts: Vec<AcceptedValue> },
+    /// Everything before it was durable before the node answered.
+    Mark,
+    /// The node lost state it may have answered for; it takes no part until rebuilt.
+    Rebuilding,
+}
+
+/// The acceptor's durable state.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Acceptor {
+    pub promise: Ballot,
+    /// slot -> (ballot, value) of the last value accepted there, for slots after the snapshot.
+    pub accepted: BTreeMap<Slot, (Ballot, Value)>,
+}
+
+/// What the disk holds, as recovery understood it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Durable {
+    /// A first boot on an empty disk: nothing was ever promised.
+    Fresh,
+    /// The acceptor's state, intact (or cut of records nobody was answered for).
+    Voting(Acceptor),
+    /// State the node may have answered for is lost (now, or before a restart that interrupted
+    /// its rebuild): it takes no part in quorums until rebuilt.
+    Rebuilding,
+}
+
+/// What recovery found and did, for logs and tests.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RecoveryReport {
+    /// Bytes of a torn tail cut off.
+    pub torn_bytes: u64,
+    /// Records cut after the last mark (unmarked, or damaged: never answered for).
+    pub records_cut: u64,
+    /// An intact batch after the last mark was marked again.
+    pub remarked: bool,
+    /// Why the node must rebuild, when it lost state it may have answered for now.
+    pub loss: Option<String>,
+}
+
+/// Everything recovered from disk.
+pub struct Recovery {
+    pub store: Store,
+    pub durable: Durable,
+    pub snapshot: Option<Snapshot>,
+    pub report: RecoveryReport,
+}
+
+/// The node's open log.
+pub struct Store {
+    wal: RecordLog,
+    /// False only under the planted bug `AcceptorRepliesBeforeSync`.
+    sync: bool,
+}
+
+/// A checksum in front of an encoding: for a file replaced whole.
+fn seal<T: Serialize>(value: &T) -> Vec<u8> {
+    let body = postcard::to_allocvec(value).expect("state always encodes");
+    let mut out = crc32c::crc32c(&body).to_le_bytes().to_vec();
+    out.extend_from_slice(&body);
+    out
+}
+
+fn unseal<T: DeserializeOwned>(data: &[u8]) -> Option<T> {
+    let (crc, body) = data.split_first_chunk::<4>()?;
+    (u32::from_le_bytes(*crc) == crc32c::crc32c(body)).then(|| postcard::from_bytes(body).ok())?
+}
+
+fn encode(record: &Record) -> Vec<u8> {
+    postcard::to_allocvec(record).expect("records always encode")
+}
+
+/// The snapshot file: `Ok(None)` missing, `Ok(Some(None))` damaged (after several reads).
+fn read_snapshot(disk: &mut dyn Storage) -> Result<Option<Option<Snapshot>>, DiskError> {
+    let mut found = None;
+    for _ in 0..SNAPSHOT_READS {
+        match disk.read_all(SNAPSHOT_FILE) {
+            Ok(None) => return Ok(None),
+            Ok(Some(data)) => match unseal(&data) {
+                Some(s) => return Ok(Some(Some(s))),
+                None => found = Some(None),
+            },
+            Err(DiskError::ReadError { .. }) => found = Some(None),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(found)
+}
+
+/// One position of the log: an intact record, or damage.
+enum Item {
+    Intact(Record),
+    Damaged { records: u64 },
+}
+
+fn decode_items(slots: &[RecordSlot]) -> Vec<(u64, Item)> {
+    slots
+        .iter()
+        .map(|slot| match slot {
+            RecordSlot::Intact { seq, payload } => match postcard::from_bytes(payload) {
+                Ok(record) => (*seq, Item::Intact(record)),
+                Err(_) => (*seq, Item::Damaged { records: 1 }),
+            },
+            RecordSlot::Damaged { seq_first, seq_last } => {
+                (*seq_first, Item::Damaged { records: seq_last - seq_first + 1 })
+            }
+        })
+        .collect()
+}
+
+/// How many records a cut tail may have held: one when it can only be the last write.
+fn tail_records(tail: &Option<TornTail>) -> u64 {
+    match tail {
+        None => 0,
+        Some(t) if t.single_record && !t.unreadable => 1,
+        Some(_) => 2,
+    }
+}
+
+/// Where the log's records stand after the last intact mark.
+struct Scan {
+    /// Why the node may have lost records it answered for, if it may have.
+    loss: Option<String>,
+    /// Cut the log at this seq: the one damaged record after the last intact mark.
+    cut: Option<u64>,
+}
+
+fn scan(items: &[(u64, Item)], tail: &Option<TornTail>) -> Scan {
+    let last_mark = items.iter().rposition(|(_, i)| matches!(i, Item::Intact(Record::Mark)));
+    let damaged = |(_, i): &(u64, Item)| matches!(i, Item::Damaged { .. });
+    if let Some(m) = last_mark {
+        if items[..m].iter().any(damaged) {
+            return Scan { loss: Some("a damaged record before the last mark".into()), cut: None };
+        }
+    }
+    let after = &items[last_mark.map_or(0, |m| m + 1)..];
+    let records: u64 =
+        after.iter().map(|(_, i)| if let Item::Damaged { records } = i { *records } else { 0 }).sum();
+    if records + tail_records(tail) >= 2 || tail.as_ref().is_some_and(|t| t.unreadable) {
+        return Scan {
+            loss: Some("damage after the last mark that may cover a marked batch".into()),
+            cut: None,
+        };
+    }
+    Scan { loss: None, cut: after.iter().find(|i| damaged(i)).map(|(seq, _)| *seq) }
+}
+
+/// Replays intact records in order (up to `cut`): the base slot, the acceptor, and whether the
+/// log says the node is rebuilding.
+fn replay(items: &[(u64, Item)], cut: Option<u64>) -> (Slot, Acceptor, bool) {
+    let (mut base, mut acceptor, mut rebuilding) = (0, Acceptor::default(), false);
+    for (seq, item) in items {
+        if cut.is_some_and(|c| *seq >= c) {
+            break;
+        }
+        match item {
+            Item::Intact(Record::Base { slot }) => base = *slot,
+            Item::Intact(Record::Batch { promise, accepts }) => {
+                acceptor.promise = acceptor.promise.max(promise.unwrap_or(Ballot::ZERO));
+                for a in accepts {
+                    acceptor.accepted.insert(a.slot, (a.ballot, a.value.clone()));
+                }
+            }
+            Item::Intact(Record::Rebuilding) => rebuilding = true,
+            Item::Intact(Record::Mark) | Item::Damaged { .. } => {}
+        }
+    }
+    (base, acceptor, rebuilding)
+}
+
+/// Whether the last record kept is a batch without its mark.
+fn ends_unmarked(items: &[(u64, Item)], cut: Option<u64>) -> bool {
+    let kept = items.iter().filter(|(seq, _)| cut.is_none_or(|c| *seq < c));
+    matches!(kept.last(), Some((_, Item::Intact(Record::Batch { .. }))))
+}
+
+/// Bytes read at a time when a read of the log fails: the smallest sector size.
+const SALVAGE_BLOCK: usize = 512;
+/// Reads of a log whose first read showed damage, before the damage is believed.
+const LOG_READS: usize = 3;
+
+/// What the log holds, found on a copy: `RecordLog::open` cuts a torn tail from the file it
+/// opens at once, and a node must record a loss durably before the evidence of it goes.
+struct Inspection {
+    found: faultline_sim::disk::Recovered,
+    /// Part of the file could not be read (a latent sector error): never a tear.
+    unreadable: bool,
+}
+
+/// Reads the log (around unreadable sectors, which read as zeros) into a scratch disk and
+/// recovers it there; reads again while damage shows, keeping the read with the fewest damaged
+/// records (a bit flipped on the way from the disk is gone on the next read).
+fn inspect(disk: &mut dyn Storage) -> Result<Inspection, DiskError> {
+    let mut best: Option<(u64, Inspection)> = None;
+    for _ in 0..LOG_READS {
+        let (data, unreadable) = read_salvaging(disk)?;
+        let mut scratch = faultline_sim::disk::MemDisk::new();
+        scratch.write(LOG_FILE, 0, &data)?;
+        let (_, found) = RecordLog::open(&mut scratch, LOG_FILE)?;
+        let damage = damaged_records(&found);
+        if best.as_ref().is_none_or(|(d, _)| damage < *d) {
+            best = Some((damage, Inspection { found, unreadable }));
+        }
+        if damage == 0 {
+            break;
+        }
+    }
+    Ok(best.expect("read at least once").1)
+}
+
+fn damaged_records(found: &faultline_sim::disk::Recovered) -> u64 {
+    let regions: u64 =
+        (found.slots.iter())
+            .map(|s| {
+                if let RecordSlot::Damaged { seq_first, seq_last } = s {
+                    seq_last - seq_first + 1
+                } else {
+                    0
+                }
+            })
+            .sum();
+    regions + tail_records(&found.torn_tail)
+}
+
+/// The whole log, and whether a block of it could not be read.
+fn read_salvaging(disk: &mut dyn Storage) -> Result<(Vec<u8>, bool), DiskError> {
+    let len = disk.len(LOG_FILE)?.unwrap_or(0) as usize;
+    match disk.read(LOG_FILE, 0, len) {
+        Err(DiskError::ReadError { .. }) => {}
+        whole => return whole.map(|data| (data, false)),
+    }
+    let mut data = vec![0u8; len];
+    for start in (0..len).step_by(SALVAGE_BLOCK) {
+        let want = SALVAGE_BLOCK.min(len - start);
+        match disk.read(LOG_FILE, start as u64, want) {
+            Ok(block) => {
+                data[start..start + block.len().min(want)].copy_from_slice(&block[..block.len().min(want)])
+            }
+            Err(DiskError::ReadError { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((data, true))
+}
+
+impl Store {
+    /// Reads everything back at a start. `first_boot` tells a new node's empty disk from a lost
+    /// one. An unknown loss is recorded durably (a `Rebuilding` log) before this returns, and
+    /// before anything of the damaged log is cut.
+    pub fn recover(disk: &mut dyn Storage, first_boot: bool, sync: bool) -> Result<Recovery, DiskError> {
+        let mut report = RecoveryReport::default();
+        if disk.len(LOG_FILE)?.is_none() {
+            if first_boot {
+                let (wal, _) = RecordLog::open(disk, LOG_FILE)?;
+                return Ok(Recovery {
+                    store: Store { wal, sync },
+                    durable: Durable::Fresh,
+                    snapshot: None,
+                    report,
+                });
+            }
+            report.loss = Some("an empty disk at a restart (a lost disk)".into());
+            return Self::lost(disk, None, report, sync);
+        }
+        let snapshot = read_snapshot(disk)?;
+        let inspection = inspect(disk)?;
+        let items = decode_items(&inspection.found.slots);
+        let mut scan = scan(&items, &inspection.found.torn_tail);
+        let (base, acceptor, rebuilding) = replay(&items, scan.cut);
+        let intact_snapshot = snapshot.clone().flatten();
+        if inspection.unreadable {
+            scan.loss.get_or_insert("an unreadable sector in the log".into());
+        } else if matches!(snapshot, Some(None)) {
+            scan.loss.get_or_insert("a damaged snapshot".into());
+        } else if base > intact_snapshot.as_ref().map_or(0, |s| s.slot) {
+            scan.loss.get_or_insert(format!("the log follows slot {base}, which no intact snapshot covers"));
+        }
+        if let Some(why) = scan.loss {
+            report.loss = Some(why);
+            return Self::lost(disk, intact_snapshot, report, sync);
+        }
+        let (mut wal, found) = RecordLog::open(disk, LOG_FILE)?;
+        if found != inspection.found {
+            // The real open read worse than the copy (a read flipped a bit every time): it may
+            // have cut records the node answered for.
+            report.loss = Some("the log read differently twice".into());
+            return Self::lost(disk, intact_snapshot, report, sync);
+        }
+        report.torn_bytes = found.torn_tail.as_ref().map_or(0, |t| t.bytes);
+        if let Some(seq) = scan.cut {
+            report.records_cut = wal.len() - seq;
+            wal.truncate(disk, seq)?;
+            wal.sync(disk)?;
+        }
+        let mut store = Store { wal, sync };
+        if ends_unmarked(&items, scan.cut) {
+            // A full disk leaves the batch unmarked for now; a failed sync may have lost the
+            // mark while the log believes it written: that one the caller must halt on.
+            match store.mark(disk) {
+                Ok(()) => report.remarked = true,
+                Err(e) if crate::requires_halt(&e) => return Err(e),
+                Err(_) => {}
+            }
+        }
+        let durable = if rebuilding { Durable::Rebuilding } else { Durable::Voting(acceptor) };
+        Ok(Recovery { store, durable, snapshot: intact_snapshot, report })
+    }
+
+    /// Records an unknown loss durably: a log that says the node is rebuilding, after the
+    /// intact snapshot if there is one (a damaged one is removed after: its slots are relearned).
+    fn lost(
+        disk: &mut dyn Storage,
+        snapshot: Option<Snapshot>,
+        report: RecoveryReport,
+        sync: bool,
+    ) -> Result<Recovery, DiskError> {
+        let base = snapshot.as_ref().map_or(0, |s| s.slot);
+        let wal = rewrite(disk, base, &Durable::Rebuilding)?;
+        if snapshot.is_none() {
+            disk.remove(SNAPSHOT_FILE)?;
+            disk.sync(LOG_FILE)?;
+        }
+        Ok(Recovery { store: Store { wal, sync }, durable: Durable::Rebuilding, snapshot, report })
+    }
+
+    /// Appends one step's change to the acceptor, syncs, then marks it and syncs again: after
+    /// this the node may answer for it. On `Full` the records are rolled back.
+    pub fn persist(
+        &mut self,
+        disk: &mut dyn Storage,
+        promise: Option<Ballot>,
+        accepts: Vec<AcceptedValue>,
+    ) -> Result<(), DiskError> {
+        let before = self.wal.len();
+        let result = self.try_persist(disk, promise, accepts);
+        if matches!(result, Err(DiskError::Full(_))) {
+            self.wal.truncate(disk, before)?;
+        }
+        result
+    }
+
+    fn try_persist(
+        &mut self,
+        disk: &mut dyn Storage,
+        promise: Option<Ballot>,
+        accepts: Vec<AcceptedValue>,
+    ) -> Result<(), DiskError> {
+        self.wal.append(disk, &encode(&Record::Batch { promise, accepts }))?;
+        // BUG(AcceptorRepliesBeforeSync): with the bug, nothing here reaches the disk before
+        // the answer leaves.
+        if self.sync {
+            self.wal.sync(disk)?;
+        }
+        self.mark(disk)
+    }
+
+    /// Appends and syncs a mark: every batch before it may be answered for.
+    fn mark(&mut self, disk: &mut dyn Storage) -> Result<(), DiskError> {
+        self.wal.append(disk, &encode(&Record::Mark))?;
+        if self.sync {
+            self.wal.sync(disk)?;
+        }
+        Ok(())
+    }
+
+    /// Makes `snapshot` durable (compaction, an installed snapshot). The log is rewritten after
+    /// it ([`Store::rewrite`]); a crash in between leaves the new snapshot with the old log,
+    /// whose records up to the snapshot's slot recovery ignores.
+    pub fn save_snapshot(&mut self, disk: &mut dyn Storage, snapshot: &Snapshot) -> Result<(), DiskError> {
+        disk.replace_durably(SNAPSHOT_FILE, &seal(snapshot))
+    }
+
+    /// Replaces the whole log, durably, with `state` after the snapshot of slot `base`.
+    pub fn rewrite(&mut self, disk: &mut dyn Storage, base: Slot, state: &Durable) -> Result<(), DiskError> {
+        self.wal = rewrite(disk, base, state)?;
+        Ok(())
+    }
+}
+
+/// Replaces the whole log, durably: a base, the state, a mark.
+fn rewrite(disk: &mut dyn Storage, base: Slot, state: &Durable) -> Result<RecordLog, DiskError> {
+    let body = match state {
+        Durable::Fresh => Record::Batch { promise: None, accepts: Vec::new() },
+        Durable::Rebuilding => Record::Rebuilding,
+        Durable::Voting(a) => Record::Batch {
+            promise: Some(a.promise),
+            accepts: (a.accepted.range(base + 1..))
+                .map(|(slot, (ballot, value))| AcceptedValue {
+                    slot: *slot,
+                    ballot: *ballot,
+                    value: value.clone(),
+                })
+                .collect(),
+        },
+    };
+    let payloads = [encode(&Record::Base { slot: base }), encode(&body), encode(&Record::Mark)];
+    RecordLog::rewrite(disk, LOG_FILE, payloads.iter().map(Vec::as_slice))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,165 @@
+//! Multi-Paxos as a faultline system: the key-value workload, routing, answers, observation of
+//! every step, and the checks (Paxos's per-slot properties, one leader per ballot, agreement on
+//! the applied prefix, and liveness through convergence).
+
+use crate::bugs::PaxosBug;
+use crate::config::PaxosConfig;
+use crate::msg::{Request, Response};
+use crate::observe::{convergence, PaxosStatus, StatusRole};
+use crate::Paxos;
+use faultline_checkers::invariants::log::{ElectionSafety, LogObservation, StateMachineSafety};
+use faultline_checkers::invariants::paxos::PaxosInvariants;
+use faultline_checkers::invariants::InvariantSet;
+use faultline_checkers::{History, Verdict};
+use faultline_services::KvWorkload;
+use faultline_sim::events::Events;
+use faultline_sim::rng::Rng;
+use faultline_sim::stats::Counters;
+use faultline_sim::system::{linearizability, Answer, CheckOutcome, Moment, Op, System, SystemConfig};
+use faultline_sim::{ClientId, NodeId};
+use rand::Rng as _;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// The Multi-Paxos key-value store bound to the harness.
+pub struct PaxosSystem {
+    config: PaxosConfig,
+    workload: KvWorkload,
+    /// Nodes whose first start finished (their log is on disk): every later build is a
+    /// restart, whose empty disk is a lost one. Set from the observations, so simulation only;
+    /// a real node process is built once, and an existing data directory is never empty.
+    booted: Vec<AtomicBool>,
+}
+
+/// What the run saw: the invariants, fed every observation, and event counts.
+pub struct Observed {
+    paxos: PaxosInvariants,
+    log: InvariantSet<LogObservation>,
+    statuses: BTreeMap<NodeId, PaxosStatus>,
+    /// (ballot, leader) pairs seen: each is a phase 1 won.
+    leaders: BTreeSet<(u64, NodeId)>,
+    events: Events,
+}
+
+impl Default for Observed {
+    fn default() -> Self {
+        let log = InvariantSet::new()
+            .with("one leader per ballot", ElectionSafety::default())
+            .with("agreement (applied prefix)", StateMachineSafety::default());
+        Observed {
+            paxos: PaxosInvariants::new(),
+            log,
+            statuses: BTreeMap::new(),
+            leaders: BTreeSet::new(),
+            events: Events::default(),
+        }
+    }
+}
+
+impl PaxosSystem {
+    /// The planted bug this system runs with.
+    pub fn bug(&self) -> Option<PaxosBug> {
+        self.config.bug
+    }
+}
+
+impl System for PaxosSystem {
+    type Node = Paxos;
+    type Observer = Observed;
+    type Bug = PaxosBug;
+    const NAME: &'static str = "paxos";
+    const EVENTS: &'static [&'static str] =
+        &["leader_changes", "phase1_rounds", "catch_ups", "snapshots", "rebuilds"];
+    const MODEL: &'static str = "key-value";
+
+    fn new(config: &SystemConfig) -> Result<Self, String> {
+        let paxos = PaxosConfig { bug: config.bug::<Self>()?, ..PaxosConfig::with_nodes(config.nodes) };
+        paxos.validate().map_err(|e| e.to_string())?;
+        let booted = (0..config.nodes).map(|_| AtomicBool::new(false)).collect();
+        Ok(PaxosSystem { config: paxos, workload: KvWorkload::new(&config.workload), booted })
+    }
+
+    fn build_node(&self, id: NodeId) -> Paxos {
+        let node = Paxos::new(self.config.clone()).expect("validated in new");
+        if self.booted.get(id.0 as usize).is_some_and(|b| b.load(Ordering::Relaxed)) {
+            node.restarted()
+        } else {
+            node
+        }
+    }
+
+    fn next_op(&self, client: ClientId, rng: &mut Rng) -> Op<Request> {
+        self.workload.op(client, rng)
+    }
+
+    fn route(&self, _request: &Request, hint: Option<NodeId>, rng: &mut Rng) -> NodeId {
+        hint.unwrap_or_else(|| NodeId(rng.gen_range(0..self.config.nodes)))
+    }
+
+    fn interpret(&self, request: &Request, response: &Response) -> Answer {
+        match response {
+            // A leader that steps down answers its pending writes with NotLeader, and they may
+            // still be chosen: NotLeader does not say "not applied".
+            Response::NotLeader { hint } => Answer::Unknown { hint: *hint },
+            // A node that refused (running phase 1, a full disk) proposed nothing.
+            Response::Unavailable(_) => Answer::NotApplied { hint: None },
+            _ => match response.outcome() {
+                Some(outcome) => request.kv().answer(&outcome),
+                None => Answer::Unknown { hint: None },
+            },
+        }
+    }
+
+    fn observe(&self, seen: &mut Observed, id: NodeId, moment: Moment, node: &Paxos) {
+        if node.started_in_step() {
+            self.booted[id.0 as usize].store(true, Ordering::Relaxed);
+        }
+        let mut obs = node.observe();
+        obs.time = moment.time_ns;
+        seen.paxos.observe(&obs);
+        let status = node.status();
+        let new_leader =
+            status.role == StatusRole::Leader && seen.leaders.insert((status.promise.as_u64(), id));
+        if new_leader || node.applied_in_step() {
+            let mut log = node.log_observation();
+            log.time = moment.time_ns;
+            seen.log.observe(&log);
+        }
+        let events = node.step_events();
+        let counts = &mut seen.events;
+        counts.count_n("leader_changes", u64::from(new_leader), moment);
+        counts.count_n("phase1_rounds", u64::from(events.phase1), moment);
+        counts.count_n("catch_ups", u64::from(events.catch_up), moment);
+        counts.count_n("snapshots", u64::from(events.snapshot), moment);
+        counts.count_n("rebuilds", u64::from(events.rebuild), moment);
+        seen.statuses.insert(id, status);
+    }
+
+    fn leader(&self, seen: &Observed) -> Option<NodeId> {
+        let leaders = seen.statuses.values().filter(|s| s.role == StatusRole::Leader);
+        leaders.max_by_key(|s| s.promise).map(|s| s.id)
+    }
+
+    fn pending(&self, seen: &Observed) -> Option<String> {
+        let statuses: Vec<PaxosStatus> = seen.statuses.values().cloned().collect();
+        convergence(&statuses).err()
+    }
+
+    fn check(&self, history: &History, seen: &Observed) -> Vec<CheckOutcome> {
+        let mut checks = vec![linearizability(Self::MODEL, history)];
+        if seen.statuses.is_empty() {
+            // Nothing was observed of the nodes (real mode): only the history can be checked.
+            return checks;
+        }
+        let verdicts = seen.paxos.verdicts().into_iter().chain(seen.log.verdicts());
+        checks.extend(verdicts.map(|(name, v)| CheckOutcome::new(name, v)));
+        if seen.leaders.is_empty() {
+            checks.push(CheckOutcome::new("elected-a-leader", Verdict::Violation("no node ever led".into())));
+        }
+        checks
+    }
+
+    fn counters(&self, seen: &Observed, counters: &mut Counters) {
+        seen.events.add_to(Self::NAME, counters);
+    }
+}
