@@ -30,7 +30,11 @@ pub fn main() {
     println!("faultline simulation benchmark ({seeds} seeds per figure, one core)\n");
     counter_figures(seeds);
     raft_figures(seeds);
+    paxos_figures(seeds);
     println!();
+    if std::env::var("FAULTLINE_BENCH_ONLY").is_ok_and(|only| !"ping".starts_with(&only)) {
+        return;
+    }
     message_overhead(seeds / 4 + 1);
 }
 
@@ -60,11 +64,29 @@ fn raft_figures(seeds: u64) {
     figures::<faultline_raft::RaftSystem>("raft swarm (3 or 5)", mix);
 }
 
+/// Multi-Paxos: the same two figures as Raft's, on the same seeds (the target is the
+/// same too: 2000 simulated seconds per wall second for five nodes under swarm).
+fn paxos_figures(seeds: u64) {
+    let five = (0..seeds).map(|seed| {
+        let mut spec = RunSpec::from_preset(seed, Preset::Swarm, None);
+        spec.options.nodes = 5;
+        spec.schedule = Schedule::plan(seed, &spec.options);
+        spec
+    });
+    figures::<faultline_paxos::PaxosSystem>("paxos 5 nodes swarm", five);
+    let mix = (0..seeds).map(|seed| RunSpec::from_preset(seed, Preset::Swarm, None));
+    figures::<faultline_paxos::PaxosSystem>("paxos swarm (3 or 5)", mix);
+}
+
 /// Runs the specs one after another, `FAULTLINE_BENCH_ROUNDS` times (default 3), and prints
 /// simulated seconds per wall second, delivered messages per second and seeds per hour on this
 /// one core for the median round, with the range over the rounds: on a shared machine one round
 /// can be a third off (the run itself is deterministic, so every round does the same work).
 fn figures<S: faultline_sim::system::System>(label: &str, specs: impl Iterator<Item = RunSpec>) {
+    // FAULTLINE_BENCH_ONLY=paxos runs only the figures whose label starts with it (profiling).
+    if std::env::var("FAULTLINE_BENCH_ONLY").is_ok_and(|only| !label.starts_with(&only)) {
+        return;
+    }
     let specs: Vec<RunSpec> = specs.collect();
     let rounds: usize =
         std::env::var("FAULTLINE_BENCH_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(3);

@@ -29,7 +29,7 @@ impl Paxos {
         if promise.is_none() && accepts.is_empty() {
             return Ok(());
         }
-        let result = self.store().persist(cx.disk(), promise, accepts.clone());
+        let result = self.store().persist(cx.disk(), promise, &accepts);
         self.disk(result)?;
         if let Some(p) = promise {
             self.acceptor.promise = p;
@@ -55,7 +55,6 @@ impl Paxos {
         from: NodeId,
         ballot: Ballot,
         slot: Slot,
-        round: u64,
     ) -> Result<(), Stop> {
         self.seen = self.seen.max(ballot);
         if ballot < self.acceptor.promise {
@@ -69,7 +68,7 @@ impl Paxos {
             self.step_down(cx);
         }
         self.persist_acceptor(cx, Some(ballot), Vec::new())?;
-        let promise = self.promise_for(ballot, slot, round);
+        let promise = self.promise_for(ballot, slot);
         self.send(from, promise);
         self.reset_election_timer(cx);
         // A promise is what an acceptor must never forget (section 2.3): rebooting right after
@@ -80,12 +79,12 @@ impl Paxos {
 
     /// Phase 1b: what this acceptor accepted from `from` on, or its snapshot if it compacted
     /// slots at or after `from` (they are chosen; the snapshot stands for their values).
-    fn promise_for(&self, ballot: Ballot, from: Slot, round: u64) -> Msg {
+    fn promise_for(&self, ballot: Ballot, from: Slot) -> Msg {
         let accepted = (self.acceptor.accepted.range(from.max(self.base + 1)..))
             .map(|(slot, (b, value))| AcceptedValue { slot: *slot, ballot: *b, value: value.clone() })
             .collect();
         let snapshot = self.snapshot.clone().filter(|s| s.slot >= from).map(Box::new);
-        Msg::Promise { ballot, round, accepted, snapshot, learned: self.chosen_upto }
+        Msg::Promise { ballot, accepted, snapshot, learned: self.chosen_upto }
     }
 
     pub(crate) fn handle_accept(
@@ -103,6 +102,20 @@ impl Paxos {
             return Ok(()); // this node's own ballot from another node: only a planted bug
         }
         self.follow(cx, from);
+        if a.entries.is_empty() && a.ballot == self.acceptor.promise {
+            // A heartbeat: nothing to accept, only the commit to learn.
+            self.learn_commit(cx, a.ballot, a.commit)?;
+            let learned = self.chosen_upto;
+            let reply = Msg::Accepted {
+                ballot: a.ballot,
+                slots: Vec::new(),
+                learned,
+                commit: a.commit,
+                round: a.round,
+            };
+            self.send(from, reply);
+            return Ok(());
+        }
         let base = self.base;
         let fresh: Vec<AcceptedValue> = (a.entries.iter())
             .filter(|(slot, value)| {

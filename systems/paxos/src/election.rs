@@ -64,42 +64,44 @@ impl Paxos {
 
     /// A ballot above everything promised or seen.
     fn next_ballot(&self) -> Ballot {
+        Ballot::new(self.acceptor.promise.max(self.seen).round + 1, self.id)
+    }
+
+    /// BUG(BallotReusedAfterRestart): a restarted proposer resumes the ballot its durable
+    /// promise names (its own last one) instead of moving past it, as phxpaxos issue 145 feared.
+    /// Its acceptor, which promised that ballot already, does not promise it again (as
+    /// phxpaxos's acceptors promise only higher ballots), so phase 1 runs on the other
+    /// acceptors' promises alone, blind to what the proposer accepted from itself.
+    fn reused_ballot(&self) -> Option<Ballot> {
         let own = self.acceptor.promise;
-        if self.has_bug(PaxosBug::BallotReusedAfterRestart) && !self.campaigned && own.node == self.id.0 {
-            // BUG(BallotReusedAfterRestart): a restarted proposer resumes the attempt its durable
-            // promise names instead of moving past it.
-            if own.round > 0 {
-                return own;
-            }
-        }
-        Ballot::new(own.max(self.seen).round + 1, self.id)
+        let reuse = self.has_bug(PaxosBug::BallotReusedAfterRestart) && !self.campaigned;
+        (reuse && own.node == self.id.0 && own.round > 0).then_some(own)
     }
 
     /// Starts phase 1 with a new ballot, promised to itself durably before any prepare leaves.
     pub(crate) fn campaign(&mut self, cx: &mut Context<'_, Paxos>) -> Result<(), Stop> {
-        let ballot = self.next_ballot();
+        let reused = self.reused_ballot();
+        let ballot = reused.unwrap_or_else(|| self.next_ballot());
         self.persist_acceptor(cx, Some(ballot), Vec::new())?;
         self.campaigned = true;
         self.end_role(cx);
         let from = self.chosen_upto + 1;
-        let reports =
-            (self.acceptor.accepted.range(from..)).map(|(s, (b, v))| (*s, (*b, v.clone()))).collect();
+        let (mut granted, mut reports) = (BTreeSet::new(), BTreeMap::new());
+        if reused.is_none() {
+            granted.insert(self.id);
+            reports =
+                (self.acceptor.accepted.range(from..)).map(|(s, (b, v))| (*s, (*b, v.clone()))).collect();
+        }
         tracing::debug!(node = %self.id, %ballot, from, "phase 1");
-        let round = cx.rng().gen();
-        self.role = Role::Candidate(Candidate {
-            ballot,
-            round,
-            granted: BTreeSet::from([self.id]),
-            reports,
-            learned: BTreeMap::new(),
-        });
+        let own = granted.len();
+        self.role = Role::Candidate(Candidate { ballot, granted, reports, learned: BTreeMap::new() });
         self.leader = None;
         self.trail.phase1 = true;
-        if self.config.is_quorum(1) {
+        if self.config.is_quorum(own) {
             return self.become_leader(cx);
         }
         for peer in self.peers() {
-            self.send(peer, Msg::Prepare { ballot, from, round });
+            self.send(peer, Msg::Prepare { ballot, from });
         }
         Ok(())
     }
@@ -108,7 +110,7 @@ impl Paxos {
         &mut self,
         cx: &mut Context<'_, Paxos>,
         from: NodeId,
-        (ballot, round): (Ballot, u64),
+        ballot: Ballot,
         accepted: Vec<AcceptedValue>,
         snapshot: Option<Box<Snapshot>>,
         learned: Slot,
@@ -117,7 +119,7 @@ impl Paxos {
         // BUG(StalePromiseCounted): a promise to an earlier ballot of this node counts too.
         let stale =
             self.has_bug(PaxosBug::StalePromiseCounted) && ballot.node == self.id.0 && ballot < c.ballot;
-        if (ballot, round) != (c.ballot, c.round) && !stale {
+        if ballot != c.ballot && !stale {
             return Ok(());
         }
         if let Some(s) = snapshot.filter(|s| s.slot > self.chosen_upto) {
@@ -178,7 +180,16 @@ impl Paxos {
             proposals.insert(slot, Proposal { value, votes: BTreeSet::from([me]) });
         }
         let peers = (self.peers().into_iter())
-            .map(|p| (p, Peer { learned: c.learned.get(&p).copied().unwrap_or(0), round: 0, active: true }))
+            .map(|p| {
+                (
+                    p,
+                    Peer {
+                        learned: c.learned.get(&p).copied().unwrap_or(0),
+                        active: true,
+                        ..Peer::default()
+                    },
+                )
+            })
             .collect();
         self.role = Role::Leader(Box::new(Leader {
             ballot,
@@ -213,7 +224,7 @@ impl Paxos {
     /// The value phase 1 adopts at `slot`: one known chosen, else the highest-ballot report,
     /// else a no-op.
     fn adopt(&self, c: &Candidate, slot: Slot) -> Value {
-        if let Some(v) = self.chosen.get(&slot) {
+        if let Some((v, _)) = self.chosen.get(&slot) {
             return v.clone();
         }
         if self.has_bug(PaxosBug::IgnoreAcceptedInPhase1) {

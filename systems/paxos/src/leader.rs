@@ -30,6 +30,7 @@ impl Paxos {
         id: RequestId,
         op: KvWrite,
     ) -> Result<(), Stop> {
+        self.trail.requested.push(Value::Write { id, op: op.clone() }.digest());
         if let Some(resp) = self.kv.saved_response(id).cloned() {
             self.reply(id, resp);
             return Ok(());
@@ -60,8 +61,9 @@ impl Paxos {
     fn slot_of(&self, id: RequestId) -> Option<Slot> {
         let l = self.leader_state()?;
         let proposed = l.proposals.iter().find(|(_, p)| p.value.request() == Some(id)).map(|(s, _)| *s);
-        let chosen =
-            || self.chosen.range(self.applied + 1..).find(|(_, v)| v.request() == Some(id)).map(|(s, _)| *s);
+        let chosen = || {
+            self.chosen.range(self.applied + 1..).find(|(_, (v, _))| v.request() == Some(id)).map(|(s, _)| *s)
+        };
         proposed.or_else(chosen)
     }
 
@@ -125,7 +127,11 @@ impl Paxos {
                 p.votes.insert(from);
             }
         }
-        self.trail.acks.push((from.0, ballot.as_u64()));
+        // The first acceptance of this ballot tells the checkers the peer promised it; later ones
+        // tell them nothing more.
+        if !std::mem::replace(&mut peer.acked, true) {
+            self.trail.acks.push((from.0, ballot.as_u64()));
+        }
         self.advance_chosen(cx)?;
         if learned < commit.min(self.chosen_upto) {
             self.send_catch_up(from, learned);
@@ -209,10 +215,8 @@ impl Paxos {
     /// Sends `to`, which knows every slot up to `learned` chosen, the chosen values after it (or
     /// this node's snapshot, if it compacted them).
     pub(crate) fn send_catch_up(&mut self, to: NodeId, learned: Slot) {
-        if learned < self.base {
-            if let Some(s) = self.snapshot.clone() {
-                self.send(to, Msg::InstallSnapshot { snapshot: Box::new(s) });
-            }
+        if learned < self.base && !self.chosen.contains_key(&(learned + 1)) {
+            self.send_snapshot(to);
             return;
         }
         if learned >= self.chosen_upto {
@@ -220,10 +224,28 @@ impl Paxos {
         }
         let entries: Vec<(Slot, Value)> = (self.chosen.range(learned + 1..=self.chosen_upto))
             .take(self.config.max_entries_per_message)
-            .map(|(s, v)| (*s, v.clone()))
+            .map(|(s, (v, _))| (*s, v.clone()))
             .collect();
         if !entries.is_empty() {
             self.send(to, Msg::Learn { entries });
+        }
+    }
+
+    /// Sends this node's snapshot to `to`, at most once per broadcast round when leading: a
+    /// lagging peer answers every message it gets, and one snapshot per round is plenty.
+    fn send_snapshot(&mut self, to: NodeId) {
+        if let Some(peer) = self.leader_state_mut().and_then(|l| {
+            let round = l.round;
+            l.peers.get_mut(&to).map(|p| (p, round))
+        }) {
+            let (p, round) = peer;
+            if p.snapshot_round == Some(round) {
+                return;
+            }
+            p.snapshot_round = Some(round);
+        }
+        if let Some(s) = self.snapshot.clone() {
+            self.send(to, Msg::InstallSnapshot { snapshot: Box::new(s) });
         }
     }
 

@@ -29,13 +29,14 @@ impl Paxos {
             return;
         }
         let noop = value == Value::Noop;
-        let learned = Learned { slot, digest: value.digest(), ballot: ballot.map(Ballot::as_u64), noop };
+        let digest = value.digest();
+        let learned = Learned { slot, digest, ballot: ballot.map(Ballot::as_u64), noop };
         match self.chosen.get(&slot) {
-            Some(known) if *known == value => return,
+            Some((_, known)) if *known == digest => return,
             // Two values learned chosen at one slot: let the checkers see it; keep the first.
             Some(_) => {}
             None => {
-                self.chosen.insert(slot, value);
+                self.chosen.insert(slot, (value, digest));
             }
         }
         self.trail.learned.push(learned);
@@ -79,8 +80,8 @@ impl Paxos {
     }
 
     fn apply(&mut self, slot: Slot) {
-        let value = self.chosen[&slot].clone();
-        self.trail.applied.push((slot, value.digest()));
+        let (value, digest) = self.chosen[&slot].clone();
+        self.trail.applied.push((slot, digest));
         self.applied = slot;
         if let Value::Write { id, op } = value {
             if let Some(resp) = self.kv.apply(id, &op).response() {
@@ -167,7 +168,8 @@ impl Paxos {
         self.base = slot;
         self.snapshot = Some(snapshot);
         self.acceptor.accepted.retain(|s, _| *s > slot);
-        self.chosen.retain(|s, _| *s > slot);
+        let window = slot.saturating_sub(self.config.snapshot_threshold);
+        self.chosen.retain(|s, _| *s > window);
         Ok(())
     }
 

@@ -151,8 +151,9 @@ pub struct Paxos {
     /// The latest snapshot; `base` is its slot (0 without one).
     snapshot: Option<Snapshot>,
     base: Slot,
-    /// Values known chosen at slots after `base`.
-    chosen: BTreeMap<Slot, Value>,
+    /// Values known chosen (with their digests): every one after `base`, and a window of the
+    /// last ones before it, kept for catching up replicas that lag a little.
+    chosen: BTreeMap<Slot, (Value, u64)>,
     /// Every slot up to here is known chosen.
     chosen_upto: Slot,
     applied: Slot,
@@ -328,9 +329,9 @@ impl Paxos {
             Msg::InstallSnapshot { snapshot } => self.handle_install_snapshot(cx, from, *snapshot),
             Msg::Accept(a) if matches!(self.role, Role::Rebuilding(_)) => self.rebuilding_accept(cx, from, a),
             _ if matches!(self.role, Role::Rebuilding(_)) => Ok(()),
-            Msg::Prepare { ballot, from: slot, round } => self.handle_prepare(cx, from, ballot, slot, round),
-            Msg::Promise { ballot, round, accepted, snapshot, learned } => {
-                self.handle_promise(cx, from, (ballot, round), accepted, snapshot, learned)
+            Msg::Prepare { ballot, from: slot } => self.handle_prepare(cx, from, ballot, slot),
+            Msg::Promise { ballot, accepted, snapshot, learned } => {
+                self.handle_promise(cx, from, ballot, accepted, snapshot, learned)
             }
             Msg::Nack { ballot, promised } => self.handle_nack(cx, ballot, promised),
             Msg::Accept(a) => self.handle_accept(cx, from, a),
@@ -342,10 +343,6 @@ impl Paxos {
     }
 
     fn step_request(&mut self, cx: &mut Context<'_, Paxos>, id: RequestId, req: Request) -> Result<(), Stop> {
-        if let Request::Write(op) = &req {
-            let value = Value::Write { id, op: op.clone() };
-            self.trail.requested.push(value.digest());
-        }
         match (&self.role, req) {
             (Role::Leader(_), Request::Get { key }) => self.request_read(id, key),
             (Role::Leader(_), Request::Write(op)) => self.request_write(cx, id, op),

@@ -187,19 +187,15 @@ pub struct Accept {
 /// Node-to-node messages.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Msg {
-    /// Phase 1a: promise `ballot`, and report what you accepted from slot `from` on. `round`
-    /// names this attempt: a promise counts only if it echoes it (a ballot whose attempt died
-    /// with a lost disk can be issued again, and its old promises must not count).
+    /// Phase 1a: promise `ballot`, and report what you accepted from slot `from` on.
     Prepare {
         ballot: Ballot,
         from: Slot,
-        round: u64,
     },
     /// Phase 1b. `snapshot` when the acceptor has compacted slots at or after `from`: they are
     /// chosen, and the snapshot is their value.
     Promise {
         ballot: Ballot,
-        round: u64,
         accepted: Vec<AcceptedValue>,
         snapshot: Option<Box<Snapshot>>,
         learned: Slot,

@@ -92,7 +92,7 @@ impl Paxos {
             node: self.id.0,
             time: self.now.as_nanos(),
             started: t.started,
-            promise: self.votes().then(|| self.acceptor.promise.as_u64()),
+            promise: self.promise(),
             acks: t.acks.clone(),
             proposed: t.proposed.clone(),
             learned: t.learned.clone(),
@@ -125,8 +125,24 @@ impl Paxos {
 
     /// Whether the last step was a start that finished: the node's disk now holds its log, so
     /// an empty disk at a later start is a lost one.
-    pub fn started_in_step(&self) -> bool {
+    pub fn booted_in_step(&self) -> bool {
         self.trail.started && !self.trail.halted && !matches!(self.role, Role::Recovering)
+    }
+
+    /// Whether the last step was a start (of any outcome).
+    pub fn started_in_step(&self) -> bool {
+        self.trail.started
+    }
+
+    /// The promise as the checkers see it (`None` while the node takes no part in quorums).
+    pub fn promise(&self) -> Option<u64> {
+        self.votes().then(|| self.acceptor.promise.as_u64())
+    }
+
+    /// Whether the last step did anything the Paxos checkers look at, besides the promise.
+    pub fn has_events(&self) -> bool {
+        let t = &self.trail;
+        !(t.acks.is_empty() && t.proposed.is_empty() && t.learned.is_empty() && t.requested.is_empty())
     }
 
     /// Whether the last step applied anything.
@@ -181,8 +197,8 @@ impl Paxos {
             assert!(self.chosen.contains_key(&self.chosen_upto), "chosen prefix without its last value");
         }
         assert!(
-            self.chosen.keys().next().is_none_or(|s| *s > self.base),
-            "a chosen value inside the snapshot"
+            self.chosen.keys().next().is_none_or(|s| *s + self.config.snapshot_threshold > self.base),
+            "a chosen value kept beyond the catch-up window"
         );
         if let Some(ballot) = self.own_ballot() {
             assert_eq!(ballot, self.acceptor.promise, "leading or campaigning at a ballot not promised");

@@ -185,7 +185,7 @@ impl Paxos {
         // phase 1 (the leader knew them chosen and did not propose them again), and a later
         // phase 1 must still hear of them from it.
         let known = self.chosen.range(self.base + 1..).take_while(|(s, _)| **s <= self.chosen_upto);
-        let accepted = known.map(|(s, v)| (*s, (a.ballot, v.clone())));
+        let accepted = known.map(|(s, (v, _))| (*s, (a.ballot, v.clone())));
         let acceptor = Acceptor { promise: a.ballot, accepted: accepted.collect() };
         let base = self.base;
         let result = self.store().rewrite(cx.disk(), base, &Durable::Voting(acceptor.clone()));

@@ -25,8 +25,6 @@ pub(crate) enum Role {
 #[derive(Debug)]
 pub(crate) struct Candidate {
     pub ballot: Ballot,
-    /// A random number naming this attempt, echoed by its promises.
-    pub round: u64,
     /// Acceptors whose promise counted (this node included).
     pub granted: BTreeSet<NodeId>,
     /// slot -> the highest-ballot accepted value any counted promise reported.
@@ -52,6 +50,10 @@ pub(crate) struct Peer {
     pub round: u64,
     /// Heard from since the last quorum check.
     pub active: bool,
+    /// The round in which it was last sent a snapshot.
+    pub snapshot_round: Option<u64>,
+    /// It has acknowledged this leader's ballot (an acceptance was observed).
+    pub acked: bool,
 }
 
 /// A read waiting for leadership confirmation and for the state machine to catch up.

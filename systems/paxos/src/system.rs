@@ -38,6 +38,9 @@ pub struct Observed {
     statuses: BTreeMap<NodeId, PaxosStatus>,
     /// (ballot, leader) pairs seen: each is a phase 1 won.
     leaders: BTreeSet<(u64, NodeId)>,
+    /// Per node: the promise of the last observation fed to the Paxos checkers, and whether a
+    /// later step must be fed to confirm it (see `PromiseMonotonic`).
+    fed: BTreeMap<NodeId, (Option<u64>, bool)>,
     events: Events,
 }
 
@@ -51,8 +54,26 @@ impl Default for Observed {
             log,
             statuses: BTreeMap::new(),
             leaders: BTreeSet::new(),
+            fed: BTreeMap::new(),
             events: Events::default(),
         }
+    }
+}
+
+impl Observed {
+    /// Feeds the Paxos checkers the step of `node` if it shows anything they look at: events,
+    /// a start, a promise that changed, or a confirmation that the previous one was not cut.
+    /// Most steps (heartbeats) show none, and skipping them keeps observation cheap.
+    fn feed(&mut self, id: NodeId, moment: Moment, node: &Paxos) {
+        let (fed_promise, unconfirmed) = self.fed.get(&id).copied().unwrap_or((None, true));
+        let promise = node.promise();
+        if !(unconfirmed || node.started_in_step() || node.has_events() || promise != fed_promise) {
+            return;
+        }
+        let mut obs = node.observe();
+        obs.time = moment.time_ns;
+        self.paxos.observe(&obs);
+        self.fed.insert(id, (obs.promise, obs.started || obs.promise != fed_promise));
     }
 }
 
@@ -111,12 +132,10 @@ impl System for PaxosSystem {
     }
 
     fn observe(&self, seen: &mut Observed, id: NodeId, moment: Moment, node: &Paxos) {
-        if node.started_in_step() {
+        if node.booted_in_step() {
             self.booted[id.0 as usize].store(true, Ordering::Relaxed);
         }
-        let mut obs = node.observe();
-        obs.time = moment.time_ns;
-        seen.paxos.observe(&obs);
+        seen.feed(id, moment, node);
         let status = node.status();
         let new_leader =
             status.role == StatusRole::Leader && seen.leaders.insert((status.promise.as_u64(), id));

@@ -6,20 +6,20 @@
 //! Method: keep the first value (its digest) anyone learned at each slot, and who learned it;
 //! any other digest learned at that slot later, by any node, is a violation.
 
-use super::PaxosObservation;
+use super::{PaxosObservation, Witness};
 use crate::invariants::Invariant;
 use std::collections::BTreeMap;
 
 #[derive(Default)]
 pub struct Agreement {
     /// slot -> (digest, who learned it first).
-    chosen: BTreeMap<u64, (u64, String)>,
+    chosen: BTreeMap<u64, (u64, Witness)>,
 }
 
 impl Invariant<PaxosObservation> for Agreement {
     fn check(&mut self, obs: &PaxosObservation) -> Result<(), String> {
         for l in &obs.learned {
-            let (digest, by) = self.chosen.entry(l.slot).or_insert_with(|| (l.digest, obs.label()));
+            let (digest, by) = self.chosen.entry(l.slot).or_insert_with(|| (l.digest, obs.witness()));
             if *digest != l.digest {
                 return Err(format!(
                     "slot {}: {by} learned {digest:016x} chosen but {} learned {:016x}",

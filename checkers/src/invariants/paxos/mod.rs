@@ -88,10 +88,30 @@ pub struct PaxosObservation {
     pub requested: Vec<u64>,
 }
 
+/// Who and when, kept cheaply and formatted only for a violation: `n2 at t=1500`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Witness {
+    /// The node.
+    pub node: u32,
+    /// When.
+    pub time: u64,
+}
+
+impl std::fmt::Display for Witness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "n{} at t={}", self.node, self.time)
+    }
+}
+
 impl PaxosObservation {
+    /// Who and when this observation was taken.
+    pub fn witness(&self) -> Witness {
+        Witness { node: self.node, time: self.time }
+    }
+
     /// `n2 at t=1500`, for evidence text.
     pub fn label(&self) -> String {
-        format!("n{} at t={}", self.node, self.time)
+        self.witness().to_string()
     }
 
     /// Whether the step showed anything these checkers look at beyond the promise.

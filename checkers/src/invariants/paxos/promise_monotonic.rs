@@ -22,7 +22,7 @@
 //! against the acceptor's latest observation when it arrives, since the acceptor may have
 //! restarted, with a lower promise, before its answer was delivered.
 
-use super::{ballot_text, PaxosObservation};
+use super::{ballot_text, PaxosObservation, Witness};
 use crate::invariants::Invariant;
 use std::collections::BTreeMap;
 
@@ -31,22 +31,28 @@ struct Acceptor {
     /// The promise of its latest observation, when that incarnation had taken a step.
     last: Option<u64>,
     /// The highest promise it showed in a step a further step confirmed, and where.
-    shown: Option<(u64, String)>,
-    /// The highest promise a proposer received from it, and where.
-    received: Option<(u64, String)>,
+    shown: Option<(u64, Witness)>,
+    /// The highest promise a proposer received from it, and who received it.
+    received: Option<(u64, Witness)>,
 }
 
-fn raise(known: &mut Option<(u64, String)>, ballot: u64, how: impl FnOnce() -> String) {
-    if known.as_ref().is_none_or(|(k, _)| ballot > *k) {
-        *known = Some((ballot, how()));
+fn raise(known: &mut Option<(u64, Witness)>, ballot: u64, at: Witness) {
+    if known.is_none_or(|(k, _)| ballot > k) {
+        *known = Some((ballot, at));
     }
 }
 
 impl Acceptor {
-    fn below_known(&self, promise: u64) -> Option<String> {
-        let known = [&self.shown, &self.received].into_iter().flatten().filter(|(k, _)| promise < *k);
-        let (known, how) = known.max_by_key(|(k, _)| *k)?;
-        Some(format!("{} ({how})", ballot_text(*known)))
+    fn below_known(&self, node: u32, promise: u64) -> Option<String> {
+        let shown = self
+            .shown
+            .filter(|(k, _)| promise < *k)
+            .map(|(k, at)| (k, format!("promised by n{node} in a completed step, {at}")));
+        let received = (self.received)
+            .filter(|(k, _)| promise < *k)
+            .map(|(k, at)| (k, format!("n{node}'s answer, received by {at}")));
+        let (known, how) = [shown, received].into_iter().flatten().max_by_key(|(k, _)| *k)?;
+        Some(format!("{} ({how})", ballot_text(known)))
     }
 }
 
@@ -62,7 +68,7 @@ impl PromiseMonotonic {
             a.last = None;
         } else if let Some(previous) = a.last {
             // The previous step was followed by this one: it was not cut, its promise is durable.
-            raise(&mut a.shown, previous, || format!("promised by n{} in a completed step", obs.node));
+            raise(&mut a.shown, previous, obs.witness());
             if obs.promise.is_some_and(|p| p < previous) {
                 return Err(format!("{} went back from promise {}", obs.label(), ballot_text(previous)));
             }
@@ -72,7 +78,7 @@ impl PromiseMonotonic {
             a.shown = None;
         }
         if let Some(p) = obs.promise {
-            if let Some(known) = a.below_known(p) {
+            if let Some(known) = a.below_known(obs.node, p) {
                 return Err(format!("{} shows promise {}, below {known}", obs.label(), ballot_text(p)));
             }
         }
@@ -83,7 +89,7 @@ impl PromiseMonotonic {
     fn observe_acks(&mut self, obs: &PaxosObservation) -> Result<(), String> {
         for &(acceptor, ballot) in &obs.acks {
             let a = self.acceptors.entry(acceptor).or_default();
-            raise(&mut a.received, ballot, || format!("n{acceptor}'s answer, received by {}", obs.label()));
+            raise(&mut a.received, ballot, obs.witness());
             if let Some(last) = a.last.filter(|l| *l < ballot) {
                 return Err(format!(
                     "n{acceptor} answered at ballot {} (received by {}) but now shows promise {}",

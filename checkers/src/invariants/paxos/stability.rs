@@ -10,16 +10,16 @@
 //! higher ballot with another digest is a violation, whichever of the two was observed first:
 //! P2b holds for every pair, not only in the order the harness happened to see them.
 
-use super::{ballot_text, PaxosObservation};
+use super::{ballot_text, PaxosObservation, Witness};
 use crate::invariants::Invariant;
 use std::collections::BTreeMap;
 
 #[derive(Default)]
 struct Slot {
     /// ballot -> (digest, who proposed it).
-    proposals: BTreeMap<u64, (u64, String)>,
+    proposals: BTreeMap<u64, (u64, Witness)>,
     /// The lowest ballot known chosen, its digest, and who learned it.
-    chosen: Option<(u64, u64, String)>,
+    chosen: Option<(u64, u64, Witness)>,
 }
 
 #[derive(Default)]
@@ -46,14 +46,14 @@ impl Invariant<PaxosObservation> for Stability {
         let mut touched = Vec::new();
         for p in &obs.proposed {
             let slot = self.slots.entry(p.slot).or_default();
-            slot.proposals.entry(p.ballot).or_insert_with(|| (p.digest, obs.label()));
+            slot.proposals.entry(p.ballot).or_insert_with(|| (p.digest, obs.witness()));
             touched.push(p.slot);
         }
         for l in &obs.learned {
             let Some(ballot) = l.ballot else { continue };
             let slot = self.slots.entry(l.slot).or_default();
             if slot.chosen.as_ref().is_none_or(|(at, _, _)| ballot < *at) {
-                slot.chosen = Some((ballot, l.digest, obs.label()));
+                slot.chosen = Some((ballot, l.digest, obs.witness()));
                 touched.push(l.slot);
             }
         }

@@ -9,21 +9,21 @@
 //! digest proposed there later is a violation (a proposer that restarted and issued its old
 //! ballot again, say).
 
-use super::{ballot_text, PaxosObservation};
+use super::{ballot_text, PaxosObservation, Witness};
 use crate::invariants::Invariant;
 use std::collections::BTreeMap;
 
 #[derive(Default)]
 pub struct UniqueProposals {
     /// (slot, ballot) -> (digest, who proposed it first).
-    proposals: BTreeMap<(u64, u64), (u64, String)>,
+    proposals: BTreeMap<(u64, u64), (u64, Witness)>,
 }
 
 impl Invariant<PaxosObservation> for UniqueProposals {
     fn check(&mut self, obs: &PaxosObservation) -> Result<(), String> {
         for p in &obs.proposed {
             let (digest, by) =
-                self.proposals.entry((p.slot, p.ballot)).or_insert_with(|| (p.digest, obs.label()));
+                self.proposals.entry((p.slot, p.ballot)).or_insert_with(|| (p.digest, obs.witness()));
             if *digest != p.digest {
                 return Err(format!(
                     "slot {}: ballot {} proposed {digest:016x} ({by}) and {:016x} ({})",
