@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand};
 /// is markedly faster at that than the system allocator.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use faultline::cli::{self, check, real, replay, sweep, systems};
+use faultline::cli::{self, check, merge, real, replay, sweep, systems};
 
 /// Deterministic simulation testing for distributed protocols.
 #[derive(Parser, Debug)]
@@ -24,6 +24,8 @@ enum Command {
     Check(check::Args),
     /// Run many seeds of a system under faults and summarise.
     Sweep(sweep::SweepArgs),
+    /// Merge the per-seed records of many sweeps' shards (`sweep --out`) into one summary.
+    Merge(merge::MergeArgs),
     /// Run one seed again with its options, fault schedule and a log.
     Replay(replay::ReplayArgs),
     /// Run a system for real: node processes on 127.0.0.1 over TCP, a workload, a kill and a
@@ -50,6 +52,7 @@ fn main() {
         Command::Systems(args) => systems::run(args),
         Command::Check(args) => check::run(&args),
         Command::Sweep(args) => sweep::run(args),
+        Command::Merge(args) => merge::run(args),
         Command::Replay(args) => replay::run(args),
         Command::Real(args) => real::run(args),
         Command::RealNode(args) => real::run_node(args),

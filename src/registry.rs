@@ -25,6 +25,9 @@ pub struct SystemEntry {
     canonical: fn(&str, &str) -> Result<&'static str, String>,
     /// The checkers' model of its client histories.
     pub model: &'static str,
+    /// Its nodes by kind for a configuration (`System::layout`): schedules, specs and real mode
+    /// follow it.
+    pub layout: faultline_sim::layout::LayoutOf,
     /// Runs one simulated run (simulation builds only).
     #[cfg(madsim)]
     pub run: fn(&faultline_sim::harness::RunSpec) -> Result<faultline_sim::report::RunReport, String>,
@@ -47,6 +50,7 @@ const fn entry<S: System>(description: &'static str) -> SystemEntry {
         events: S::EVENTS,
         canonical: canonical::<S::Bug>,
         model: S::MODEL,
+        layout: S::layout,
         #[cfg(madsim)]
         run: faultline_sim::harness::run::<S>,
         #[cfg(madsim)]

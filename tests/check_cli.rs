@@ -42,7 +42,7 @@ const STALE_EDN: &str = "; a read that misses a completed write\n\
 {:process 0, :type :invoke, :f :write, :value 1}\n\
 {:process 0, :type :ok, :f :write, :value 1}\n\
 {:process 1, :type :invoke, :f :read, :value nil}\n\
-{:process 1, :type :ok, :f :read, :value nil}\n";
+{:process 1, :type :ok, :f :read, :value 0}\n";
 
 #[test]
 fn ok_and_violation_lines_and_exit_codes() {
@@ -52,13 +52,14 @@ fn ok_and_violation_lines_and_exit_codes() {
     let out = faultline(&["check", "--model", "register", &ok]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let line = stdout(&out);
-    assert!(line.starts_with(&format!("{ok}: ok (2 ops, ")) && line.trim_end().ends_with(" ms)"), "{line}");
+    assert!(line.starts_with(&format!("{ok}: ok (2 ops, nil-read absent, ")), "{line}");
+    assert!(line.trim_end().ends_with(" ms)"), "{line}");
 
     let out = faultline(&["check", "--model", "register", &ok, &bad]);
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
-    assert!(text.contains(&format!("{bad}: violation (2 ops, ")), "{text}");
-    assert!(text.contains("operation #1 (process 1: read -> nil)"), "the explanation follows:\n{text}");
+    assert!(text.contains(&format!("{bad}: violation (2 ops, nil-read any, ")), "{text}");
+    assert!(text.contains("operation #1 (process 1: read -> 0)"), "the explanation follows:\n{text}");
     assert!(text.contains("longest linearizable prefix: 1 operation(s)"), "{text}");
 }
 
@@ -143,6 +144,109 @@ fn html_pages_are_written_for_every_file() {
     assert!(page.contains(r#""failing":true"#) && !page.contains("<svg"), "drawn by the page's script");
     let ok_page = std::fs::read_to_string(html.join("ok.jsonl.html")).unwrap();
     assert!(ok_page.contains(r#""points":[{"#), "a passing history shows its linearization");
+}
+
+/// A Jepsen-style history from the checkers' fixtures (`checkers/tests/histories/jepsen`).
+fn fixture(name: &str) -> String {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("checkers/tests/histories/jepsen");
+    dir.join(name).display().to_string()
+}
+
+/// `faultline check` with `args`, then `file`.
+fn check(args: &[&str], file: &str) -> Output {
+    let mut argv = vec!["check"];
+    argv.extend_from_slice(args);
+    argv.push(file);
+    faultline(&argv)
+}
+
+/// A write of 1, then a read of nil: stale when nil is a value, fine when it is unknown.
+const NIL_AFTER_WRITE_JSONL: &str = r#"{"process":0,"type":"invoke","f":"write","value":1,"time":1}
+{"process":0,"type":"ok","f":"write","value":1,"time":2}
+{"process":1,"type":"invoke","f":"read","value":null,"time":3}
+{"process":1,"type":"ok","f":"read","value":null,"time":4}
+"#;
+
+#[test]
+fn nil_reads_mean_what_knossos_means_in_edn_unless_told() {
+    let edn = fixture("cas-register-nil-reads.edn");
+    for init in [&[][..], &["--init", "0"][..]] {
+        let args = |extra: &[&'static str]| [&["--model", "cas-register"][..], init, extra].concat();
+        let knossos = check(&args(&[]), &edn);
+        assert_eq!(knossos.status.code(), Some(0), "{init:?}: {}", stdout(&knossos));
+        assert!(stdout(&knossos).contains(": ok (5 ops, nil-read any, "), "{}", stdout(&knossos));
+        let absent = check(&args(&["--nil-read", "absent"]), &edn);
+        assert_eq!(absent.status.code(), Some(1), "{init:?}");
+        let text = stdout(&absent);
+        assert!(
+            text.contains(": violation (5 ops, nil-read absent, ") && text.contains("read -> nil"),
+            "{text}"
+        );
+    }
+    let dir = scratch("nil-read");
+    let jsonl = write(&dir, "nil.jsonl", NIL_AFTER_WRITE_JSONL);
+    assert_eq!(check(&["--model", "register"], &jsonl).status.code(), Some(1), "faultline's meaning");
+    assert_eq!(check(&["--model", "register", "--nil-read", "any"], &jsonl).status.code(), Some(0));
+}
+
+#[test]
+fn mutex_and_multi_register_check_edn_and_json_lines_with_explanations_and_timelines() {
+    let dir = scratch("knossos-models");
+    let pages = dir.join("pages");
+    let html = pages.to_str().unwrap();
+    let cases = [
+        ("mutex", "mutex.edn", 0, ": ok (6 ops, "),
+        ("mutex", "mutex.jsonl", 0, ": ok (3 ops, "),
+        ("mutex", "mutex-double-grant.edn", 1, "process 1: acquire"),
+        ("mutex", "mutex-release-free.jsonl", 1, "process 1: release"),
+        ("multi-register", "multi-register-torn.jsonl", 1, r#"txn [read "x" 1] [read "y" 0]"#),
+    ];
+    for (model, name, code, words) in cases {
+        let out = check(&["--model", model, "--html", html], &fixture(name));
+        let text = stdout(&out);
+        assert_eq!(out.status.code(), Some(code), "{name}: {text}{}", stderr(&out));
+        assert!(text.contains(words), "{name}: {text}");
+        let page = std::fs::read_to_string(pages.join(format!("{name}.html"))).unwrap();
+        assert_eq!(page.contains(r#""failing":true"#), code == 1, "{name}: the failing operation is marked");
+    }
+    let knossos = check(&["--model", "multi-register", "--init", "0"], &fixture("multi-register.edn"));
+    assert_eq!(knossos.status.code(), Some(0), "{}", stdout(&knossos));
+    assert!(stdout(&knossos).contains(": ok (5 ops, nil-read any, "), "{}", stdout(&knossos));
+}
+
+#[test]
+fn independent_keys_are_split_and_the_failing_key_named() {
+    let file = fixture("independent-cas-register.edn");
+    let out = check(&["--model", "cas-register"], &file);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains(": violation (6 ops, 2 independent keys, nil-read any, "), "{text}");
+    assert!(text.contains("not linearizable: key 2 (3 operations"), "{text}");
+    let single = check(&["--model", "cas-register", "--independent", "no"], &file);
+    assert!(stdout(&single).contains(": violation (6 ops, nil-read any, "), "{}", stdout(&single));
+}
+
+#[test]
+fn convention_mistakes_exit_2() {
+    let dir = scratch("conventions");
+    let ok = write(&dir, "ok.jsonl", OK_JSONL);
+    let cases: [(&[&str], &str); 6] = [
+        (&["--model", "register", "--nil-read", "maybe"], "expected any or absent"),
+        (&["--model", "mutex", "--nil-read", "any"], "model mutex has no nil reads"),
+        (&["--model", "key-value", "--independent", "yes"], "keys of its own"),
+        (&["--model", "register", "--independent", "sometimes"], "expected auto, yes or no"),
+        (&["--model", "list-append", "--nil-read", "any"], "--nil-read does not apply"),
+        (
+            &["--model", "register", "--independent", "yes"],
+            "ok.jsonl:1: operation #0 (write 1): expected an independent",
+        ),
+    ];
+    for (args, message) in cases {
+        let out = check(args, &ok);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
+        assert!(stdout(&out).is_empty(), "{args:?}");
+    }
 }
 
 /// The shared corpus above the crate, or `None` after saying loudly that `test` skipped it.

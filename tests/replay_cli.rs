@@ -1,3 +1,7 @@
+//! The command line end to end on simulated runs: `replay` in this file; sharded sweeps, their
+//! records and `merge` in `cli/sweeps.rs`; the ready-made Kubernetes and CI jobs in
+//! `cli/deploy.rs`.
+//!
 //! Goal: `faultline replay --html FILE` draws the run: the client history with the violation
 //! marked and the fault schedule over it; a bad path is a one-line error before anything runs.
 //! Method: run the built binary on a seed known to fail with a planted bug.
@@ -43,4 +47,28 @@ fn a_page_in_a_missing_folder_is_refused_before_the_run() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no folder /no/such/folder"), "{err}");
     assert!(out.stdout.is_empty(), "nothing ran");
+}
+
+// Sweeps across shards, their merge, and the ready-made jobs share this binary: one link step
+// for the command line's tests.
+#[path = "cli/deploy.rs"]
+mod deploy;
+#[path = "cli/support.rs"]
+mod support;
+#[path = "cli/sweeps.rs"]
+mod sweeps;
+#[test]
+fn a_spec_whose_schedule_names_a_node_outside_the_layout_is_refused() {
+    let dir = std::env::temp_dir().join(format!("faultline-replay-spec-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let spec = dir.join("spec.json");
+    let text = r#"{"seed": 1, "options": {}, "bug": null,
+        "schedule": {"events": [{"at_ms": 10, "fault": "crash", "node": 7}]}}"#;
+    std::fs::write(&spec, text).unwrap();
+    let out = faultline(&["replay", "counter", "--spec", spec.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stdout));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("names n7, but the cluster has 3 nodes"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -1,6 +1,8 @@
 //! The simulation benchmark's body (see `main.rs`).
 
 use faultline_checkers::{History, Value};
+use faultline_counter::Counter;
+use faultline_raft::RaftSystem;
 use faultline_sim::harness::{run, RunSpec};
 use faultline_sim::options::{Preset, SimOptions};
 use faultline_sim::rng::Rng;
@@ -45,8 +47,8 @@ fn now() -> Instant {
 
 fn counter_figures(seeds: u64) {
     for preset in [Preset::Nofault, Preset::Swarm] {
-        let specs = (0..seeds).map(|seed| RunSpec::from_preset(seed, preset, None));
-        figures::<faultline_counter::Counter>(&format!("counter {}", preset.name()), specs);
+        let specs = (0..seeds).map(|seed| RunSpec::from_preset(seed, preset, None, Counter::layout));
+        figures::<Counter>(&format!("counter {}", preset.name()), specs);
     }
 }
 
@@ -54,14 +56,14 @@ fn counter_figures(seeds: u64) {
 /// second on one core), and the 3-or-5-node swarm mix a default sweep runs.
 fn raft_figures(seeds: u64) {
     let five = (0..seeds).map(|seed| {
-        let mut spec = RunSpec::from_preset(seed, Preset::Swarm, None);
+        let mut spec = RunSpec::from_preset(seed, Preset::Swarm, None, RaftSystem::layout);
         spec.options.nodes = 5;
-        spec.schedule = Schedule::plan(seed, &spec.options);
+        spec.schedule = Schedule::plan(seed, &spec.options, &RaftSystem::layout(&spec.config()));
         spec
     });
-    figures::<faultline_raft::RaftSystem>("raft 5 nodes swarm", five);
-    let mix = (0..seeds).map(|seed| RunSpec::from_preset(seed, Preset::Swarm, None));
-    figures::<faultline_raft::RaftSystem>("raft swarm (3 or 5)", mix);
+    figures::<RaftSystem>("raft 5 nodes swarm", five);
+    let mix = (0..seeds).map(|seed| RunSpec::from_preset(seed, Preset::Swarm, None, RaftSystem::layout));
+    figures::<RaftSystem>("raft swarm (3 or 5)", mix);
 }
 
 /// Multi-Paxos: the same two figures as Raft's, on the same seeds (the target is the
@@ -237,7 +239,7 @@ impl System for PingSystem {
         Op::new((), "noop", Value::Nil)
     }
 
-    fn route(&self, _request: &(), _hint: Option<NodeId>, _rng: &mut Rng) -> NodeId {
+    fn route(&self, _client: ClientId, _request: &(), _hint: Option<NodeId>, _rng: &mut Rng) -> NodeId {
         NodeId(0)
     }
 

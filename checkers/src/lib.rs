@@ -10,7 +10,10 @@
 //! - [`invariants`]: protocol invariants over observed node states (replicated-log properties
 //!   over (epoch, position), Raft's Figure 3 as one set, Multi-Paxos's per-slot properties).
 //! - [`format`]: history files: faultline's JSON lines, Jepsen EDN, Porcupine's logs; guessing.
-//! - [`model`]: sequential specifications: registers, key-value, counter, set, queue, lock.
+//! - [`conventions`]: what a file from elsewhere leaves open (initial value, what a nil read
+//!   means, Jepsen's independent keys) and the defaults per format.
+//! - [`model`]: sequential specifications: registers, key-value, multi-register, counter, set,
+//!   queue, lock, mutex, and any single-key model over independent keys.
 //! - [`lin`]: the linearizability checker (P-compositional WGL search with just-in-time
 //!   linearization, memoization, pruning, a deadline, parallel parts).
 //! - [`explain`]: why a history is not linearizable, as text and as an HTML timeline.
@@ -19,6 +22,9 @@
 //! - [`txn`]: Elle-style transactional checker (list-append, rw-register): version orders,
 //!   dependency cycles, Adya's anomalies, consistency models ruled out.
 
+#![forbid(unsafe_code)]
+
+pub mod conventions;
 pub mod explain;
 pub mod format;
 pub mod fuzzing;
@@ -32,5 +38,5 @@ pub mod verdict;
 
 pub use history::{Event, EventKind, History, HistoryError, Operation, Status, Value};
 pub use lin::{check, check_model, check_named, CheckError, Options, Report};
-pub use model::{AnyModel, Model};
+pub use model::{AnyModel, Model, NilRead};
 pub use verdict::Verdict;

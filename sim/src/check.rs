@@ -52,14 +52,15 @@ impl Scenario {
         self
     }
 
-    /// The run `seed` gives in this scenario.
-    pub fn spec(&self, seed: u64) -> RunSpec {
+    /// The run `seed` gives in this scenario for system `S` (whose layout the schedule follows).
+    pub fn spec<S: System>(&self, seed: u64) -> RunSpec {
         let mut options = self.preset.options(seed);
         if let Some(edit) = self.edit {
             edit(&mut options);
         }
-        let schedule = Schedule::plan(seed, &options);
-        RunSpec { seed, options, schedule, bug: self.bug.clone() }
+        let mut spec = RunSpec { seed, options, schedule: Schedule::default(), bug: self.bug.clone() };
+        spec.schedule = Schedule::plan(seed, &spec.options, &S::layout(&spec.config()));
+        spec
     }
 
     /// The CLI line that replays `seed`, when the scenario is a plain preset.
@@ -121,7 +122,7 @@ impl<S: System> Check<S> {
     }
 
     fn run_seed(&self, seed: u64) -> RunReport {
-        let spec = self.scenario.spec(seed);
+        let spec = self.scenario.spec::<S>(seed);
         run::<S>(&spec).unwrap_or_else(|e| panic!("scenario `{}` is misconfigured: {e}", self.scenario.name))
     }
 
@@ -211,7 +212,7 @@ impl<S: System> Check<S> {
 /// hash, the fault schedule, the first 40 history events and the trace hash. An unintended
 /// change to the runtime, the fault schedule or the protocol then shows up as a diff in review.
 pub fn pinned_trace<S: System>(scenario: &Scenario, seed: u64) -> String {
-    let spec = scenario.spec(seed);
+    let spec = scenario.spec::<S>(seed);
     let report =
         run::<S>(&spec).unwrap_or_else(|e| panic!("scenario `{}` is misconfigured: {e}", scenario.name));
     let history: Vec<String> = report

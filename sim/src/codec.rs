@@ -1,7 +1,10 @@
-//! The wire codec: serde values in checksummed frames.
+//! The wire codec: serde values in checksummed frames, and the seal they are built from.
 //!
-//! A frame is `len u32 | crc32c u32 | payload`, little-endian, where the payload is the value
-//! encoded with postcard and the checksum covers the payload. Both transports carry the same
+//! A *seal* is `crc32c u32 | payload`, little-endian, where the payload is the value encoded
+//! with postcard and the checksum covers the payload: a value that cannot be read back wrong.
+//! Files replaced whole ([`crate::disk::SealedFile`]) hold one seal. A frame is a seal with its
+//! length in front, `len u32 | crc32c u32 | payload`, so a stream reader knows where it ends.
+//! Both transports carry the same
 //! frames: madsim datagrams in simulation (where the network may flip bits in them) and TCP
 //! streams in real mode. A frame that fails its checksum, is cut short, is larger than
 //! [`MAX_FRAME_LEN`] or does not decode is an error: the shell drops it and counts it, it is
@@ -28,16 +31,41 @@ pub enum FrameError {
     Malformed(String),
 }
 
+/// Bytes of a seal's header: the checksum.
+pub const SEAL_HEADER_LEN: usize = 4;
+
+/// Appends the seal of `value` (`crc32c u32 | payload`) to `buf` and returns it.
+pub fn seal_into<T: Serialize>(mut buf: Vec<u8>, value: &T) -> Vec<u8> {
+    let start = buf.len();
+    buf.resize(start + SEAL_HEADER_LEN, 0);
+    let mut out = postcard::to_extend(value, buf).expect("in-memory encoding cannot fail");
+    let crc = crc32c::crc32c(&out[start + SEAL_HEADER_LEN..]);
+    out[start..start + SEAL_HEADER_LEN].copy_from_slice(&crc.to_le_bytes());
+    out
+}
+
+/// The seal of `value`.
+pub fn seal<T: Serialize>(value: &T) -> Vec<u8> {
+    seal_into(Vec::new(), value)
+}
+
+/// Checks and decodes one whole seal (exactly `sealed.len()` bytes).
+pub fn unseal<T: DeserializeOwned>(sealed: &[u8]) -> Result<T, FrameError> {
+    let (crc, payload) = sealed.split_first_chunk::<SEAL_HEADER_LEN>().ok_or(FrameError::Truncated)?;
+    if crc32c::crc32c(payload) != u32::from_le_bytes(*crc) {
+        return Err(FrameError::BadChecksum);
+    }
+    postcard::from_bytes(payload).map_err(|e| FrameError::Malformed(e.to_string()))
+}
+
 /// Encodes `value` as one frame.
 pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     // Most messages fit in a few hundred bytes: one allocation instead of a chain of regrowths.
     let mut buf = Vec::with_capacity(256);
-    buf.resize(HEADER_LEN, 0);
-    let mut frame = postcard::to_extend(value, buf).expect("in-memory encoding cannot fail");
+    buf.resize(HEADER_LEN - SEAL_HEADER_LEN, 0);
+    let mut frame = seal_into(buf, value);
     let len = (frame.len() - HEADER_LEN) as u32;
-    let crc = crc32c::crc32c(&frame[HEADER_LEN..]);
     frame[..4].copy_from_slice(&len.to_le_bytes());
-    frame[4..8].copy_from_slice(&crc.to_le_bytes());
     frame
 }
 
@@ -47,12 +75,7 @@ pub fn decode<T: DeserializeOwned>(frame: &[u8]) -> Result<T, FrameError> {
     if frame.len() != HEADER_LEN + len {
         return Err(FrameError::Truncated);
     }
-    let payload = &frame[HEADER_LEN..];
-    let crc = u32::from_le_bytes(frame[4..8].try_into().expect("header has 8 bytes"));
-    if crc32c::crc32c(payload) != crc {
-        return Err(FrameError::BadChecksum);
-    }
-    postcard::from_bytes(payload).map_err(|e| FrameError::Malformed(e.to_string()))
+    unseal(&frame[HEADER_LEN - SEAL_HEADER_LEN..])
 }
 
 /// The payload length a frame header announces, validated against [`MAX_FRAME_LEN`]. Stream
@@ -90,6 +113,27 @@ mod tests {
     fn round_trips() {
         let m = Msg::Entries(vec![(1, "a".into()), (2, "bc".into())]);
         assert_eq!(decode::<Msg>(&encode(&m)).unwrap(), m);
+    }
+
+    #[test]
+    fn a_frame_is_its_length_then_the_seal_of_its_value() {
+        let m = Msg::Vote { term: 9, granted: false };
+        let (frame, sealed) = (encode(&m), seal(&m));
+        assert_eq!(frame[4..], sealed[..]);
+        assert_eq!(frame[..4], ((sealed.len() - SEAL_HEADER_LEN) as u32).to_le_bytes());
+        assert_eq!(unseal::<Msg>(&sealed).unwrap(), m);
+    }
+
+    #[test]
+    fn a_damaged_or_short_seal_is_rejected() {
+        let sealed = seal(&Msg::Vote { term: 3, granted: true });
+        assert_eq!(unseal::<Msg>(&sealed[..3]), Err(FrameError::Truncated));
+        let mut bad = sealed.clone();
+        *bad.last_mut().unwrap() ^= 1;
+        assert_eq!(unseal::<Msg>(&bad), Err(FrameError::BadChecksum));
+        // A valid checksum over bytes that are not a `Msg` is malformed, not garbage.
+        let other = seal(&u64::MAX);
+        assert!(matches!(unseal::<Msg>(&other), Err(FrameError::Malformed(_))));
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //! JSON, which `faultline replay SYSTEM --spec FILE` replays and `--shrink` reduces.
 
 use crate::harness::run;
+use crate::layout::LayoutOf;
 use crate::options::SimOptions;
 use crate::schedule::Schedule;
 use crate::spec::RunSpec;
@@ -22,7 +23,7 @@ const SAFETY_MS_MAX: u64 = 4_000;
 
 /// Runs system `S` as `data` describes and panics if the run fails.
 pub fn run_bytes<S: System>(data: &[u8]) {
-    let spec = spec_from_bytes(data);
+    let spec = spec_from_bytes::<S>(data);
     let report = run::<S>(&spec).expect("fuzzed specs are fitted to be valid");
     if !report.passed() {
         panic!(
@@ -33,8 +34,13 @@ pub fn run_bytes<S: System>(data: &[u8]) {
     }
 }
 
-/// The run `data` describes (see the module documentation).
-pub fn spec_from_bytes(data: &[u8]) -> RunSpec {
+/// The run `data` describes for system `S` (see the module documentation).
+pub fn spec_from_bytes<S: System>(data: &[u8]) -> RunSpec {
+    spec_for_layout(data, S::layout)
+}
+
+/// The run `data` describes for a system laid out by `layout`.
+fn spec_for_layout(data: &[u8], layout: LayoutOf) -> RunSpec {
     let mut u = Unstructured::new(data);
     let seed = u64::arbitrary(&mut u).unwrap_or(0);
     let mut options = SimOptions::swarm(seed);
@@ -42,23 +48,30 @@ pub fn spec_from_bytes(data: &[u8]) -> RunSpec {
     options.clients = u.int_in_range(1..=4).unwrap_or(2);
     options.safety_ms = u.int_in_range(500..=SAFETY_MS_MAX).unwrap_or(2_000);
     options.workload.ops_per_client = u.int_in_range(1..=30).unwrap_or(10);
+    let mut spec = RunSpec { seed, options, schedule: Schedule::default(), bug: None };
+    let layout = layout(&spec.config());
     // The seed's own plan, plus whatever events the rest of the bytes add.
-    let mut schedule = Schedule::plan(seed, &options);
+    let mut schedule = Schedule::plan(seed, &spec.options, &layout);
     schedule.events.extend(Schedule::arbitrary_take_rest(u).unwrap_or_default().events);
-    RunSpec { seed, schedule: schedule.fit(options.nodes, options.safety_ms), options, bug: None }
+    spec.schedule = schedule.fit(&layout, spec.options.safety_ms);
+    spec
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::layout::Layout;
+
+    const SERVERS: LayoutOf = |config| Layout::servers(config.nodes);
 
     #[test]
     fn any_bytes_give_a_valid_spec() {
         let mut bytes = Vec::new();
         for n in 0..300u32 {
             bytes.extend(n.to_le_bytes().iter().map(|b| b.wrapping_mul(97).wrapping_add(n as u8)));
-            spec_from_bytes(&bytes).validate().unwrap_or_else(|e| panic!("{} bytes: {e}", bytes.len()));
+            let spec = spec_for_layout(&bytes, SERVERS);
+            spec.validate(SERVERS).unwrap_or_else(|e| panic!("{} bytes: {e}", bytes.len()));
         }
-        spec_from_bytes(&[]).validate().unwrap();
+        spec_for_layout(&[], SERVERS).validate(SERVERS).unwrap();
     }
 }

@@ -7,16 +7,21 @@
 //! Modules:
 //! - [`node`]: the protocol API: `Node`, `Context`, `Command`, ids and the node's clock reading.
 //! - [`disk`]: the `Storage` trait a node's durable state goes through, its in-memory,
-//!   simulated (faulty) and real backends, and `RecordLog`, a checksummed write-ahead log on top.
+//!   simulated (faulty) and real backends, `RecordLog` (a checksummed write-ahead log) with
+//!   `TypedLog` (its serde records) on top, `SealedFile` (one checksummed value replaced whole),
+//!   and `DiskError::requires_halt`, the halt policy every system follows.
 //! - [`clock`]: each node's own clock (offset, linear drift, steps, periodic wobble) and the
 //!   conversion of its timers to simulated time.
 //! - [`buggify`]: FoundationDB-style two-level `buggify!` sites.
 //! - [`bugs`]: the bug zoo, written once: `bug_zoo!` declares a system's planted bugs.
 //! - [`events`]: a system's own events, counted with the moment (and again under faults).
 //! - [`rng`]: the named, version-stable PRNG and seed derivation every random draw uses.
-//! - [`testing`]: drive one node by hand in unit tests and assert the exact commands it emits.
+//! - [`testing`]: the test kit: one node by hand with exact command vectors (`TestNode`), a
+//!   scripted cluster for scenario tests (`Cluster`), and seeded faults for it (`Nemesis`).
 //! - [`codec`]: serde values in checksummed frames; [`wire`]: what the frames carry.
 //! - [`options`]: `SimOptions`, plain data with presets (`nofault`, `lite`, `swarm`).
+//! - [`layout`]: a system's nodes as groups of kinds (servers, a coordinator, client-side
+//!   nodes...) and which faults may hit each kind.
 //! - [`schedule`]: the nemesis's fault schedule, planned from the seed as plain data.
 //! - [`shell`]: the transport-independent core of the generic shell (one node, its timers, a step).
 //! - [`net`]: the network fault layer (partitions, loss, delay, duplication, corruption).
@@ -35,6 +40,8 @@
 //! - `fuzzing` (simulation builds): the fuzz body shared by every system.
 //! - [`validate`]: the typed error and checks shared by the plain-data fault options.
 
+#![forbid(unsafe_code)]
+
 pub mod attempts;
 pub mod buggify;
 pub mod bugs;
@@ -51,6 +58,7 @@ pub mod faults;
 pub mod fuzzing;
 #[cfg(madsim)]
 pub mod harness;
+pub mod layout;
 pub mod net;
 pub mod node;
 pub mod options;
@@ -71,4 +79,5 @@ pub mod validate;
 pub mod wire;
 
 pub use disk::{DiskError, Storage};
+pub use layout::{FaultPermissions, Layout, Role};
 pub use node::{ClientId, Command, Context, Message, Node, NodeId, RequestId, Time};

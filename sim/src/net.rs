@@ -6,8 +6,10 @@
 //! delivered once or twice, each copy at its own time drawn from the latency distribution (with
 //! a slow tail and an extra reordering delay), possibly with a flipped bit. Partitions are
 //! checked twice, when a message is sent and when it is due to arrive, so messages in flight when
-//! a partition starts are lost too. Partitions cut only server-to-server links; clients keep
-//! their links (their messages still suffer loss, delay, duplication and corruption).
+//! a partition starts are lost too. Partitions cut only node-to-node links (client-side nodes
+//! are nodes: their links may be cut, as the layout allows); workload clients, where the
+//! history is recorded, keep their links (their messages still suffer loss, delay, duplication
+//! and corruption).
 
 use crate::node::{ClientId, NodeId};
 use crate::options::{LatencyDistribution, NetOptions};
@@ -20,7 +22,9 @@ use std::time::Duration;
 /// One end of a link.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Addr {
+    /// A node of the layout, of any kind (a server, a coordinator, a client-side node).
     Server(NodeId),
+    /// A workload client.
     Client(ClientId),
 }
 

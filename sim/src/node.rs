@@ -99,7 +99,9 @@ pub trait Node: Sized + 'static {
     type Response: Message;
 
     /// Called each time the node starts: at first boot and after every crash. Volatile state is
-    /// new; durable state must be recovered from `cx.disk()`, trusting nothing unchecked.
+    /// new; durable state must be recovered from `cx.disk()`, trusting nothing unchecked. An
+    /// empty disk at a start that is not the first ([`Context::first_boot`]) is a disk that was
+    /// lost and replaced, not a new node: whatever the node promised before is forgotten.
     fn on_start(&mut self, cx: &mut Context<'_, Self>);
 
     fn on_message(&mut self, cx: &mut Context<'_, Self>, from: NodeId, msg: Self::Msg);
@@ -187,6 +189,27 @@ where
     }
 }
 
+impl<N: Node> Command<N> {
+    /// This command as one of node `M`, whose types wrap `N`'s: how a system with several kinds
+    /// of node (whose `Node` is an enum over its kinds) lifts what one kind emitted (see
+    /// [`Context::embed`]).
+    pub fn lift<M: Node>(self) -> Command<M>
+    where
+        M::Msg: From<N::Msg>,
+        M::Timer: From<N::Timer>,
+        M::Response: From<N::Response>,
+    {
+        match self {
+            Command::Send { to, msg } => Command::Send { to, msg: msg.into() },
+            Command::Reply { to, resp } => Command::Reply { to, resp: resp.into() },
+            Command::SetTimer { timer, after } => Command::SetTimer { timer: timer.into(), after },
+            Command::CancelTimer { timer } => Command::CancelTimer { timer: timer.into() },
+            Command::Halt { reason } => Command::Halt { reason },
+            Command::Reboot => Command::Reboot,
+        }
+    }
+}
+
 /// Decides whether a `buggify` site fires; see [`crate::buggify`].
 pub trait BuggifySource {
     fn fire(&mut self, site: &'static Location<'static>) -> bool;
@@ -209,10 +232,12 @@ pub struct Context<'a, N: Node> {
     disk: &'a mut dyn Storage,
     buggify: &'a mut dyn BuggifySource,
     out: &'a mut Vec<Command<N>>,
+    first_boot: bool,
 }
 
 impl<'a, N: Node> Context<'a, N> {
-    /// Built by the shell (and by [`crate::testing`]) for one step.
+    /// Built by the shell (and by [`crate::testing`]) for one step, of a node at its first boot
+    /// unless [`Context::with_first_boot`] says otherwise.
     pub fn new(
         id: NodeId,
         now: Time,
@@ -221,12 +246,30 @@ impl<'a, N: Node> Context<'a, N> {
         buggify: &'a mut dyn BuggifySource,
         out: &'a mut Vec<Command<N>>,
     ) -> Self {
-        Context { id, now, rng, disk, buggify, out }
+        Context { id, now, rng, disk, buggify, out, first_boot: true }
+    }
+
+    /// Whether this incarnation is the node's first start ([`Context::first_boot`]).
+    pub fn with_first_boot(mut self, first_boot: bool) -> Self {
+        self.first_boot = first_boot;
+        self
     }
 
     /// This node.
     pub fn id(&self) -> NodeId {
         self.id
+    }
+
+    /// Whether the node is at its first boot, as an operator tells "bootstrap" from "restart":
+    /// true in the node's first incarnation of the run (in real mode: when the cluster launcher
+    /// starts it for the first time), and again only if that first start crashed before it
+    /// finished (then nothing of it left the node). False after every later restart. A node
+    /// that finds its disk empty when this is false lost its disk (a wiped disk, a replaced
+    /// drive) and must not act on promises it no longer remembers: it bootstraps only when this
+    /// is true, and it writes something durable at bootstrap so that a later restart can tell a
+    /// lost disk from a node that had not written anything yet.
+    pub fn first_boot(&self) -> bool {
+        self.first_boot
     }
 
     /// This node's own clock (skewed and drifting in simulation).
@@ -286,5 +329,36 @@ impl<'a, N: Node> Context<'a, N> {
     #[track_caller]
     pub fn buggify(&mut self) -> bool {
         self.buggify.fire(Location::caller())
+    }
+
+    /// Runs `step` as a step of an inner node of type `M`, on this node's id, clock, RNG, disk
+    /// and buggify sites, and turns each command it emits into one of this node's with `map`
+    /// (`None` drops it). This is how a system with several kinds of node stays one `Node`
+    /// type: an enum over its kinds, whose handlers embed the kind's own handler, e.g.
+    ///
+    /// ```text
+    /// Kinds::Server(server) => cx.embed(|cx| server.on_message(cx, from, msg), |c| Some(c.lift())),
+    /// ```
+    ///
+    /// with [`Command::lift`] when the enum's message, timer and response types wrap the kind's
+    /// (`From`), or a closure that also reroutes some commands (a reply that must go back to
+    /// the node that forwarded the request, say).
+    pub fn embed<M: Node, T>(
+        &mut self,
+        step: impl FnOnce(&mut Context<'_, M>) -> T,
+        map: impl FnMut(Command<M>) -> Option<Command<N>>,
+    ) -> T {
+        let mut out = Vec::new();
+        let result = step(&mut Context {
+            id: self.id,
+            now: self.now,
+            rng: &mut *self.rng,
+            disk: &mut *self.disk,
+            buggify: &mut *self.buggify,
+            out: &mut out,
+            first_boot: self.first_boot,
+        });
+        self.out.extend(out.into_iter().filter_map(map));
+        result
     }
 }

@@ -20,7 +20,9 @@ use std::fmt;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SimOptions {
-    /// Server nodes in the cluster.
+    /// Server nodes in the cluster: the system's layout (`System::layout`) sizes its server
+    /// group by it, and may add nodes of other kinds (a coordinator, one client-side node per
+    /// client...).
     pub nodes: u32,
     /// Client processes driving the workload.
     pub clients: u32,
@@ -103,7 +105,8 @@ pub enum LatencyDistribution {
 }
 
 /// Per-message network faults. Loss, duplication and corruption apply to every link, client
-/// links included; partitions ([`PartitionOptions`]) only cut links between servers.
+/// links included; partitions ([`PartitionOptions`]) only cut links between nodes (of any kind
+/// the layout lets them cut), never a workload client's.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct NetOptions {

@@ -6,8 +6,14 @@
 //! options. Each family of faults has its own timeline from its own random stream, so turning
 //! one family off does not move the others. Partitions of a link hold for a stability window
 //! before they change (VOPR's `partition_stability`).
+//!
+//! The plan follows the system's [`Layout`]: each fault's target is drawn among the nodes whose
+//! kind permits it (crashes among those that may crash, partitions among those whose links may
+//! be cut...), and destructive disk faults among the nodes the run's placement allows. With the
+//! default layout every node permits everything, and the draws are those of a plain cluster.
 
 use crate::disk::{place_corruption, Corruption};
+use crate::layout::{FaultPermissions, Layout};
 use crate::node::NodeId;
 use crate::options::{PartitionKind, SimOptions};
 use crate::rng::{self, chance, Rng};
@@ -20,7 +26,7 @@ use std::fmt;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, arbitrary::Arbitrary)]
 #[serde(rename_all = "snake_case", tag = "fault")]
 pub enum Fault {
-    /// Cut these directed server-to-server links, replacing any partition in force.
+    /// Cut these directed node-to-node links, replacing any partition in force.
     Partition {
         kind: PartitionKind,
         cut: Vec<(NodeId, NodeId)>,
@@ -93,21 +99,26 @@ pub struct Schedule {
 }
 
 impl Schedule {
-    /// Draws the plan for `seed` and `options`.
-    pub fn plan(seed: u64, options: &SimOptions) -> Schedule {
-        let n = options.nodes;
+    /// Draws the plan for `seed` and `options`, for the nodes of `layout`.
+    pub fn plan(seed: u64, options: &SimOptions, layout: &Layout) -> Schedule {
         let end = options.safety_ms;
         let mut events = Vec::new();
-        if n >= 2 && !options.partition.kinds.is_empty() {
-            plan_partitions(&mut rng::derive(seed, "nemesis.partition", 0), options, &mut events);
+        let cuttable = layout.eligible(|p| p.partition);
+        if cuttable.len() >= 2 && !options.partition.kinds.is_empty() {
+            let r = &mut rng::derive(seed, "nemesis.partition", 0);
+            plan_partitions(r, options, &cuttable, &mut events);
         }
-        if options.process.crash_interval_ms_mean > 0 {
-            plan_crashes(&mut rng::derive(seed, "nemesis.crash", 0), options, &mut events);
+        let crashable = layout.eligible(|p| p.crash);
+        if options.process.crash_interval_ms_mean > 0 && !crashable.is_empty() {
+            let r = &mut rng::derive(seed, "nemesis.crash", 0);
+            plan_crashes(r, options, &crashable, layout.len(), &mut events);
         }
-        if options.process.pause_interval_ms_mean > 0 {
-            plan_pauses(&mut rng::derive(seed, "nemesis.pause", 0), options, &mut events);
+        let pausable = layout.eligible(|p| p.pause);
+        if options.process.pause_interval_ms_mean > 0 && !pausable.is_empty() {
+            let r = &mut rng::derive(seed, "nemesis.pause", 0);
+            plan_pauses(r, options, &pausable, layout.len(), &mut events);
         }
-        plan_disk(seed, options, &mut events);
+        plan_disk(seed, options, layout, &mut events);
         events.retain(|e| e.at_ms < end);
         events.sort_by_key(|e| e.at_ms);
         Schedule { events }
@@ -117,8 +128,9 @@ impl Schedule {
         self.events.len()
     }
 
-    /// Checks that every event fits a cluster of `nodes` within `safety_ms`, in time order.
-    pub fn validate(&self, nodes: u32, safety_ms: u64) -> Result<(), String> {
+    /// Checks that every event names nodes of `layout` whose kind permits the fault, falls
+    /// within `safety_ms`, and comes in time order.
+    pub fn validate(&self, layout: &Layout, safety_ms: u64) -> Result<(), String> {
         for (i, e) in self.events.iter().enumerate() {
             if e.at_ms >= safety_ms {
                 return Err(format!(
@@ -126,10 +138,18 @@ impl Schedule {
                     e.at_ms
                 ));
             }
+            let nodes = layout.len();
             if let Some(n) = e.fault.nodes().find(|n| n.0 >= nodes) {
                 return Err(format!(
                     "schedule event {i} ({}) names {n}, but the cluster has {nodes} nodes",
                     e.fault
+                ));
+            }
+            if let Some(n) = e.fault.nodes().find(|n| !e.fault.permitted(&layout.permissions(*n))) {
+                return Err(format!(
+                    "schedule event {i} ({}) names {n}, a {} node, which the system's layout protects from it",
+                    e.fault,
+                    layout.kind_of(n)
                 ));
             }
             if i > 0 && self.events[i - 1].at_ms > e.at_ms {
@@ -142,10 +162,11 @@ impl Schedule {
         Ok(())
     }
 
-    /// Makes any schedule (from a fuzzer, say) fit a cluster: node ids and times are wrapped
-    /// into range, self-links dropped, and events sorted.
-    pub fn fit(mut self, nodes: u32, safety_ms: u64) -> Schedule {
-        let nodes = nodes.max(1);
+    /// Makes any schedule (from a fuzzer, say) fit a layout: node ids and times are wrapped
+    /// into range, self-links dropped, events the layout does not permit dropped, and events
+    /// sorted.
+    pub fn fit(mut self, layout: &Layout, safety_ms: u64) -> Schedule {
+        let nodes = layout.len().max(1);
         for e in &mut self.events {
             e.at_ms %= safety_ms.max(1);
             e.fault.map_nodes(|n| NodeId(n.0 % nodes));
@@ -155,8 +176,16 @@ impl Schedule {
                 cut.dedup();
             }
         }
+        self.events.retain(|e| e.fault.nodes().all(|n| e.fault.permitted(&layout.permissions(n))));
         self.events.sort_by_key(|e| e.at_ms);
         self
+    }
+
+    /// Drops the events that name a node `layout` does not have or does not expose to the
+    /// fault: what is left of a schedule when a run's layout shrinks (fewer clients, say).
+    pub fn retain_fitting(&mut self, layout: &Layout) {
+        let fits = |n: NodeId| n.0 < layout.len();
+        self.events.retain(|e| e.fault.nodes().all(|n| fits(n) && e.fault.permitted(&layout.permissions(n))));
     }
 
     pub fn is_empty(&self) -> bool {
@@ -165,6 +194,19 @@ impl Schedule {
 }
 
 impl Fault {
+    /// Whether a node with `permissions` may suffer this fault (a `Restart` or `Resume` goes
+    /// with the crash or pause it ends; a `Heal` names no node).
+    pub fn permitted(&self, permissions: &FaultPermissions) -> bool {
+        match self {
+            Fault::Partition { .. } | Fault::Clog { .. } | Fault::Unclog { .. } => permissions.partition,
+            Fault::Heal => true,
+            Fault::Crash { .. } | Fault::Restart { .. } => permissions.crash,
+            Fault::Pause { .. } | Fault::Resume { .. } => permissions.pause,
+            Fault::BitFlip { .. } | Fault::LatentError { .. } => permissions.destructive_disk,
+            Fault::DiskFull { .. } | Fault::DiskFreed { .. } => permissions.disk_full,
+        }
+    }
+
     /// The nodes the fault names.
     pub fn nodes(&self) -> impl Iterator<Item = NodeId> + '_ {
         let (links, one): (&[(NodeId, NodeId)], Option<NodeId>) = match self {
@@ -238,7 +280,7 @@ pub mod strategy {
         proptest::collection::vec((0..safety_ms.max(1), fault(nodes)), 0..=max_events).prop_map(
             move |events| {
                 let events = events.into_iter().map(|(at_ms, fault)| Event { at_ms, fault }).collect();
-                Schedule { events }.fit(nodes, safety_ms)
+                Schedule { events }.fit(&Layout::servers(nodes), safety_ms)
             },
         )
     }
@@ -300,16 +342,23 @@ fn nodes(n: u32) -> Vec<NodeId> {
     (0..n).map(NodeId).collect()
 }
 
-fn plan_partitions(r: &mut Rng, o: &SimOptions, out: &mut Vec<Event>) {
+/// One of `candidates`, uniformly. Drawn as an index below `len as u32` so that with the
+/// candidates `0..n` it is the very draw a plain cluster's `gen_range(0..n)` makes.
+fn pick(r: &mut Rng, candidates: &[NodeId]) -> NodeId {
+    candidates[r.gen_range(0..candidates.len() as u32) as usize]
+}
+
+/// Partitions among `cuttable`, the nodes whose links may be cut (at least two).
+fn plan_partitions(r: &mut Rng, o: &SimOptions, cuttable: &[NodeId], out: &mut Vec<Event>) {
     let p = &o.partition;
     let mut t = exp_ms(r, p.interval_ms_mean);
     while t < o.safety_ms {
         let kind = *p.kinds.choose(r).expect("kinds is not empty");
         let hold = uniform_ms(r, p.hold_ms_min, p.hold_ms_max);
         if kind == PartitionKind::Swizzle {
-            t = plan_swizzle(r, o.nodes, t, hold, out);
+            t = plan_swizzle(r, cuttable, t, hold, out);
         } else {
-            let cut = partition_links(r, kind, o.nodes);
+            let cut = partition_links_among(r, kind, cuttable);
             out.push(Event { at_ms: t, fault: Fault::Partition { kind, cut } });
             t += hold;
             out.push(Event { at_ms: t, fault: Fault::Heal });
@@ -320,10 +369,10 @@ fn plan_partitions(r: &mut Rng, o: &SimOptions, out: &mut Vec<Event>) {
 
 /// Clog a random subset one node at a time, then unclog it in another random order. Returns the
 /// time the last node is unclogged.
-fn plan_swizzle(r: &mut Rng, n: u32, start: u64, hold: u64, out: &mut Vec<Event>) -> u64 {
-    let mut order = nodes(n);
+fn plan_swizzle(r: &mut Rng, cuttable: &[NodeId], start: u64, hold: u64, out: &mut Vec<Event>) -> u64 {
+    let mut order = cuttable.to_vec();
     order.shuffle(r);
-    order.truncate(r.gen_range(1..=n as usize));
+    order.truncate(r.gen_range(1..=cuttable.len()));
     let step = (hold / (2 * order.len() as u64)).max(1);
     let mut t = start;
     for &node in &order {
@@ -340,9 +389,14 @@ fn plan_swizzle(r: &mut Rng, n: u32, start: u64, hold: u64, out: &mut Vec<Event>
 
 /// The directed links a partition of `kind` cuts among `n >= 2` nodes, sorted.
 pub fn partition_links(r: &mut Rng, kind: PartitionKind, n: u32) -> Vec<(NodeId, NodeId)> {
-    let mut all = nodes(n);
+    partition_links_among(r, kind, &nodes(n))
+}
+
+/// The directed links a partition of `kind` cuts among `nodes` (at least two), sorted.
+pub fn partition_links_among(r: &mut Rng, kind: PartitionKind, nodes: &[NodeId]) -> Vec<(NodeId, NodeId)> {
+    let mut all = nodes.to_vec();
     all.shuffle(r);
-    let n = n as usize;
+    let n = all.len();
     let minority = ((n - 1) / 2).max(1);
     let mut cut = match kind {
         PartitionKind::Symmetric => cut_between(&all, r.gen_range(1..n), true),
@@ -391,12 +445,13 @@ fn ring_cut(shuffled: &[NodeId]) -> Vec<(NodeId, NodeId)> {
     cut
 }
 
-fn plan_crashes(r: &mut Rng, o: &SimOptions, out: &mut Vec<Event>) {
+/// Crashes among `crashable`; `nodes` is the layout's size.
+fn plan_crashes(r: &mut Rng, o: &SimOptions, crashable: &[NodeId], nodes: u32, out: &mut Vec<Event>) {
     let c = &o.process;
-    let mut down_until = vec![0u64; o.nodes as usize];
+    let mut down_until = vec![0u64; nodes as usize];
     let mut t = exp_ms(r, c.crash_interval_ms_mean);
     while t < o.safety_ms {
-        let node = r.gen_range(0..o.nodes);
+        let node = pick(r, crashable).0;
         if down_until[node as usize] <= t {
             let storm = r.gen_bool(c.storm_probability);
             let restarts = if storm { c.storm_restarts.max(1) } else { 1 };
@@ -420,12 +475,13 @@ fn plan_crashes(r: &mut Rng, o: &SimOptions, out: &mut Vec<Event>) {
     }
 }
 
-fn plan_pauses(r: &mut Rng, o: &SimOptions, out: &mut Vec<Event>) {
+/// Pauses among `pausable`; `nodes` is the layout's size.
+fn plan_pauses(r: &mut Rng, o: &SimOptions, pausable: &[NodeId], nodes: u32, out: &mut Vec<Event>) {
     let c = &o.process;
-    let mut busy_until = vec![0u64; o.nodes as usize];
+    let mut busy_until = vec![0u64; nodes as usize];
     let mut t = exp_ms(r, c.pause_interval_ms_mean);
     while t < o.safety_ms {
-        let node = r.gen_range(0..o.nodes);
+        let node = pick(r, pausable).0;
         let length = uniform_ms(r, c.pause_ms_min, c.pause_ms_max);
         if busy_until[node as usize] <= t {
             out.push(Event { at_ms: t, fault: Fault::Pause { node: NodeId(node) } });
@@ -436,16 +492,31 @@ fn plan_pauses(r: &mut Rng, o: &SimOptions, out: &mut Vec<Event>) {
     }
 }
 
-/// The disks a run may corrupt: a minority, drawn from the seed (see `disk::place_corruption`).
-pub fn corruptible(seed: u64, nodes: u32) -> Vec<Corruption> {
-    place_corruption(nodes as usize, &mut rng::derive(seed, "disk.placement", 0))
+/// The disks a run may corrupt (or wipe), one entry per node of `layout`: a minority of each
+/// group whose kind permits destructive disk faults, drawn from the seed once per run (see
+/// `disk::place_corruption`); every other disk is protected. The k-th such group draws from
+/// its own stream, so the first one's placement is that of a plain cluster.
+pub fn corruptible(seed: u64, layout: &Layout) -> Vec<Corruption> {
+    let mut placement = Vec::with_capacity(layout.len() as usize);
+    let mut k = 0;
+    for group in layout.groups() {
+        if group.faults.destructive_disk {
+            let r = &mut rng::derive(seed, "disk.placement", k);
+            placement.extend(place_corruption(group.len() as usize, r));
+            k += 1;
+        } else {
+            placement.extend((0..group.len()).map(|_| Corruption::Forbidden));
+        }
+    }
+    placement
 }
 
-fn plan_disk(seed: u64, o: &SimOptions, out: &mut Vec<Event>) {
-    let allowed: Vec<NodeId> = (corruptible(seed, o.nodes).into_iter().enumerate())
+fn plan_disk(seed: u64, o: &SimOptions, layout: &Layout, out: &mut Vec<Event>) {
+    let allowed: Vec<NodeId> = (corruptible(seed, layout).into_iter().enumerate())
         .filter(|(_, c)| *c == Corruption::Allowed)
         .map(|(i, _)| NodeId(i as u32))
         .collect();
+    let fillable = layout.eligible(|p| p.disk_full);
     let d = &o.disk;
     let mut r = rng::derive(seed, "nemesis.disk", 0);
     let every = |r: &mut Rng, mean: u64, f: &mut dyn FnMut(&mut Rng, u64)| {
@@ -468,8 +539,11 @@ fn plan_disk(seed: u64, o: &SimOptions, out: &mut Vec<Event>) {
             out.push(Event { at_ms: t, fault: Fault::LatentError { node } });
         });
     }
+    if fillable.is_empty() {
+        return;
+    }
     every(&mut r, d.full_interval_ms_mean, &mut |r, t| {
-        let node = NodeId(r.gen_range(0..o.nodes));
+        let node = pick(r, &fillable);
         out.push(Event { at_ms: t, fault: Fault::DiskFull { node } });
         out.push(Event {
             at_ms: t + uniform_ms(r, d.full_ms_min, d.full_ms_max),
@@ -488,9 +562,10 @@ mod tests {
     fn planned_schedules_are_valid_and_a_function_of_the_seed() {
         for seed in 0..300 {
             let o = Preset::Swarm.options(seed);
-            let s = Schedule::plan(seed, &o);
-            s.validate(o.nodes, o.safety_ms).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
-            assert_eq!(s, Schedule::plan(seed, &o));
+            let layout = Layout::servers(o.nodes);
+            let s = Schedule::plan(seed, &o, &layout);
+            s.validate(&layout, o.safety_ms).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+            assert_eq!(s, Schedule::plan(seed, &o, &layout));
         }
     }
 
@@ -518,17 +593,84 @@ mod tests {
         );
     }
 
+    /// Servers, a coordinator, and client-side nodes that may not be paused.
+    fn mixed() -> Layout {
+        use crate::layout::Role;
+        (Layout::servers(3).group("coordinator", 1, Role::Single))
+            .group("client", 3, Role::ClientSide)
+            .tune("client", |p| p.pause = false)
+    }
+
+    #[test]
+    fn faults_fall_only_on_the_kinds_that_permit_them_and_on_every_such_kind() {
+        let layout = mixed();
+        let mut hit: std::collections::BTreeSet<(&str, &str)> = Default::default();
+        for seed in 0..300 {
+            let o = Preset::Swarm.options(seed);
+            let s = Schedule::plan(seed, &o, &layout);
+            s.validate(&layout, o.safety_ms).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+            for e in &s.events {
+                let what = match e.fault {
+                    Fault::Crash { .. } => "crash",
+                    Fault::Pause { .. } => "pause",
+                    Fault::Partition { .. } | Fault::Clog { .. } => "partition",
+                    Fault::BitFlip { .. } | Fault::LatentError { .. } => "destructive",
+                    _ => continue,
+                };
+                hit.extend(e.fault.nodes().map(|n| (layout.kind_of(n), what)));
+            }
+        }
+        for kind in ["server", "coordinator", "client"] {
+            for what in ["crash", "partition"] {
+                assert!(hit.contains(&(kind, what)), "no {what} of a {kind} in 300 seeds: {hit:?}");
+            }
+        }
+        assert!(hit.contains(&("coordinator", "pause")) && !hit.contains(&("client", "pause")));
+        let destroyed: Vec<&str> = hit.iter().filter(|(_, w)| *w == "destructive").map(|(k, _)| *k).collect();
+        assert_eq!(destroyed, ["server"], "destructive disk faults only on the replicated group");
+    }
+
+    #[test]
+    fn a_schedule_that_hits_a_protected_kind_is_refused_and_fitting_drops_it() {
+        let layout = mixed();
+        let s = Schedule { events: vec![Event { at_ms: 5, fault: Fault::BitFlip { node: NodeId(5) } }] };
+        let err = s.validate(&layout, 1_000).unwrap_err();
+        assert!(err.contains("client node"), "{err}");
+        assert!(s.clone().fit(&layout, 1_000).is_empty());
+        let mut beyond =
+            Schedule { events: vec![Event { at_ms: 5, fault: Fault::Pause { node: NodeId(3) } }] };
+        beyond.retain_fitting(&Layout::servers(3));
+        assert!(beyond.is_empty(), "a node the smaller layout lacks");
+    }
+
+    #[test]
+    fn each_replicated_group_gets_its_own_corruptible_minority_and_the_first_keeps_its_draw() {
+        use crate::layout::Role;
+        let layout =
+            Layout::servers(3).group("shard", 3, Role::Replicated).group("client", 2, Role::ClientSide);
+        for seed in 0..100 {
+            let placement = corruptible(seed, &layout);
+            let allowed = |r: std::ops::Range<usize>| {
+                placement[r].iter().filter(|c| **c == Corruption::Allowed).count()
+            };
+            assert_eq!((allowed(0..3), allowed(3..6), allowed(6..8)), (1, 1, 0), "seed {seed}");
+            let plain = place_corruption(5, &mut rng::derive(seed, "disk.placement", 0));
+            assert_eq!(corruptible(seed, &Layout::servers(5)), plain);
+        }
+    }
+
     proptest! {
         #[test]
         fn generated_schedules_are_valid(s in strategy::schedule(5, 10_000, 30)) {
-            prop_assert!(s.validate(5, 10_000).is_ok());
+            prop_assert!(s.validate(&Layout::servers(5), 10_000).is_ok());
         }
 
         #[test]
         fn any_schedule_fits_once_fitted(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
             let mut u = arbitrary::Unstructured::new(&bytes);
             if let Ok(s) = <Schedule as arbitrary::Arbitrary>::arbitrary(&mut u) {
-                prop_assert!(s.fit(3, 5_000).validate(3, 5_000).is_ok());
+                let layout = Layout::servers(3).group("proxy", 2, crate::layout::Role::ClientSide);
+                prop_assert!(s.fit(&layout, 5_000).validate(&layout, 5_000).is_ok());
             }
         }
     }

@@ -37,11 +37,20 @@ pub struct Core<N: Node> {
     node: N,
     rng: Rng,
     timers: BTreeMap<N::Timer, Instant>,
+    first_boot: bool,
 }
 
 impl<N: Node> Core<N> {
+    /// A node at its first boot (see [`Core::first_boot`]).
     pub fn new(id: NodeId, node: N, rng: Rng) -> Self {
-        Core { id, node, rng, timers: BTreeMap::new() }
+        Core { id, node, rng, timers: BTreeMap::new(), first_boot: true }
+    }
+
+    /// Whether this incarnation is the node's first start: what its handlers read as
+    /// [`Context::first_boot`].
+    pub fn first_boot(mut self, first_boot: bool) -> Self {
+        self.first_boot = first_boot;
+        self
     }
 
     pub fn id(&self) -> NodeId {
@@ -74,9 +83,9 @@ impl<N: Node> Core<N> {
         buggify: &mut dyn BuggifySource,
     ) -> Result<Vec<Command<N>>, String> {
         let mut out = Vec::new();
-        let (id, node, rng) = (self.id, &mut self.node, &mut self.rng);
+        let (id, node, rng, first_boot) = (self.id, &mut self.node, &mut self.rng, self.first_boot);
         catch_unwind(AssertUnwindSafe(|| {
-            let mut cx = Context::new(id, now, rng, disk, buggify, &mut out);
+            let mut cx = Context::new(id, now, rng, disk, buggify, &mut out).with_first_boot(first_boot);
             match input {
                 Input::Start => node.on_start(&mut cx),
                 Input::Message(from, msg) => node.on_message(&mut cx, from, msg),

@@ -7,9 +7,12 @@
 //! the same signature: the same failure class and, for a checker's verdict, the same check; for
 //! a panic, the same message. The search repeats until no edit helps or the run budget is spent.
 //! It is generic over the function that runs a spec, so it is tested without a simulator.
+//! Candidates are checked against the system's layout: an edit that removes nodes (one client
+//! fewer, when the system runs a client-side node per client) drops the events that named them.
 
 use crate::clock::ClockOptions;
 use crate::disk::DiskFaults;
+use crate::layout::LayoutOf;
 use crate::report::{FailureClass, RunReport};
 use crate::spec::RunSpec;
 
@@ -49,17 +52,18 @@ pub struct Shrunk {
     pub kept: Vec<String>,
 }
 
-/// Shrinks a failing `spec` (whose run was `report`) with at most `budget` further runs.
-/// Panics if `report` passed: there is nothing to preserve.
+/// Shrinks a failing `spec` (whose run was `report`) of a system laid out by `layout` with at
+/// most `budget` further runs. Panics if `report` passed: there is nothing to preserve.
 pub fn shrink(
     spec: RunSpec,
     report: RunReport,
     budget: u32,
+    layout: LayoutOf,
     mut run: impl FnMut(&RunSpec) -> RunReport,
 ) -> Shrunk {
     let target = Signature::of(&report).expect("shrinking needs a failing run");
-    let mut s =
-        Search { best: Shrunk { spec, report, runs: 0, kept: Vec::new() }, target, budget, run: &mut run };
+    let best = Shrunk { spec, report, runs: 0, kept: Vec::new() };
+    let mut s = Search { best, target, budget, layout, run: &mut run };
     loop {
         let before = s.best.kept.len();
         s.drop_events();
@@ -74,13 +78,15 @@ struct Search<'a, F: FnMut(&RunSpec) -> RunReport> {
     best: Shrunk,
     target: Signature,
     budget: u32,
+    layout: LayoutOf,
     run: &'a mut F,
 }
 
 impl<F: FnMut(&RunSpec) -> RunReport> Search<'_, F> {
     /// Runs `candidate`; keeps it if it still fails the same way.
     fn try_keep(&mut self, candidate: RunSpec, what: String) -> bool {
-        if self.best.runs >= self.budget || candidate == self.best.spec || candidate.validate().is_err() {
+        let invalid = candidate.validate(self.layout).is_err();
+        if self.best.runs >= self.budget || candidate == self.best.spec || invalid {
             return false;
         }
         self.best.runs += 1;
@@ -119,6 +125,9 @@ impl<F: FnMut(&RunSpec) -> RunReport> Search<'_, F> {
         for (what, edit) in option_edits() {
             let mut candidate = self.best.spec.clone();
             if edit(&mut candidate) {
+                if let Ok(layout) = candidate.layout(self.layout) {
+                    candidate.schedule.retain_fitting(&layout);
+                }
                 self.try_keep(candidate, what.to_string());
             }
         }
@@ -177,10 +186,12 @@ fn set<T: PartialEq>(slot: &mut T, value: T) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::layout::Layout;
     use crate::options::Preset;
     use crate::report::Failure;
     use crate::schedule::Fault;
     use crate::stats::Counters;
+    use crate::system::SystemConfig;
     use faultline_checkers::History;
     use std::time::Duration;
 
@@ -212,9 +223,13 @@ mod tests {
         report(spec, failure)
     }
 
+    fn servers(config: &SystemConfig) -> Layout {
+        Layout::servers(config.nodes)
+    }
+
     fn failing_spec() -> RunSpec {
         (0..)
-            .map(|seed| RunSpec::from_preset(seed, Preset::Lite, None))
+            .map(|seed| RunSpec::from_preset(seed, Preset::Lite, None, servers))
             .find(|s| fake(s).failure.is_some())
             .unwrap()
     }
@@ -224,7 +239,7 @@ mod tests {
         let spec = failing_spec();
         let before = spec.schedule.len();
         let original = fake(&spec);
-        let shrunk = shrink(spec, original, 500, fake);
+        let shrunk = shrink(spec, original, 500, servers, fake);
         assert!(before > 1, "the example should start with several events");
         assert_eq!(shrunk.spec.schedule.len(), 1, "{:?}", shrunk.spec.schedule);
         assert!(matches!(shrunk.spec.schedule.events[0].fault, Fault::Crash { .. }));
@@ -241,7 +256,7 @@ mod tests {
         let other = |s: &RunSpec| {
             report(s, Some(Failure { class: FailureClass::Safety, message: "other-check: violation".into() }))
         };
-        let shrunk = shrink(spec.clone(), original, 100, other);
+        let shrunk = shrink(spec.clone(), original, 100, servers, other);
         assert_eq!(shrunk.spec, spec);
         assert!(shrunk.kept.is_empty());
     }
@@ -250,6 +265,6 @@ mod tests {
     fn the_budget_bounds_the_runs() {
         let spec = failing_spec();
         let original = fake(&spec);
-        assert!(shrink(spec, original, 3, fake).runs <= 3);
+        assert!(shrink(spec, original, 3, servers, fake).runs <= 3);
     }
 }

@@ -7,6 +7,7 @@
 //! tests and the CLI bind systems to it.
 
 use crate::bugs::Bug;
+use crate::layout::Layout;
 use crate::node::{ClientId, Node, NodeId};
 use crate::options::WorkloadOptions;
 use crate::rng::Rng;
@@ -16,8 +17,11 @@ use faultline_checkers::{EventKind, History, Value, Verdict};
 /// How a system is set up for a run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SystemConfig {
-    /// Server nodes in the cluster.
+    /// Server nodes in the cluster (`SimOptions::nodes`): what [`System::layout`] sizes its
+    /// server group (or groups) by.
     pub nodes: u32,
+    /// Workload clients (`SimOptions::clients`): client-side nodes are often one per client.
+    pub clients: u32,
     /// A planted bug by name (see [`System::Bug`]), or `None` for the correct protocol.
     pub bug: Option<String>,
     /// What the workload's clients do (key count and distribution, for the system's draws).
@@ -25,9 +29,10 @@ pub struct SystemConfig {
 }
 
 impl SystemConfig {
-    /// `nodes` servers, no bug, the default workload.
+    /// `nodes` servers, the default number of clients and workload, no bug.
     pub fn new(nodes: u32) -> Self {
-        SystemConfig { nodes, bug: None, workload: WorkloadOptions::default() }
+        let defaults = crate::options::SimOptions::default();
+        SystemConfig { nodes, clients: defaults.clients, bug: None, workload: defaults.workload }
     }
 
     /// The planted bug of system `S`, parsed from its canonical or variant name.
@@ -107,14 +112,28 @@ pub trait System: Sized + Send + Sync + 'static {
     /// Validates the configuration (an unknown bug name is an error naming the known ones).
     fn new(config: &SystemConfig) -> Result<Self, String>;
 
-    /// Builds node `id` with fresh volatile state: at boot and at every restart.
+    /// The system's nodes as groups of kinds, and the faults each kind may suffer (see
+    /// [`crate::layout`]). By default one replicated group of `config.nodes` servers.
+    fn layout(config: &SystemConfig) -> Layout {
+        Layout::servers(config.nodes)
+    }
+
+    /// Builds node `id` (of any kind of the layout) with fresh volatile state: at boot and at
+    /// every restart.
     fn build_node(&self, id: NodeId) -> Self::Node;
 
     /// The next operation of `client`.
     fn next_op(&self, client: ClientId, rng: &mut Rng) -> Op<<Self::Node as Node>::Request>;
 
-    /// Where a client sends `request`: `hint` is the last redirect, if any.
-    fn route(&self, request: &<Self::Node as Node>::Request, hint: Option<NodeId>, rng: &mut Rng) -> NodeId;
+    /// Where workload client `client` sends `request` (any node of the layout: a server, or the
+    /// client-side node that acts for this client): `hint` is the last redirect, if any.
+    fn route(
+        &self,
+        client: ClientId,
+        request: &<Self::Node as Node>::Request,
+        hint: Option<NodeId>,
+        rng: &mut Rng,
+    ) -> NodeId;
 
     /// What `response` to `request` means.
     fn interpret(

@@ -5,8 +5,11 @@
 //! a crash until its restart, a pause until its resume, a full disk until it is freed) is a
 //! band; a fault of a moment (a bit flip, a latent sector error) is a line. Anything still in
 //! force when the safety phase ends lasts until then, when the harness heals everything. Times
-//! are in the history's unit: nanoseconds since the start of the run.
+//! are in the history's unit: nanoseconds since the start of the run. When the system has
+//! several kinds of node, each label names the kinds of the nodes the fault hit
+//! (`crash n3 (proxy)`), so a crash of a client-side node is told from a server's at a glance.
 
+use crate::layout::Layout;
 use crate::node::NodeId;
 use crate::schedule::{Fault, Schedule};
 use faultline_checkers::explain::html::{Annotations, Instant, Interval};
@@ -22,8 +25,9 @@ enum Band {
     Full(NodeId),
 }
 
-/// The faults of `schedule` as annotations; `safety_ms` ends whatever is still open.
-pub fn annotations(schedule: &Schedule, safety_ms: u64) -> Annotations {
+/// The faults of `schedule` on the nodes of `layout` as annotations; `safety_ms` ends whatever
+/// is still open.
+pub fn annotations(schedule: &Schedule, safety_ms: u64, layout: &Layout) -> Annotations {
     let mut open: BTreeMap<Band, (u64, String)> = BTreeMap::new();
     let mut notes = Annotations::default();
     for event in &schedule.events {
@@ -36,12 +40,12 @@ pub fn annotations(schedule: &Schedule, safety_ms: u64) -> Annotations {
         }
         match opens {
             Some(band) => {
-                if let Some((start, label)) = open.insert(band, (at, event.fault.to_string())) {
+                if let Some((start, label)) = open.insert(band, (at, label(&event.fault, layout))) {
                     notes.intervals.push(Interval { label, start, end: at });
                 }
             }
             None if closes.is_none() => {
-                notes.instants.push(Instant { label: event.fault.to_string(), time: at })
+                notes.instants.push(Instant { label: label(&event.fault, layout), time: at })
             }
             None => {}
         }
@@ -68,6 +72,20 @@ fn effect(fault: &Fault) -> (Option<Band>, Option<Band>) {
         Fault::DiskFull { node } => (Some(Band::Full(*node)), None),
         Fault::DiskFreed { node } => (None, Some(Band::Full(*node))),
         Fault::BitFlip { .. } | Fault::LatentError { .. } => (None, None),
+    }
+}
+
+/// The fault in words, followed by the kinds of the nodes it names when there are several.
+fn label(fault: &Fault, layout: &Layout) -> String {
+    let mut kinds: Vec<&str> = Vec::new();
+    for kind in fault.nodes().map(|n| layout.kind_of(n)) {
+        if !kinds.contains(&kind) {
+            kinds.push(kind);
+        }
+    }
+    match layout.has_kinds() && !kinds.is_empty() {
+        true => format!("{fault} ({})", kinds.join(", ")),
+        false => fault.to_string(),
     }
 }
 
@@ -100,7 +118,7 @@ mod tests {
                 at(900, Fault::Pause { node: n1 }),
             ],
         };
-        let notes = annotations(&schedule, 1_000);
+        let notes = annotations(&schedule, 1_000, &Layout::servers(3));
         let bands: Vec<(u64, u64, &str)> =
             notes.intervals.iter().map(|i| (i.start / 1_000_000, i.end / 1_000_000, &i.label[..5])).collect();
         assert_eq!(
@@ -110,5 +128,20 @@ mod tests {
         assert_eq!(notes.instants.len(), 1);
         assert_eq!(notes.instants[0].time, 250_000_000);
         assert!(notes.instants[0].label.contains("bit flip"), "{:?}", notes.instants);
+        assert_eq!(notes.intervals[1].label, "crash n1");
+    }
+
+    #[test]
+    fn labels_name_the_kinds_of_the_nodes_hit_when_there_are_several() {
+        let layout = Layout::servers(2).group("proxy", 1, crate::layout::Role::ClientSide);
+        let schedule = Schedule {
+            events: vec![
+                at(100, Fault::Pause { node: NodeId(2) }),
+                at(200, Fault::Partition { kind: PartitionKind::OneWay, cut: vec![(NodeId(0), NodeId(2))] }),
+            ],
+        };
+        let notes = annotations(&schedule, 1_000, &layout);
+        let labels: Vec<&str> = notes.intervals.iter().map(|i| i.label.as_str()).collect();
+        assert_eq!(labels, ["pause n2 (proxy)", "partition one_way [n0->n2] (server, proxy)"]);
     }
 }

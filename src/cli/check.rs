@@ -3,29 +3,33 @@
 //!
 //! ```text
 //! faultline check --model MODEL [--format jsonl|edn|porcupine-etcd|porcupine-kv]
-//!                 [--init VALUE] [--timeout SECS] [--html DIR] FILE...
+//!                 [--init VALUE] [--nil-read any|absent] [--independent auto|yes|no]
+//!                 [--timeout SECS] [--html DIR] FILE...
 //! faultline check --model list-append|rw-register [--consistency LEVEL] [--format ...] FILE...
 //! ```
 //!
-//! Prints one line per file, `FILE: ok|violation|unknown (N ops, T ms)`, followed by the
-//! explanation of a violation or the reason for an unknown (for transactions: the models ruled
-//! out and the explained anomalies). Exit codes: 0 all ok, 1 any
+//! Prints one line per file, `FILE: ok|violation|unknown (N ops, T ms)`, with the conventions
+//! the file was read under when they change the verdict (`3 independent keys`, `nil-read any`:
+//! see `faultline_checkers::conventions`), followed by the explanation of a violation or the
+//! reason for an unknown (for transactions: the models ruled out and the explained anomalies).
+//! Exit codes: 0 all ok, 1 any
 //! violation, 3 any unknown and no violation, 2 any error (bad arguments, an unreadable or
 //! malformed file). On an error nothing else is printed and no file is written: every file is
 //! read and checked before any result is reported.
 
+use faultline_checkers::conventions::{self, Conventions, Independence, Setup};
 use faultline_checkers::explain::html::{render, Annotations};
 use faultline_checkers::format::{self, Format, Parsed};
 use faultline_checkers::lin::{self, Options, Report};
 use faultline_checkers::txn::{self, ConsistencyModel, TxnOptions, TxnReport, Workload};
-use faultline_checkers::{AnyModel, Verdict};
+use faultline_checkers::{History, NilRead, Verdict};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
-    /// The model: register, cas-register, key-value, counter, set, queue, lock or lease
-    /// (linearizability); list-append or rw-register (transactions).
+    /// The model: register, cas-register, key-value, multi-register, counter, set, queue, lock,
+    /// lease or mutex (linearizability); list-append or rw-register (transactions).
     #[arg(long)]
     pub model: String,
     /// Transactional models only: the isolation level the verdict is about (read-uncommitted,
@@ -40,6 +44,15 @@ pub struct Args {
     /// (the empty string for porcupine-kv logs, as Porcupine's model has it; 0 for a counter).
     #[arg(long)]
     pub init: Option<String>,
+    /// What an ok read of nil means: `any` (the value is unknown, as Knossos reads it; the
+    /// default for EDN) or `absent` (the register holds nil, as Porcupine and faultline read it;
+    /// the default for the other formats).
+    #[arg(long, value_parser = parse_nil_read)]
+    pub nil_read: Option<NilRead>,
+    /// Whether values are Jepsen's independent `[key value]` tuples, each key checked alone:
+    /// `auto` (when every invocation carries a pair the model can read), `yes` or `no`.
+    #[arg(long, value_parser = parse_independence, default_value = "auto")]
+    pub independent: Independence,
     /// Give up on a file after this many seconds, answering `unknown`.
     #[arg(long)]
     pub timeout: Option<f64>,
@@ -58,6 +71,14 @@ fn parse_format(s: &str) -> Result<Format, String> {
     s.parse()
 }
 
+fn parse_nil_read(s: &str) -> Result<NilRead, String> {
+    s.parse()
+}
+
+fn parse_independence(s: &str) -> Result<Independence, String> {
+    s.parse()
+}
+
 fn parse_consistency(s: &str) -> Result<ConsistencyModel, String> {
     s.parse().map_err(|e: txn::UnknownModel| e.to_string())
 }
@@ -72,22 +93,34 @@ struct Checked {
 
 /// What a checker answered.
 enum Outcome {
-    Linearizability(Report),
+    /// The report, and the conventions the history was read under.
+    Linearizability(Report, Setup),
     Transactions(TxnReport),
 }
 
 impl Outcome {
     fn verdict(&self) -> &Verdict {
         match self {
-            Outcome::Linearizability(r) => &r.verdict,
+            Outcome::Linearizability(r, _) => &r.verdict,
             Outcome::Transactions(r) => &r.verdict,
         }
     }
 
-    /// Operations (linearizability) or transactions checked.
+    /// Operations (linearizability) or transactions checked, and for linearizability the
+    /// conventions that change the verdict: the independent keys, the meaning of nil reads.
     fn size(&self) -> String {
         match self {
-            Outcome::Linearizability(r) => format!("{} ops", r.operations),
+            Outcome::Linearizability(r, setup) => {
+                let mut words = vec![format!("{} ops", r.operations)];
+                if setup.independent {
+                    let keys = r.parts.len();
+                    words.push(format!("{keys} independent key{}", if keys == 1 { "" } else { "s" }));
+                }
+                if let Some(n) = setup.nil_read {
+                    words.push(format!("nil-read {n}"));
+                }
+                words.join(", ")
+            }
             Outcome::Transactions(r) => format!("{} txns", r.stats.transactions),
         }
     }
@@ -117,6 +150,8 @@ fn check_all(args: &Args) -> Result<Vec<Checked>, String> {
 fn check_transactions(args: &Args, workload: Workload) -> Result<Vec<Checked>, String> {
     let refused = [
         (args.init.is_some(), "--init"),
+        (args.nil_read.is_some(), "--nil-read"),
+        (args.independent != Independence::Auto, "--independent"),
         (args.timeout.is_some(), "--timeout (the transactional checker always decides)"),
         (args.html.is_some(), "--html"),
     ];
@@ -146,8 +181,13 @@ fn check_linearizability(args: &Args) -> Result<Vec<Checked>, String> {
             args.model
         ));
     }
-    let init = args.init.as_deref().map(parse_init).transpose()?;
-    AnyModel::by_name(&args.model, init.clone())?;
+    let conventions = Conventions {
+        init: args.init.as_deref().map(parse_init).transpose()?,
+        nil_read: args.nil_read,
+        independent: args.independent,
+    };
+    // Refuses an unknown model, or a convention it has no use for, before reading any file.
+    conventions::setup(&args.model, &conventions, None, &History::new())?;
     let timeout = match args.timeout {
         Some(secs) if !(secs >= 0.0 && secs.is_finite()) => return Err(format!("bad --timeout {secs}")),
         t => t.map(Duration::from_secs_f64),
@@ -161,10 +201,10 @@ fn check_linearizability(args: &Args) -> Result<Vec<Checked>, String> {
     let mut checked = Vec::new();
     for file in &args.files {
         let parsed = read(file, args.format)?;
-        let init = init.clone().or_else(|| parsed.format.default_init());
-        let model = AnyModel::by_name(&args.model, init)?;
+        let setup = conventions::setup(&args.model, &conventions, Some(parsed.format), &parsed.history)
+            .map_err(|e| format!("{}: {e}", file.display()))?;
         let started = now();
-        let report = lin::check(&model, &parsed.history, &options).map_err(|e| {
+        let report = lin::check(&setup.model, &parsed.history, &options).map_err(|e| {
             let line = e.event_index().and_then(|i| parsed.line_of(i));
             match line {
                 Some(line) => format!("{}:{line}: {}", file.display(), e.reason()),
@@ -175,7 +215,7 @@ fn check_linearizability(args: &Args) -> Result<Vec<Checked>, String> {
         checked.push(Checked {
             file: file.clone(),
             parsed,
-            outcome: Outcome::Linearizability(report),
+            outcome: Outcome::Linearizability(report, setup),
             millis,
         });
     }
@@ -225,7 +265,7 @@ fn report(args: &Args, checked: &[Checked]) -> i32 {
 /// transactions) the full report whenever it found anomalies.
 fn print_details(outcome: &Outcome) {
     match outcome {
-        Outcome::Linearizability(r) => match (&r.verdict, &r.explanation) {
+        Outcome::Linearizability(r, _) => match (&r.verdict, &r.explanation) {
             (Verdict::Violation(_), Some(e)) => print!("{e}"),
             (Verdict::Violation(why), None) => println!("  {why}"),
             (Verdict::Unknown(why), _) => println!("  {why}"),
@@ -258,7 +298,7 @@ fn write_pages(dir: &Path, checked: &[Checked]) -> Result<(), String> {
             n += 1;
             path = dir.join(format!("{name}-{n}.html"));
         }
-        let Outcome::Linearizability(report) = &c.outcome else {
+        let Outcome::Linearizability(report, _) = &c.outcome else {
             continue; // refused up front: transactional checks have no timeline
         };
         let page = render(&c.parsed.history, report, &Annotations::default());

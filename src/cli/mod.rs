@@ -1,16 +1,21 @@
 //! The `faultline` command line: one module per subcommand, each with its clap `Args` and a
-//! `run` that returns the process exit code.
+//! `run` that returns the process exit code (`check`, `merge`, `real`, `replay`, `sweep`,
+//! `systems`), and what the sweep and merge share: `record` (per-seed records and failure
+//! signatures), `summary` (the summary built from records), `shard` (`--shard auto` from the
+//! scheduler's environment).
 //!
 //! Exit codes: 0 success; 1 a failure was found (a failing seed, a violation); 2 a usage error
 //! (bad arguments, unknown names, unreadable input), reported in one line, with no partial
 //! output written.
 
 pub mod check;
+pub mod merge;
 pub mod real;
+pub mod record;
 pub mod replay;
+pub mod shard;
 #[cfg(madsim)]
 pub mod simlog;
-#[cfg(madsim)]
 pub mod summary;
 pub mod sweep;
 pub mod systems;

@@ -18,7 +18,7 @@ use std::path::PathBuf;
 pub struct RealArgs {
     /// The system to run (see `faultline systems`).
     pub system: String,
-    /// Server processes.
+    /// Servers (the system's layout may add processes of other kinds, one per client, say).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=16))]
     pub nodes: u32,
     /// Client operations in total.
@@ -49,6 +49,9 @@ pub struct RealNodeArgs {
     pub id: u32,
     #[arg(long)]
     pub nodes: u32,
+    /// The workload's clients (the system's layout may have a node per client).
+    #[arg(long, default_value_t = 3)]
+    pub clients: u32,
     #[arg(long)]
     pub port: u16,
     #[arg(long)]
@@ -57,6 +60,10 @@ pub struct RealNodeArgs {
     pub seed: u64,
     #[arg(long)]
     pub bug: Option<String>,
+    /// The node's first start: an empty `--dir` is a new node, not a lost disk. Without it, a
+    /// node that finds its data directory empty knows its disk was lost and acts accordingly.
+    #[arg(long)]
+    pub bootstrap: bool,
 }
 
 pub fn run(mut args: RealArgs) -> i32 {
@@ -142,10 +149,12 @@ mod imp {
         let node = NodeArgs {
             id: args.id,
             nodes: args.nodes,
+            clients: args.clients,
             base_port: args.port,
             dir: args.dir.clone(),
             seed: args.seed,
             bug: args.bug.clone(),
+            bootstrap: args.bootstrap,
         };
         match (system.real_node)(&node) {
             Ok(()) => EXIT_OK,

@@ -124,11 +124,12 @@ mod imp {
         if let Some(path) = &args.spec {
             let text =
                 std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            let spec = RunSpec::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+            let spec =
+                RunSpec::from_json(&text, system.layout).map_err(|e| format!("{}: {e}", path.display()))?;
             return Ok((spec, format!("faultline replay {} --spec {}", system.name, path.display())));
         }
         let seed = args.seed.expect("clap requires --seed without --spec");
-        let spec = RunSpec::from_preset(seed, args.preset, args.bug.clone());
+        let spec = RunSpec::from_preset(seed, args.preset, args.bug.clone(), system.layout);
         let bug = args.bug.as_ref().map(|b| format!(" --bug {b}")).unwrap_or_default();
         Ok((spec, format!("faultline replay {} --seed {seed} --preset {}{bug}", system.name, args.preset)))
     }
@@ -136,7 +137,7 @@ mod imp {
     fn finish(system: &registry::SystemEntry, args: &ReplayArgs, report: &RunReport) -> i32 {
         println!("{report}");
         if let Some(path) = &args.html {
-            match write_timeline(path, report, system.model) {
+            match write_timeline(path, report, system) {
                 Ok(()) => println!("timeline: {}", path.display()),
                 Err(e) => return usage_error(e),
             }
@@ -158,8 +159,8 @@ mod imp {
         }
         let (events, ops, clients) =
             (spec.schedule.len(), spec.options.workload.ops_per_client, spec.options.clients);
-        let shrunk =
-            shrink(spec, report, args.shrink_budget, |s| (system.run)(s).expect("candidates are validated"));
+        let run = |s: &RunSpec| (system.run)(s).expect("candidates are validated");
+        let shrunk = shrink(spec, report, args.shrink_budget, system.layout, run);
         let s = &shrunk.spec;
         println!(
             "shrunk in {} runs: {events} -> {} fault events, {clients} -> {} clients, {ops} -> {} operations per client, {} ms safety phase",
@@ -190,16 +191,27 @@ mod imp {
     /// Checks the run's history against `model` (keeping the linearization to draw) and writes
     /// the page with the schedule's faults on it, through a temporary file so that a failed
     /// write leaves no partial page.
-    fn write_timeline(path: &std::path::Path, report: &RunReport, model: &str) -> Result<(), String> {
+    fn write_timeline(
+        path: &std::path::Path,
+        report: &RunReport,
+        system: &registry::SystemEntry,
+    ) -> Result<(), String> {
         use faultline_checkers::explain::html::render;
         let options = faultline_checkers::Options {
             deadline: Some(std::time::Duration::from_secs(60)),
             witness: true,
             ..faultline_checkers::Options::default()
         };
-        let checked = faultline_checkers::check_named(model, None, &report.history, &options)
+        let checked = faultline_checkers::check_named(system.model, None, &report.history, &options)
             .map_err(|e| format!("the run's history cannot be drawn: {e}"))?;
-        let notes = faultline_sim::timeline::annotations(&report.schedule, report.options.safety_ms);
+        let config = faultline_sim::system::SystemConfig {
+            nodes: report.options.nodes,
+            clients: report.options.clients,
+            bug: report.bug.clone(),
+            workload: report.options.workload.clone(),
+        };
+        let layout = (system.layout)(&config);
+        let notes = faultline_sim::timeline::annotations(&report.schedule, report.options.safety_ms, &layout);
         let page = render(&report.history, &checked, &notes);
         let tmp = path.with_extension("html.partial");
         std::fs::write(&tmp, page).and_then(|_| std::fs::rename(&tmp, path)).map_err(|e| {

@@ -6,14 +6,16 @@
 //! buggify decisions); the probe system's check turns the recording into a verdict about the
 //! one property under test; each test runs a hand-written schedule or option set and asserts
 //! the verdict. The unit tests of `net`, `disk` and `clock` cover the models alone; these cover
-//! the wiring.
+//! the wiring. `proxy` shows a system with two kinds of node, one of them client-side.
 
 // Simulation only: these drive the simulator, which a real-mode build does not have.
 #![cfg(madsim)]
 
 mod probe;
+mod proxy;
 
 use faultline_sim::bugs::Bug;
+use faultline_sim::check::{check, Scenario};
 use faultline_sim::disk::{CrashKeeps, DiskFaults};
 use faultline_sim::harness::{run, RunSpec};
 use faultline_sim::options::{PartitionKind, SimOptions};
@@ -263,4 +265,40 @@ fn a_crash_aimed_at_the_leader_falls_on_the_named_node_when_there_is_none() {
     let c = probe(ProbeKind::Durability, spec(5, quiet(1), leader_crash()));
     assert_eq!(c.get("probe.n0.recovery_boots"), 1, "n0 must have crashed and restarted");
     assert_eq!(c.get("process.crash_leader"), 0);
+}
+
+#[test]
+fn client_side_proxies_are_crashed_paused_and_cut_off_and_the_checks_see_through_them() {
+    // Method: the counter behind one proxy per client (see `proxy.rs`) under swarm. The
+    // schedule draws its crashes, pauses and partitions among servers and proxies alike; the
+    // per-kind counters show the proxies took their share, and the counter's checks (exact
+    // bounds, linearizability) must hold on every seed.
+    let sweep = check::<proxy::Proxied>(Scenario::new("proxied counter: swarm"))
+        .expect_faults(&[
+            "kind.proxy.process.crash",
+            "kind.proxy.process.pause",
+            "kind.proxy.partition",
+            "kind.server.process.crash",
+        ])
+        .seeds(30)
+        .run();
+    assert!(
+        sweep.counters.get("process.crash_leader") > 0,
+        "crashes aimed at the primary must still find it"
+    );
+}
+
+#[test]
+fn a_proxy_that_acknowledges_before_the_primary_answered_is_caught() {
+    let sweep =
+        check::<proxy::Proxied>(Scenario::new("proxied counter: bug ProxyAcksEarly").bug("ProxyAcksEarly"))
+            .seeds(50)
+            .run_expecting_failure();
+    let (seed, _, message) = &sweep.failures[0];
+    assert!(message.contains("counter-bounds") || message.contains("linearizable"), "seed {seed}: {message}");
+}
+
+#[test]
+fn runs_with_client_side_nodes_are_deterministic() {
+    check::<proxy::Proxied>(Scenario::new("proxied counter: determinism")).seeds(6).assert_deterministic();
 }

@@ -207,7 +207,7 @@ impl System for Probe {
         Op::new((), "noop", Value::Nil)
     }
 
-    fn route(&self, _request: &(), _hint: Option<NodeId>, _rng: &mut Rng) -> NodeId {
+    fn route(&self, _client: ClientId, _request: &(), _hint: Option<NodeId>, _rng: &mut Rng) -> NodeId {
         NodeId(0)
     }
 

@@ -15,6 +15,7 @@ mod ops;
 pub mod porcupine;
 
 use crate::history::{Event, History, Value};
+use crate::model::NilRead;
 use std::fmt;
 use std::str::FromStr;
 
@@ -85,6 +86,17 @@ impl Format {
         match self {
             Format::PorcupineKv => Some(Value::Str(String::new())),
             _ => None,
+        }
+    }
+
+    /// What an ok read of nil means in histories of this format, unless told otherwise: the
+    /// meaning of the checker that format's histories were recorded for. Knossos (Jepsen's EDN)
+    /// reads it as an unknown value; Porcupine's models, and faultline's own histories, as a
+    /// register holding nil.
+    pub fn default_nil_read(self) -> NilRead {
+        match self {
+            Format::Edn => NilRead::Any,
+            Format::Jsonl | Format::PorcupineEtcd | Format::PorcupineKv => NilRead::Absent,
         }
     }
 }

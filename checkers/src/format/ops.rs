@@ -10,7 +10,9 @@
 //! - no `:process`: process 0 (Elle's hand-written example histories omit it and are sequential);
 //! - no `:f`: `txn` (the same histories are all transactions);
 //! - a non-integer `:process` (Jepsen's `:nemesis`): the op is not a client operation and is
-//!   skipped.
+//!   skipped;
+//! - an `:info` op from a process with no operation in flight: a note, not a completion (Jepsen
+//!   logs such ops, and Knossos pairs an `:info` only with an open invocation), so it is skipped.
 //!
 //! Porcupine's key-value logs carry the key in its own `:key` field; with `fold_key` the key is
 //! folded into the value as `[key value]`, the key-value model's convention (which is also how
@@ -19,6 +21,7 @@
 use super::edn::{self, Edn};
 use super::FormatError;
 use crate::history::{Event, EventKind, Value};
+use std::collections::BTreeSet;
 
 /// Reads a history of op maps, returning the events and the line of each.
 pub(crate) fn read_op_maps(text: &str, fold_key: bool) -> Result<(Vec<Event>, Vec<usize>), FormatError> {
@@ -26,9 +29,17 @@ pub(crate) fn read_op_maps(text: &str, fold_key: bool) -> Result<(Vec<Event>, Ve
     let mut events = Vec::with_capacity(items.len());
     let mut lines = Vec::with_capacity(items.len());
     let mut all_timed = true;
+    let mut in_flight = BTreeSet::new();
     for item in items {
         let line = item.line;
         let Some((event, timed)) = event_from_map(item.form, line, fold_key)? else { continue };
+        let completes = match event.kind {
+            EventKind::Invoke => !in_flight.insert(event.process),
+            _ => in_flight.remove(&event.process),
+        };
+        if event.kind == EventKind::Info && !completes {
+            continue;
+        }
         all_timed &= timed;
         events.push(event);
         lines.push(line);
@@ -109,6 +120,19 @@ mod tests {
         assert_eq!(events.len(), 2);
         assert_eq!(lines, vec![1, 3]);
         assert_eq!(events[1], Event::complete(0, EventKind::Ok, "write", Value::Int(3), 12));
+    }
+
+    #[test]
+    fn an_info_without_an_invocation_is_skipped() {
+        let text = "{:process 3, :type :info, :f :start, :value nil}\n\
+                    {:process 3, :type :invoke, :f :read, :value nil}\n\
+                    {:process 3, :type :info, :f :read, :value nil}\n\
+                    {:process 3, :type :info, :f :read, :value nil}";
+        let (events, lines) = read_op_maps(text, false).unwrap();
+        assert_eq!(lines, vec![2, 3], "the info that completes the read is kept, the others not");
+        assert_eq!(events[1].kind, EventKind::Info);
+        let orphan_ok = read_op_maps("{:process 3, :type :ok, :f :read, :value 1}", false).unwrap();
+        assert_eq!(orphan_ok.0.len(), 1, "an ok without an invocation stays, for pairing to reject");
     }
 
     #[test]

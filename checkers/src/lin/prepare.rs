@@ -272,7 +272,7 @@ mod tests {
     use crate::model::register::Register;
 
     fn cas() -> Register {
-        Register { init: Value::Nil, cas: true }
+        Register { init: Value::Nil, cas: true, nil_read: crate::model::NilRead::Absent }
     }
 
     #[test]

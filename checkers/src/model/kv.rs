@@ -3,7 +3,8 @@
 //! Conventions (keyed values are `[key value]` pairs, as Jepsen's `independent` workloads and
 //! Porcupine's key-value logs, once read, write them):
 //! - `get [k nil]` -> ok `[k v]`: `v` is the key's value; nil when the key was never written
-//!   (or the initial value given with `--init`, for every key).
+//!   (or the initial value given with `--init`, for every key). With [`NilRead::Any`], an ok
+//!   get of nil (`[k nil]`, or nil alone) says nothing: the value is unknown.
 //! - `put [k v]`: sets the key to `v`.
 //! - `append [k s]`: appends the string `s` to the key's string value; a missing (nil) key
 //!   reads as "" for the append, so appending to it sets it to `s`. Appending to a key that
@@ -14,19 +15,20 @@
 //! The model is a product of independent keys, so the history is partitioned by key and each
 //! key is checked alone (P-compositionality).
 //!
-//! Search hints: gets are read-only; puts and appends are blind. Between puts and cas, a key's
+//! Search hints: gets are read-only; puts, appends and gets of unknown values are blind. Between puts and cas, a key's
 //! string only grows by appends, so a state `s` can satisfy a later get of `v` only if `s` is a
 //! prefix of `v`, unless a put or cas whose value is a prefix of `v` comes first. Appends carry
 //! unique values in practice, so the next get fixes the order of the appends before it: this
 //! keeps the search small on Porcupine's 50-client logs.
 
-use super::{known_output, unknown_function, Model};
+use super::{known_output, unknown_function, Model, NilRead};
 use crate::history::{Operation, Value};
 
 /// The key-value model; `init` is every key's initial value.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeyValue {
     pub init: Value,
+    pub nil_read: NilRead,
 }
 
 /// A key-value operation. `Get { value: None }` is a get whose result is unknown.
@@ -76,11 +78,11 @@ fn grows_into(a: &Value, b: &Value) -> bool {
     }
 }
 
-fn compile_get(op: &Operation, key: &Value) -> Result<KvOp, String> {
-    let value = match known_output(op) {
+fn compile_get(op: &Operation, key: &Value, nil_read: NilRead) -> Result<KvOp, String> {
+    let value = match nil_read.observed(known_output(op)) {
         None => None,
         Some(out) => match out.as_list() {
-            Some([k, v]) if k == key => Some(v.clone()),
+            Some([k, v]) if k == key => nil_read.observed(Some(v)).cloned(),
             _ => return Err(format!("get on key {key} must return [{key} value], got {out}")),
         },
     };
@@ -104,7 +106,7 @@ impl Model for KeyValue {
         let key =
             || args.first().cloned().ok_or_else(|| format!("{} expects [key ...], got {}", op.f, op.input));
         match (op.f.as_str(), args) {
-            ("get", [_] | [_, _]) => compile_get(op, &key()?),
+            ("get", [_] | [_, _]) => compile_get(op, &key()?, self.nil_read),
             ("put", [k, v]) => Ok(KvOp::Put { key: k.clone(), value: v.clone() }),
             ("append", [k, Value::Str(s)]) => Ok(KvOp::Append { key: k.clone(), value: s.clone() }),
             ("append", _) => Err(format!("append expects [key string], got {}", op.input)),
@@ -153,7 +155,7 @@ impl Model for KeyValue {
     }
 
     fn blind(&self, op: &KvOp) -> bool {
-        matches!(op, KvOp::Put { .. } | KvOp::Append { .. })
+        matches!(op, KvOp::Put { .. } | KvOp::Append { .. } | KvOp::Get { value: None, .. })
     }
 
     fn overwrites(&self, op: &KvOp) -> bool {
@@ -182,12 +184,12 @@ mod tests {
     use crate::model::testing::{info, ok};
 
     fn kv(op: Operation) -> KvOp {
-        KeyValue { init: Value::Nil }.compile(&op).unwrap()
+        KeyValue { init: Value::Nil, nil_read: NilRead::Absent }.compile(&op).unwrap()
     }
 
     #[test]
     fn appends_concatenate_and_gets_compare() {
-        let m = KeyValue { init: Value::Nil };
+        let m = KeyValue { init: Value::Nil, nil_read: NilRead::Absent };
         let app = kv(ok("append", vec!["k", "ab"].into(), Value::Nil));
         let s = m.step(&Value::Nil, &app).unwrap();
         assert_eq!(s, Value::from("ab"));
@@ -205,7 +207,7 @@ mod tests {
 
     #[test]
     fn ill_formed_operations_are_errors() {
-        let m = KeyValue { init: Value::Nil };
+        let m = KeyValue { init: Value::Nil, nil_read: NilRead::Absent };
         let wrong_key = ok("get", vec![Value::from("k"), Value::Nil].into(), vec!["j", "x"].into());
         assert!(m.compile(&wrong_key).unwrap_err().contains("must return"));
         assert!(m.compile(&ok("append", vec![Value::from("k"), 1.into()].into(), Value::Nil)).is_err());
@@ -214,8 +216,19 @@ mod tests {
     }
 
     #[test]
+    fn a_nil_get_is_unknown_only_under_knossos_meaning() {
+        let nil_get =
+            ok("get", vec![Value::from("k"), Value::Nil].into(), vec![Value::from("k"), Value::Nil].into());
+        let any = KeyValue { init: Value::Nil, nil_read: NilRead::Any };
+        assert_eq!(any.compile(&nil_get).unwrap(), KvOp::Get { key: "k".into(), value: None });
+        let bare_nil = ok("get", vec![Value::from("k"), Value::Nil].into(), Value::Nil);
+        assert_eq!(any.compile(&bare_nil).unwrap(), KvOp::Get { key: "k".into(), value: None });
+        assert_eq!(kv(nil_get), KvOp::Get { key: "k".into(), value: Some(Value::Nil) });
+    }
+
+    #[test]
     fn prefix_reachability() {
-        let m = KeyValue { init: Value::Nil };
+        let m = KeyValue { init: Value::Nil, nil_read: NilRead::Absent };
         let get = KvOp::Get { key: "k".into(), value: Some("abc".into()) };
         assert!(m.may_reach(&Value::Nil, &get));
         assert!(m.may_reach(&"ab".into(), &get));

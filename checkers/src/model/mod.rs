@@ -4,15 +4,21 @@
 //! Models:
 //! - [`register`]: `register` (read/write) and `cas-register` (adds compare-and-set).
 //! - [`kv`]: `key-value` with get/put/append/cas, partitioned by key.
+//! - [`multi_register`]: `multi-register`, Knossos's transactions of reads and writes over
+//!   several registers.
 //! - [`counter`]: `counter` with incr/read.
 //! - [`set`]: `set` with add/read.
 //! - [`queue`]: `queue`, a FIFO queue with enqueue/dequeue.
 //! - [`lock`]: `lock` and `lease`, with fencing tokens and fenced writes.
+//! - [`mutex`]: `mutex`, Knossos's lock: acquire and release, nothing else.
+//! - [`independent`]: any single-key model lifted to Jepsen's independent `[key value]`
+//!   tuples, one key at a time.
 //!
 //! Every model documents its input/output conventions in its own header. They share the
 //! Jepsen conventions for outcomes: a `fail` operation did not take effect (the checker drops
 //! it); an `info` operation, and one that never completed, may take effect at any point after
-//! its invocation, or never, and its output is unknown.
+//! its invocation, or never, and its output is unknown. What an `ok` read of nil means differs
+//! between the tools histories come from; [`NilRead`] chooses.
 //!
 //! Besides `init` and `step`, a model may tell the search what it knows about its operations
 //! ([`Model::read_only`], [`Model::blind`], and the reachability pair [`Model::explains`] /
@@ -20,15 +26,74 @@
 //! `checkers/tests/` check every model's hints against a brute-force checker that ignores them.
 
 pub mod counter;
+pub mod independent;
 pub mod kv;
 pub mod lock;
+pub mod multi_register;
+pub mod mutex;
 pub mod queue;
 pub mod register;
 pub mod set;
 
 use crate::history::{Operation, Value};
-use std::fmt::Debug;
+use independent::Independent;
+use std::fmt::{self, Debug};
 use std::hash::Hash;
+use std::str::FromStr;
+
+/// What an `ok` read that returned nil says about a register (or a key).
+///
+/// The tools disagree. Knossos's `register`, `cas-register` and `multi-register` models accept a
+/// nil read in every state: Jepsen records nil when it does not know what a read saw. Porcupine's
+/// etcd and key-value models, and faultline's own histories, read nil (or the initial value)
+/// when nothing was written: a nil read must find the register holding nil.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum NilRead {
+    /// Nil is a value like any other: the register holds nil (never written, with a nil initial
+    /// value). Porcupine's meaning, and faultline's.
+    #[default]
+    Absent,
+    /// Nil means the read's value is unknown: it is consistent with every state. Knossos's
+    /// meaning.
+    Any,
+}
+
+impl NilRead {
+    pub const ALL: [NilRead; 2] = [NilRead::Any, NilRead::Absent];
+
+    /// The name used on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            NilRead::Absent => "absent",
+            NilRead::Any => "any",
+        }
+    }
+
+    /// The value a read returned, as the model should check it: `None` when it says nothing.
+    pub(crate) fn observed(self, value: Option<&Value>) -> Option<&Value> {
+        match (self, value) {
+            (NilRead::Any, Some(Value::Nil)) => None,
+            (_, v) => v,
+        }
+    }
+}
+
+impl fmt::Display for NilRead {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for NilRead {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        NilRead::ALL
+            .into_iter()
+            .find(|n| n.name() == s)
+            .ok_or_else(|| format!("unknown nil-read meaning `{s}` (expected any or absent)"))
+    }
+}
 
 /// A sequential specification.
 pub trait Model: Sync {
@@ -115,26 +180,46 @@ pub(crate) fn known_output(op: &Operation) -> Option<&Value> {
 }
 
 /// Names of the models [`AnyModel::by_name`] knows, for help texts.
-pub const MODEL_NAMES: [&str; 8] =
-    ["register", "cas-register", "key-value", "counter", "set", "queue", "lock", "lease"];
+pub const MODEL_NAMES: [&str; 10] = [
+    "register",
+    "cas-register",
+    "key-value",
+    "multi-register",
+    "counter",
+    "set",
+    "queue",
+    "lock",
+    "lease",
+    "mutex",
+];
 
 /// One of the built-in models, chosen by name at run time.
 #[derive(Clone, Debug, PartialEq)]
 pub enum AnyModel {
     Register(register::Register),
     KeyValue(kv::KeyValue),
+    MultiRegister(multi_register::MultiRegister),
     Counter(counter::Counter),
     Set(set::SetModel),
     Queue(queue::Queue),
     Lock(lock::Lock),
+    Mutex(mutex::Mutex),
+    IndependentRegister(Independent<register::Register>),
+    IndependentCounter(Independent<counter::Counter>),
+    IndependentSet(Independent<set::SetModel>),
+    IndependentQueue(Independent<queue::Queue>),
+    IndependentLock(Independent<lock::Lock>),
+    IndependentMutex(Independent<mutex::Mutex>),
 }
 
 impl AnyModel {
     /// The model called `name`, starting from `init` where the model has an initial value
-    /// (`register`, `cas-register`, `key-value`: every key; `counter`). `None` means the
-    /// model's default (nil, or 0 for the counter).
+    /// (`register`, `cas-register`, `key-value` and `multi-register`: every key; `counter`).
+    /// `None` means the model's default (nil, or 0 for the counter). Nil reads have faultline's
+    /// meaning ([`NilRead::Absent`]); [`AnyModel::with_nil_read`] changes it.
     pub fn by_name(name: &str, init: Option<Value>) -> Result<AnyModel, String> {
-        let reg = |cas| register::Register { init: init.clone().unwrap_or(Value::Nil), cas };
+        let nil_read = NilRead::Absent;
+        let reg = |cas| register::Register { init: init.clone().unwrap_or(Value::Nil), cas, nil_read };
         let needs_no_init = |m: AnyModel| match &init {
             Some(v) => Err(format!("model {name} has no initial value to set (got {v})")),
             None => Ok(m),
@@ -142,7 +227,13 @@ impl AnyModel {
         match name {
             "register" => Ok(AnyModel::Register(reg(false))),
             "cas-register" => Ok(AnyModel::Register(reg(true))),
-            "key-value" | "kv" => Ok(AnyModel::KeyValue(kv::KeyValue { init: init.unwrap_or(Value::Nil) })),
+            "key-value" | "kv" => {
+                Ok(AnyModel::KeyValue(kv::KeyValue { init: init.unwrap_or(Value::Nil), nil_read }))
+            }
+            "multi-register" => Ok(AnyModel::MultiRegister(multi_register::MultiRegister {
+                init: init.unwrap_or(Value::Nil),
+                nil_read,
+            })),
             "counter" => match init.unwrap_or(Value::Int(0)) {
                 Value::Int(i) => Ok(AnyModel::Counter(counter::Counter { init: i as i128 })),
                 other => Err(format!("a counter starts from an integer, not {other}")),
@@ -151,18 +242,69 @@ impl AnyModel {
             "queue" => needs_no_init(AnyModel::Queue(queue::Queue)),
             "lock" => needs_no_init(AnyModel::Lock(lock::Lock { lease: false })),
             "lease" => needs_no_init(AnyModel::Lock(lock::Lock { lease: true })),
+            "mutex" => needs_no_init(AnyModel::Mutex(mutex::Mutex)),
             _ => Err(format!("unknown model `{name}` (expected one of: {})", MODEL_NAMES.join(", "))),
         }
     }
 
     pub fn name(&self) -> &'static str {
+        crate::with_model!(self, m => m.name())
+    }
+
+    /// The meaning of a nil read, for the models whose reads return a register's value (the
+    /// registers, `key-value` and `multi-register`, independent or not); `None` for the others.
+    pub fn nil_read(&self) -> Option<NilRead> {
         match self {
-            AnyModel::Register(m) => m.name(),
-            AnyModel::KeyValue(m) => m.name(),
-            AnyModel::Counter(m) => m.name(),
-            AnyModel::Set(m) => m.name(),
-            AnyModel::Queue(m) => m.name(),
-            AnyModel::Lock(m) => m.name(),
+            AnyModel::Register(m) | AnyModel::IndependentRegister(Independent { inner: m }) => {
+                Some(m.nil_read)
+            }
+            AnyModel::KeyValue(m) => Some(m.nil_read),
+            AnyModel::MultiRegister(m) => Some(m.nil_read),
+            _ => None,
+        }
+    }
+
+    /// The same model with nil reads meaning `nil_read`; models without such reads are unchanged.
+    pub fn with_nil_read(mut self, nil_read: NilRead) -> AnyModel {
+        match &mut self {
+            AnyModel::Register(m) | AnyModel::IndependentRegister(Independent { inner: m }) => {
+                m.nil_read = nil_read
+            }
+            AnyModel::KeyValue(m) => m.nil_read = nil_read,
+            AnyModel::MultiRegister(m) => m.nil_read = nil_read,
+            _ => {}
+        }
+        self
+    }
+
+    /// Whether the model reads Jepsen's independent `[key value]` tuples.
+    pub fn is_independent(&self) -> bool {
+        matches!(
+            self,
+            AnyModel::IndependentRegister(_)
+                | AnyModel::IndependentCounter(_)
+                | AnyModel::IndependentSet(_)
+                | AnyModel::IndependentQueue(_)
+                | AnyModel::IndependentLock(_)
+                | AnyModel::IndependentMutex(_)
+        )
+    }
+
+    /// The same model over Jepsen's independent keys (see [`independent`]). Only single-key
+    /// models can be lifted: `key-value` and `multi-register` have keys of their own.
+    pub fn independent(self) -> Result<AnyModel, String> {
+        match self {
+            AnyModel::Register(inner) => Ok(AnyModel::IndependentRegister(Independent { inner })),
+            AnyModel::Counter(inner) => Ok(AnyModel::IndependentCounter(Independent { inner })),
+            AnyModel::Set(inner) => Ok(AnyModel::IndependentSet(Independent { inner })),
+            AnyModel::Queue(inner) => Ok(AnyModel::IndependentQueue(Independent { inner })),
+            AnyModel::Lock(inner) => Ok(AnyModel::IndependentLock(Independent { inner })),
+            AnyModel::Mutex(inner) => Ok(AnyModel::IndependentMutex(Independent { inner })),
+            m if m.is_independent() => Ok(m),
+            m => Err(format!(
+                "model {} has keys of its own and cannot be split into independent keys",
+                m.name()
+            )),
         }
     }
 }
@@ -175,10 +317,18 @@ macro_rules! with_model {
         match $any {
             $crate::model::AnyModel::Register($m) => $body,
             $crate::model::AnyModel::KeyValue($m) => $body,
+            $crate::model::AnyModel::MultiRegister($m) => $body,
             $crate::model::AnyModel::Counter($m) => $body,
             $crate::model::AnyModel::Set($m) => $body,
             $crate::model::AnyModel::Queue($m) => $body,
             $crate::model::AnyModel::Lock($m) => $body,
+            $crate::model::AnyModel::Mutex($m) => $body,
+            $crate::model::AnyModel::IndependentRegister($m) => $body,
+            $crate::model::AnyModel::IndependentCounter($m) => $body,
+            $crate::model::AnyModel::IndependentSet($m) => $body,
+            $crate::model::AnyModel::IndependentQueue($m) => $body,
+            $crate::model::AnyModel::IndependentLock($m) => $body,
+            $crate::model::AnyModel::IndependentMutex($m) => $body,
         }
     };
 }
@@ -228,5 +378,36 @@ mod tests {
         assert!(AnyModel::by_name("counter", Some(Value::from("x"))).is_err());
         assert!(AnyModel::by_name("set", Some(Value::Int(1))).is_err());
         assert!(AnyModel::by_name("list-append", None).unwrap_err().contains("unknown model"));
+        assert!(AnyModel::by_name("mutex", Some(Value::Int(0))).is_err());
+    }
+
+    #[test]
+    fn nil_read_meanings_apply_to_the_models_with_nil_reads() {
+        assert_eq!("any".parse::<NilRead>(), Ok(NilRead::Any));
+        assert!("unknown".parse::<NilRead>().unwrap_err().contains("any or absent"));
+        for name in ["register", "cas-register", "key-value", "multi-register"] {
+            let m = AnyModel::by_name(name, None).unwrap();
+            assert_eq!(m.nil_read(), Some(NilRead::Absent), "{name}: faultline's meaning by default");
+            assert_eq!(m.with_nil_read(NilRead::Any).nil_read(), Some(NilRead::Any), "{name}");
+        }
+        let mutex = AnyModel::by_name("mutex", None).unwrap();
+        assert_eq!(mutex.clone().with_nil_read(NilRead::Any), mutex);
+        assert_eq!(mutex.nil_read(), None);
+    }
+
+    #[test]
+    fn single_key_models_lift_to_independent_keys() {
+        for name in ["register", "cas-register", "counter", "set", "queue", "lock", "lease", "mutex"] {
+            let lifted = AnyModel::by_name(name, None).unwrap().independent().unwrap();
+            assert!(lifted.is_independent(), "{name}");
+            assert_eq!(lifted.name(), name);
+            assert_eq!(lifted.clone().independent().unwrap(), lifted, "lifting twice is lifting once");
+        }
+        let reg = AnyModel::by_name("register", None).unwrap().independent().unwrap();
+        assert_eq!(reg.with_nil_read(NilRead::Any).nil_read(), Some(NilRead::Any));
+        for name in ["key-value", "multi-register"] {
+            let err = AnyModel::by_name(name, None).unwrap().independent().unwrap_err();
+            assert!(err.contains("keys of its own"), "{name}: {err}");
+        }
     }
 }

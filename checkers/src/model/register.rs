@@ -1,18 +1,20 @@
 //! Registers: `register` (read/write) and `cas-register` (adds compare-and-set).
 //!
 //! Conventions (Jepsen's and Knossos's):
-//! - `read`: input ignored (Jepsen writes nil); an ok read's value is the register's value;
-//!   nil means the register still holds its initial value (nil unless set with `--init`).
+//! - `read`: input ignored (Jepsen writes nil); an ok read's value is the register's value.
+//!   An ok read of nil depends on [`NilRead`]: with `Absent` the register holds nil (its initial
+//!   value unless set with `--init`, or a write of nil); with `Any` (Knossos's `register` and
+//!   `cas-register`) the read's value is unknown and it is valid in every state.
 //! - `write v`: sets the register to `v`.
 //! - `cas [from to]` (cas-register only): if the register holds `from`, sets it to `to`.
 //!   An ok cas took effect; a `fail` cas did not (the compare did not match), so the
 //!   checker drops it like every failed operation.
 //!
-//! Search hints: reads are read-only; writes are blind. Writes and cas are the only
+//! Search hints: reads are read-only; writes, and reads whose value is unknown, are blind. Writes and cas are the only
 //! operations that change the value, so a state holding `x` can satisfy a later read of
 //! `v != x` (or a cas from `v`) only through a write of `v` or a cas to `v`.
 
-use super::{known_output, unknown_function, Model};
+use super::{known_output, unknown_function, Model, NilRead};
 use crate::history::{Operation, Value};
 
 /// A single register; `cas` enables compare-and-set.
@@ -20,6 +22,7 @@ use crate::history::{Operation, Value};
 pub struct Register {
     pub init: Value,
     pub cas: bool,
+    pub nil_read: NilRead,
 }
 
 /// A register operation. `Read(None)` is a read whose result is unknown.
@@ -67,7 +70,7 @@ impl Model for Register {
 
     fn compile(&self, op: &Operation) -> Result<RegisterOp, String> {
         match op.f.as_str() {
-            "read" => Ok(RegisterOp::Read(known_output(op).cloned())),
+            "read" => Ok(RegisterOp::Read(self.nil_read.observed(known_output(op)).cloned())),
             "write" => Ok(RegisterOp::Write(op.input.clone())),
             "cas" if self.cas => match op.input.as_list() {
                 Some([from, to]) => Ok(RegisterOp::Cas { from: from.clone(), to: to.clone() }),
@@ -105,7 +108,7 @@ impl Model for Register {
     }
 
     fn blind(&self, op: &RegisterOp) -> bool {
-        matches!(op, RegisterOp::Write(_))
+        matches!(op, RegisterOp::Write(_) | RegisterOp::Read(None))
     }
 
     fn overwrites(&self, op: &RegisterOp) -> bool {
@@ -132,7 +135,7 @@ mod tests {
     use crate::model::testing::{info, ok, op};
 
     fn cas_register() -> Register {
-        Register { init: Value::Nil, cas: true }
+        Register { init: Value::Nil, cas: true, nil_read: NilRead::Absent }
     }
 
     #[test]
@@ -155,8 +158,22 @@ mod tests {
         let m = cas_register();
         assert!(m.compile(&ok("cas", 3.into(), Value::Nil)).unwrap_err().contains("[from to]"));
         assert!(m.compile(&ok("incr", 3.into(), Value::Nil)).unwrap_err().contains("unknown function"));
-        let plain = Register { init: Value::Nil, cas: false };
+        let plain = Register { init: Value::Nil, cas: false, nil_read: NilRead::Absent };
         assert!(plain.compile(&op("cas", vec![1i64, 2].into(), Status::Fail, None)).is_err());
+    }
+
+    #[test]
+    fn a_nil_read_is_unknown_under_knossos_meaning_and_a_value_under_porcupines() {
+        let read_nil = ok("read", Value::Nil, Value::Nil);
+        let absent = cas_register();
+        let any = Register { nil_read: NilRead::Any, ..cas_register() };
+        assert_eq!(absent.compile(&read_nil).unwrap(), RegisterOp::Read(Some(Value::Nil)));
+        assert_eq!(any.compile(&read_nil).unwrap(), RegisterOp::Read(None));
+        assert_eq!(absent.step(&1.into(), &RegisterOp::Read(Some(Value::Nil))), None);
+        assert_eq!(any.step(&1.into(), &RegisterOp::Read(None)), Some(1.into()));
+        assert!(any.blind(&RegisterOp::Read(None)) && any.read_only(&RegisterOp::Read(None)));
+        let read3 = ok("read", Value::Nil, 3.into());
+        assert_eq!(any.compile(&read3).unwrap(), RegisterOp::Read(Some(3.into())), "only nil is unknown");
     }
 
     #[test]

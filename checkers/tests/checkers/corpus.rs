@@ -1,13 +1,16 @@
 //! Goal: the checker gives the known answer for every history of the corpus (Porcupine's
 //! Jepsen etcd logs and key-value logs; the Elle list-append histories only need to read, their
 //! check belongs to the transactional checker). Method: read `expected.tsv`, parse each file with
-//! the guessed format, check that the number of invocations matches, and compare the verdict
-//! with the expected one (a deadline turns a hang into a failure, never a pass).
+//! the guessed format, check that the number of invocations matches, set the model up with the
+//! format's defaults (Porcupine's meaning of nil reads and initial values), as `faultline check`
+//! does, and compare the verdict with the expected one (a deadline turns a hang into a failure,
+//! never a pass).
 
 use crate::support::{corpus_dir, loud_skip};
+use faultline_checkers::conventions::{setup, Conventions};
 use faultline_checkers::format;
-use faultline_checkers::lin::{check_named, Options};
-use faultline_checkers::Verdict;
+use faultline_checkers::lin::{check, Options};
+use faultline_checkers::{NilRead, Verdict};
 use std::time::Duration;
 
 struct Row {
@@ -59,8 +62,10 @@ fn every_corpus_history_gets_its_known_answer() {
         assert_eq!(invocations.count(), row.invocations, "{}: invocation count", row.path);
         let Some(model) = model_for(&row.path) else { continue };
         let options = Options { deadline: Some(Duration::from_secs(60)), ..Options::default() };
-        let report = check_named(model, parsed.format.default_init(), &parsed.history, &options)
-            .unwrap_or_else(|e| panic!("{}: {e}", row.path));
+        let setup = setup(model, &Conventions::default(), Some(parsed.format), &parsed.history).unwrap();
+        assert_eq!((setup.nil_read, setup.independent), (Some(NilRead::Absent), false), "{}", row.path);
+        let report =
+            check(&setup.model, &parsed.history, &options).unwrap_or_else(|e| panic!("{}: {e}", row.path));
         let want_ok = row.expected == "linearizable" || row.invocations == 0;
         let got = &report.verdict;
         assert!(

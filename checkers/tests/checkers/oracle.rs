@@ -43,6 +43,21 @@ oracle_test!(set_agrees_with_the_oracle, 5);
 oracle_test!(queue_agrees_with_the_oracle, 6);
 oracle_test!(lock_agrees_with_the_oracle, 7);
 oracle_test!(lease_agrees_with_the_oracle, 8);
+oracle_test!(cas_register_with_knossos_nil_reads_agrees_with_the_oracle, 9);
+oracle_test!(key_value_with_knossos_nil_reads_agrees_with_the_oracle, 10);
+oracle_test!(mutex_agrees_with_the_oracle, 11);
+oracle_test!(multi_register_agrees_with_the_oracle, 12);
+oracle_test!(multi_register_with_knossos_nil_reads_agrees_with_the_oracle, 13);
+oracle_test!(independent_cas_register_agrees_with_the_oracle, 14);
+oracle_test!(independent_mutex_agrees_with_the_oracle, 15);
+
+/// The numbers above are positions in `Kind::ALL`.
+#[test]
+fn oracle_tests_cover_every_kind() {
+    assert_eq!(Kind::ALL.len(), 16);
+    assert_eq!(Kind::ALL[9], Kind::CasRegisterNilAny);
+    assert_eq!(Kind::ALL[15], Kind::IndependentMutex);
+}
 
 /// Goal: the pruning is also right on histories too large for the oracle. Method: compare the
 /// optimized search with the plain memoized search (the plain one has none of the pruning; on

@@ -20,19 +20,28 @@
 //! - `crash` (private): what a power cut keeps of each file's unsynced changes, and torn writes.
 //! - [`real`]: `RealDisk`, real files in a data directory with real `fsync`.
 //! - [`log`]: `RecordLog`, append-only checksummed records with recovery that reports damage.
+//! - [`typed_log`]: `TypedLog`, a `RecordLog` of serde records.
+//! - [`sealed`]: `SealedFile`, one checksummed serde value in a file replaced whole.
+//!
+//! Protocols keep their durable state with the last two, and decide whether a disk error stops
+//! the node with [`DiskError::requires_halt`], the one halt policy of every system.
 
 mod crash;
 pub mod faults;
 pub mod log;
 pub mod mem;
 pub mod real;
+pub mod sealed;
 pub mod sim;
+pub mod typed_log;
 
 pub use faults::{place_corruption, Corruption, CrashKeeps, DiskFaultCounts, DiskFaults};
-pub use log::{RecordLog, RecordSlot, Recovered};
+pub use log::{RecordLog, RecordSlot, Recovered, TornTail};
 pub use mem::MemDisk;
 pub use real::RealDisk;
+pub use sealed::{Damage, Sealed, SealedFile};
 pub use sim::{BitFlip, CrashSummary, LatentSectors, SimDisk};
+pub use typed_log::TypedLog;
 
 /// Why a disk call failed. Every variant is something a correct protocol must survive.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -52,6 +61,28 @@ pub enum DiskError {
     /// An I/O error of the real backend.
     #[error("I/O error on {file}: {reason}")]
     Io { file: String, reason: String },
+}
+
+impl DiskError {
+    /// Whether a node that got this error must halt: stop at once, with nothing of the step
+    /// leaving it, and restart to recover from what is really on its disk
+    /// ([`crate::Context::halt`]). Every system follows this one policy:
+    ///
+    /// - `SyncFailed`: halt. The file's unsynced writes may be gone while the node's memory says
+    ///   they are written, and a later sync that succeeds does not bring them back (PostgreSQL's
+    ///   "fsyncgate"); only a restart learns what is really on disk.
+    /// - `Io` (real backend, an error of unknown kind) and `NotFound` (a file the node wrote is
+    ///   gone): halt, for the same reason: the node's view of its disk is no longer known good.
+    /// - `Full`: no halt. Nothing of the write reached the disk, so memory and disk still agree;
+    ///   the node abandons the step (answering nothing it did not store) and may retry later.
+    /// - `ReadError`: no halt. A failed read changes nothing; the node abandons the step or
+    ///   treats the data as damaged (a latent sector error is cured by rewriting it).
+    pub fn requires_halt(&self) -> bool {
+        match self {
+            DiskError::SyncFailed(_) | DiskError::Io { .. } | DiskError::NotFound(_) => true,
+            DiskError::Full(_) | DiskError::ReadError { .. } => false,
+        }
+    }
 }
 
 /// The longest file name any backend accepts (the common file-system limit).

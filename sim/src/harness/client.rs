@@ -105,7 +105,18 @@ impl<S: System> Client<S> {
         self.seq += 1;
         let mut attempts = Attempts::default();
         while sim_now() < deadline {
-            let target = lock(&self.world).system.route(&op.request, attempts.take_hint(), &mut self.rng);
+            let hint = attempts.take_hint();
+            let target = {
+                let w = lock(&self.world);
+                let target = w.system.route(self.id, &op.request, hint, &mut self.rng);
+                let nodes = w.layout.len();
+                assert!(
+                    target.0 < nodes,
+                    "{} routed a request to {target}, but the layout has {nodes} nodes",
+                    S::NAME
+                );
+                target
+            };
             let wire: WireOf<N<S>> = Wire::Request { id, req: op.request.clone() };
             transmit(&self.world, Addr::Client(self.id), Addr::Server(target), &wire);
             let attempt_ms = lock(&self.world).options.workload.attempt_timeout_ms;

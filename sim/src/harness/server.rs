@@ -1,4 +1,4 @@
-//! The simulated shell: runs any protocol's `Node` on a simulated server.
+//! The simulated shell: runs any protocol's `Node` on a simulated machine (a node of any kind).
 //!
 //! It waits for the next due frame or timer, runs the step through the shared [`Core`] under
 //! the world lock (the node's skewed clock, its simulated disk, the run's buggify), lets the
@@ -70,7 +70,9 @@ impl<S: System> Shell<S> {
             let status = &mut w.nodes[id.0 as usize];
             status.incarnation += 1;
             let stream = (u64::from(id.0) << 32) | status.incarnation;
-            let core = Core::new(id, w.system.build_node(id), rng::derive(w.seed, "node", stream));
+            let first_boot = !status.bootstrapped;
+            let core = Core::new(id, w.system.build_node(id), rng::derive(w.seed, "node", stream))
+                .first_boot(first_boot);
             (core, w.inboxes[&Addr::Server(id)].clone())
         };
         Shell { world, inbox, core }
@@ -83,6 +85,10 @@ impl<S: System> Shell<S> {
     /// Runs steps until the node stops or must reboot.
     async fn run(mut self) -> Flow {
         let mut flow = self.step(Input::Start).await;
+        if flow != Flow::Stop {
+            // The start finished: from now on a start is a restart, whatever the disk holds.
+            lock(&self.world).nodes[self.id().0 as usize].bootstrapped = true;
+        }
         while flow == Flow::Continue {
             if lock(&self.world).panic.is_some() {
                 return Flow::Stop;
@@ -157,8 +163,11 @@ impl<S: System> Shell<S> {
             lock(&self.world).halts.push((id, reason));
             return Flow::Stop;
         }
-        // Crash points fire only under faults: after the heal the cluster must be left to settle.
-        if out.reboot && lock(&self.world).phase == Phase::Safety {
+        // Crash points fire only under faults (after the heal the cluster must be left to
+        // settle), and only on kinds that may crash.
+        let may_crash =
+            |w: &super::world::World<S>| w.phase == Phase::Safety && w.layout.permissions(id).crash;
+        if out.reboot && may_crash(&lock(&self.world)) {
             return Flow::Reboot;
         }
         Flow::Continue

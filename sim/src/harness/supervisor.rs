@@ -6,13 +6,14 @@ use super::server::run_server;
 use super::world::{lock, sim_now, Phase, Shared, World};
 use crate::clock::ClockFaultCounts;
 use crate::disk::{DiskFaultCounts, DiskFaults, SimDisk};
+use crate::layout::Layout;
 use crate::node::{ClientId, NodeId};
 use crate::report::{Failure, FailureClass, RunReport};
 use crate::schedule::{Event, Fault};
 use crate::shell::panic_message;
 pub use crate::spec::RunSpec;
 use crate::stats::Counters;
-use crate::system::{System, SystemConfig};
+use crate::system::System;
 use crate::trace::{digest, TraceKind};
 use faultline_checkers::History;
 use madsim::runtime::{Handle, NodeHandle, Runtime};
@@ -32,18 +33,15 @@ const POLL: Duration = Duration::from_millis(50);
 /// Runs one simulated run of system `S`. An `Err` is a configuration error (invalid options,
 /// unknown bug), never a test outcome.
 pub fn run<S: System>(spec: &RunSpec) -> Result<RunReport, String> {
-    spec.validate()?;
-    let system = S::new(&SystemConfig {
-        nodes: spec.options.nodes,
-        bug: spec.bug.clone(),
-        workload: spec.options.workload.clone(),
-    })?;
+    spec.validate(S::layout)?;
+    let layout = spec.layout(S::layout)?;
+    let system = S::new(&spec.config())?;
     let mut config = madsim::Config::default();
     // faultline delays every message itself (see `net`); madsim's own latency stays negligible.
     config.net.send_latency = Duration::from_micros(1)..Duration::from_micros(2);
     let runtime = Runtime::with_seed_and_config(spec.seed, config);
     let spec2 = spec.clone();
-    match catch_unwind(AssertUnwindSafe(|| runtime.block_on(supervise(system, spec2)))) {
+    match catch_unwind(AssertUnwindSafe(|| runtime.block_on(supervise(system, spec2, layout)))) {
         Ok(report) => Ok(report),
         Err(panic) => Ok(harness_panic::<S>(spec, panic_message(&*panic))),
     }
@@ -70,7 +68,8 @@ fn harness_panic<S: System>(spec: &RunSpec, message: String) -> RunReport {
 struct Supervisor<S: System> {
     world: Shared<S>,
     handle: Handle,
-    servers: Vec<NodeHandle>,
+    /// Every node of the layout (servers and client-side nodes alike).
+    nodes: Vec<NodeHandle>,
     clients: Vec<NodeHandle>,
     start: Instant,
     /// Restarts owed to nodes that halted themselves, by due time.
@@ -80,15 +79,16 @@ struct Supervisor<S: System> {
     stand_ins: BTreeMap<NodeId, NodeId>,
 }
 
-async fn supervise<S: System>(system: S, spec: RunSpec) -> RunReport {
-    let world: Shared<S> = Arc::new(Mutex::new(World::new(system, spec.seed, spec.options.clone())));
+async fn supervise<S: System>(system: S, spec: RunSpec, layout: Layout) -> RunReport {
+    let nodes = layout.len();
+    let world: Shared<S> = Arc::new(Mutex::new(World::new(system, spec.seed, spec.options.clone(), layout)));
     let handle = Handle::current();
-    let servers = (0..spec.options.nodes).map(|i| spawn_server(&handle, &world, NodeId(i))).collect();
+    let handles = (0..nodes).map(|i| spawn_server(&handle, &world, NodeId(i))).collect();
     let clients = (0..spec.options.clients).map(|c| spawn_client(&handle, &world, ClientId(c))).collect();
     let mut sup = Supervisor {
         world,
         handle,
-        servers,
+        nodes: handles,
         clients,
         start: sim_now(),
         restarts: BTreeMap::new(),
@@ -104,9 +104,11 @@ async fn supervise<S: System>(system: S, spec: RunSpec) -> RunReport {
     sup.report(spec, failure)
 }
 
+/// Spawns node `id` of the layout (any kind: the shell is the same), named by its label.
 fn spawn_server<S: System>(handle: &Handle, world: &Shared<S>, id: NodeId) -> NodeHandle {
+    let name = lock(world).layout.label(id);
     let w = world.clone();
-    handle.create_node().name(id.to_string()).init(move || run_server(w.clone(), id)).build()
+    handle.create_node().name(name).init(move || run_server(w.clone(), id)).build()
 }
 
 fn spawn_client<S: System>(handle: &Handle, world: &Shared<S>, id: ClientId) -> NodeHandle {
@@ -167,7 +169,7 @@ impl<S: System> Supervisor<S> {
         tracing::info!("nemesis: heal everything; liveness phase begins");
         self.restarts.clear();
         self.stand_ins.clear();
-        let n = self.servers.len() as u32;
+        let n = self.nodes.len() as u32;
         let mut w = lock(&self.world);
         w.phase = Phase::Liveness;
         w.fabric.heal();
@@ -223,6 +225,7 @@ impl<S: System> Supervisor<S> {
         let fired = match fault {
             Fault::Partition { kind, cut } => self.with_world(|w| {
                 w.fabric.partition(cut);
+                w.count_kinds("partition", cut.iter().flat_map(|(a, b)| [*a, *b]));
                 (!cut.is_empty()).then(|| format!("partition.{}", kind.name()))
             }),
             Fault::Heal => self.with_world(|w| {
@@ -231,6 +234,7 @@ impl<S: System> Supervisor<S> {
             }),
             Fault::Clog { node } => self.with_world(|w| {
                 w.fabric.clog(*node);
+                w.count_kinds("partition", [*node]);
                 Some("partition.swizzle".to_string())
             }),
             Fault::Unclog { node } => self.with_world(|w| {
@@ -288,11 +292,13 @@ impl<S: System> Supervisor<S> {
         None
     }
 
-    /// The leader the system names, if it is up and is not `node`, remembered so that the
-    /// `Restart` of `node` restarts it; otherwise `node`.
+    /// The leader the system names, if it is up, may crash (its kind permits it) and is not
+    /// `node`, remembered so that the `Restart` of `node` restarts it; otherwise `node`.
     fn leader_instead_of(&mut self, node: NodeId) -> NodeId {
         let w = lock(&self.world);
-        let Some(leader) = w.system.leader(&w.observer).filter(|l| !w.nodes[l.0 as usize].down) else {
+        let up = |l: &NodeId| w.nodes.get(l.0 as usize).is_some_and(|s| !s.down);
+        let leader = w.system.leader(&w.observer).filter(|l| up(l) && w.layout.permissions(*l).crash);
+        let Some(leader) = leader else {
             return node;
         };
         drop(w);
@@ -310,7 +316,7 @@ impl<S: System> Supervisor<S> {
         if w.nodes[i].down {
             return false;
         }
-        self.handle.kill(self.servers[i].id());
+        self.handle.kill(self.nodes[i].id());
         w.crash_node(id);
         true
     }
@@ -332,7 +338,7 @@ impl<S: System> Supervisor<S> {
             return None;
         }
         lock(&self.world).nodes[i].down = false;
-        self.handle.restart(self.servers[i].id());
+        self.handle.restart(self.nodes[i].id());
         Some("process.restart".to_string())
     }
 
@@ -344,10 +350,11 @@ impl<S: System> Supervisor<S> {
         }
         lock(&self.world).nodes[i].paused = pause;
         if pause {
-            self.handle.pause(self.servers[i].id());
+            lock(&self.world).count_kinds("process.pause", [id]);
+            self.handle.pause(self.nodes[i].id());
             Some("process.pause".to_string())
         } else {
-            self.handle.resume(self.servers[i].id());
+            self.handle.resume(self.nodes[i].id());
             None
         }
     }
@@ -355,7 +362,7 @@ impl<S: System> Supervisor<S> {
     /// Stops every task; one more millisecond lets madsim drop them before the runtime goes.
     async fn shut_down(&mut self) {
         lock(&self.world).phase = Phase::Done;
-        for node in self.servers.iter().chain(&self.clients) {
+        for node in self.nodes.iter().chain(&self.clients) {
             self.handle.kill(node.id());
         }
         sleep(Duration::from_millis(1)).await;

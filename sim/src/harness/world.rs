@@ -9,6 +9,7 @@ use crate::buggify::Buggify;
 use crate::clock::NodeClock;
 use crate::codec;
 use crate::disk::SimDisk;
+use crate::layout::Layout;
 use crate::net::{Addr, Fabric};
 use crate::node::{ClientId, NodeId, Time};
 use crate::options::SimOptions;
@@ -38,13 +39,16 @@ pub(crate) enum Phase {
     Done,
 }
 
-/// A server's status as the supervisor sees it.
+/// A node's status as the supervisor sees it.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct NodeStatus {
     pub down: bool,
     pub paused: bool,
     /// Starts so far (1 after boot): seeds the node's RNG so each incarnation differs.
     pub incarnation: u64,
+    /// Whether one of its starts has finished (its `on_start` step ran to the end without a
+    /// halt or a power cut): until then every start is its first boot.
+    pub bootstrapped: bool,
 }
 
 /// The shared state of one run.
@@ -52,6 +56,8 @@ pub(crate) struct World<S: System> {
     pub system: S,
     pub seed: u64,
     pub options: SimOptions,
+    /// The system's nodes by kind, and the faults each may suffer.
+    pub layout: Layout,
     start: Instant,
     pub phase: Phase,
     pub fabric: Fabric,
@@ -71,7 +77,7 @@ pub(crate) struct World<S: System> {
     pub served: Vec<u32>,
     /// The supervisor's random stream (crash outcomes on disk).
     pub rng: Rng,
-    /// Every server's and client's inbox.
+    /// Every node's and client's inbox.
     pub inboxes: BTreeMap<Addr, SharedInbox>,
     time: TimeHandle,
 }
@@ -79,21 +85,20 @@ pub(crate) struct World<S: System> {
 pub(crate) type Shared<S> = Arc<Mutex<World<S>>>;
 
 impl<S: System> World<S> {
-    pub fn new(system: S, seed: u64, options: SimOptions) -> Self {
-        let n = options.nodes as usize;
-        let options_clients = options.clients;
+    pub fn new(system: S, seed: u64, options: SimOptions, layout: Layout) -> Self {
+        let n = layout.len();
         World {
             fabric: Fabric::new(options.net, rng::derive(seed, "net", 0)),
             buggify: Buggify::new(seed, options.buggify, options.buggify_arm_probability),
             served: vec![0; options.clients as usize],
-            disks: disks(seed, &options),
-            clocks: (0..n as u64)
-                .map(|i| NodeClock::draw(&options.clock, &mut rng::derive(seed, "clock", i)))
-                .collect(),
-            nodes: vec![NodeStatus::default(); n],
+            disks: disks(seed, &options, &layout),
+            clocks: clocks(seed, &options, &layout),
+            nodes: vec![NodeStatus::default(); n as usize],
+            inboxes: inboxes(n, options.clients),
             system,
             seed,
             options,
+            layout,
             start: sim_now(),
             time: TimeHandle::current(),
             phase: Phase::Safety,
@@ -104,7 +109,6 @@ impl<S: System> World<S> {
             halts: Vec::new(),
             panic: None,
             rng: rng::derive(seed, "supervisor", 0),
-            inboxes: inboxes(n as u32, options_clients),
         }
     }
 
@@ -159,6 +163,22 @@ impl<S: System> World<S> {
         self.nodes[i].paused = false;
         self.disks[i].crash();
         self.counters.add("process.crash");
+        self.count_kinds("process.crash", [id]);
+    }
+
+    /// With several kinds of node, counts a fault that hit `nodes` once for each kind among
+    /// them, as `kind.<kind>.<counter>`: a sweep can then tell that its client-side nodes were
+    /// crashed, paused and cut off, not only its servers. Nothing with a single kind.
+    pub fn count_kinds(&mut self, counter: &str, nodes: impl IntoIterator<Item = NodeId>) {
+        if !self.layout.has_kinds() {
+            return;
+        }
+        let mut kinds: Vec<&str> = nodes.into_iter().map(|n| self.layout.kind_of(n)).collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        for kind in kinds {
+            self.counters.add(&format!("kind.{kind}.{counter}"));
+        }
     }
 
     /// Appends a client event to the history (stamped now) and to the trace.
@@ -181,11 +201,21 @@ fn event_digest(event: &Event) -> u64 {
 }
 
 /// Each node's disk: the run's disk faults, corruptible only on the placement's minority.
-fn disks(seed: u64, options: &SimOptions) -> Vec<SimDisk> {
-    let placement = crate::schedule::corruptible(seed, options.nodes);
+fn disks(seed: u64, options: &SimOptions, layout: &Layout) -> Vec<SimDisk> {
+    let placement = crate::schedule::corruptible(seed, layout);
     (placement.into_iter().enumerate())
         .map(|(i, c)| SimDisk::new(options.disk.faults.clone(), c, rng::derive(seed, "disk", i as u64)))
         .collect()
+}
+
+/// Each node's clock, drawn from its own stream; exact on the kinds that may not suffer clock
+/// faults.
+fn clocks(seed: u64, options: &SimOptions, layout: &Layout) -> Vec<NodeClock> {
+    let draw = |id: NodeId| match layout.permissions(id).clock {
+        true => NodeClock::draw(&options.clock, &mut rng::derive(seed, "clock", u64::from(id.0))),
+        false => NodeClock::perfect(),
+    };
+    layout.nodes().map(draw).collect()
 }
 
 fn inboxes(nodes: u32, clients: u32) -> BTreeMap<Addr, SharedInbox> {

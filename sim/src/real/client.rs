@@ -86,7 +86,7 @@ impl<S: System> RealClient<S> {
         let deadline = now() + OPERATION;
         let mut attempts = Attempts::default();
         while now() < deadline {
-            let target = self.system.route(&op.request, attempts.take_hint(), &mut self.rng);
+            let target = self.system.route(self.id, &op.request, attempts.take_hint(), &mut self.rng);
             let wire: WireOf<N<S>> = Wire::Request { id, req: op.request.clone() };
             if !self.send(target, codec::encode(&wire)).await {
                 attempts.timed_out();

@@ -1,9 +1,14 @@
 //! The real-mode cluster command: start the node processes, drive the workload over TCP, kill
 //! and restart one node in the middle, check the history, stop the cluster.
+//!
+//! Every node of the system's layout is a process, client-side nodes included; the node killed
+//! is drawn from the kinds whose permissions allow it (`FaultPermissions::real_kill`: servers,
+//! not client-side nodes, unless the system says otherwise).
 
 use super::client::{now, RealClient, Recorder};
 use super::conn::node_addr;
-use crate::node::ClientId;
+use crate::layout::Layout;
+use crate::node::{ClientId, NodeId};
 use crate::rng;
 use crate::system::{CheckOutcome, System, SystemConfig};
 use faultline_checkers::{EventKind, History, Verdict};
@@ -19,6 +24,7 @@ pub struct ClusterArgs {
     pub system: String,
     /// The `faultline` executable to start nodes with (this one).
     pub exe: PathBuf,
+    /// Servers; the system's layout may add nodes of other kinds (one per client, say).
     pub nodes: u32,
     pub clients: u32,
     pub ops: u32,
@@ -46,6 +52,8 @@ impl ClusterReport {
 /// The node processes; killed when dropped, so no error path leaves them running.
 struct Cluster<'a> {
     args: &'a ClusterArgs,
+    /// Nodes of the layout: processes `0..size`.
+    size: u32,
     dir: PathBuf,
     children: Vec<Option<Child>>,
 }
@@ -59,7 +67,8 @@ impl Drop for Cluster<'_> {
 }
 
 impl Cluster<'_> {
-    fn spawn(&mut self, id: u32) -> Result<(), String> {
+    /// Starts node `id`: for the first time (`bootstrap`), or again after it was killed.
+    fn spawn(&mut self, id: u32, bootstrap: bool) -> Result<(), String> {
         let data = self.dir.join(format!("n{id}"));
         let log = std::fs::File::create(self.dir.join(format!("n{id}.log"))).map_err(|e| e.to_string())?;
         let mut cmd = Command::new(&self.args.exe);
@@ -70,6 +79,8 @@ impl Cluster<'_> {
             &id.to_string(),
             "--nodes",
             &self.args.nodes.to_string(),
+            "--clients",
+            &self.args.clients.to_string(),
         ])
         .args(["--port", &self.args.base_port.to_string(), "--seed", &self.args.seed.to_string()])
         .arg("--dir")
@@ -79,6 +90,9 @@ impl Cluster<'_> {
         .stdin(Stdio::null());
         if let Some(bug) = &self.args.bug {
             cmd.args(["--bug", bug]);
+        }
+        if bootstrap {
+            cmd.arg("--bootstrap");
         }
         let child = cmd.spawn().map_err(|e| format!("cannot start node {id}: {e}"))?;
         self.children[id as usize] = Some(child);
@@ -95,7 +109,7 @@ impl Cluster<'_> {
     /// Waits until every node accepts connections.
     fn wait_ready(&mut self) -> Result<(), String> {
         let deadline = now() + Duration::from_secs(20);
-        for id in 0..self.args.nodes {
+        for id in 0..self.size {
             let addr = node_addr(self.args.base_port, id);
             while std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
                 if let Some(Some(status)) =
@@ -121,21 +135,29 @@ pub fn run_cluster<S: System>(args: &ClusterArgs) -> Result<ClusterReport, Strin
     if args.nodes == 0 || args.clients == 0 || args.ops == 0 {
         return Err("--nodes, --clients and --ops must be positive".into());
     }
-    let system = Arc::new(S::new(&SystemConfig { bug: args.bug.clone(), ..SystemConfig::new(args.nodes) })?);
+    let config =
+        SystemConfig { clients: args.clients, bug: args.bug.clone(), ..SystemConfig::new(args.nodes) };
+    let system = Arc::new(S::new(&config)?);
+    let layout = S::layout(&config);
+    layout.validate()?;
+    if u32::from(args.base_port) + layout.len() > u32::from(u16::MAX) {
+        return Err(format!("--port {} leaves no room for {} nodes", args.base_port, layout.len()));
+    }
+    let victim = victim(&layout, args.seed)?;
     let (dir, temporary) = data_dir(args)?;
-    let mut cluster = Cluster { args, dir: dir.clone(), children: (0..args.nodes).map(|_| None).collect() };
-    for id in 0..args.nodes {
-        cluster.spawn(id)?;
+    let children = (0..layout.len()).map(|_| None).collect();
+    let mut cluster = Cluster { args, size: layout.len(), dir: dir.clone(), children };
+    for id in 0..layout.len() {
+        cluster.spawn(id, true)?;
     }
     cluster.wait_ready()?;
     println!(
-        "started {} nodes on {} .. {} (data and logs in {})",
-        args.nodes,
+        "started {} nodes ({layout}) on {} .. {} (data and logs in {})",
+        layout.len(),
         node_addr(args.base_port, 0),
-        node_addr(args.base_port, args.nodes - 1),
+        node_addr(args.base_port, layout.len() - 1),
         dir.display()
     );
-    let victim = (args.seed % u64::from(args.nodes)) as u32;
     let recorder = Arc::new(Recorder { history: Mutex::new(History::new()), start: now() });
     let runtime =
         tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
@@ -150,6 +172,15 @@ pub fn run_cluster<S: System>(args: &ClusterArgs) -> Result<ClusterReport, Strin
     }
     let counts = count_outcomes(&history);
     Ok(ClusterReport { history, checks, victim, counts })
+}
+
+/// The node to kill and restart: one of the nodes whose kind allows it, drawn from the seed.
+fn victim(layout: &Layout, seed: u64) -> Result<u32, String> {
+    let candidates: Vec<NodeId> = layout.eligible(|p| p.real_kill);
+    if candidates.is_empty() {
+        return Err(format!("no node of the layout ({layout}) may be killed"));
+    }
+    Ok(candidates[(seed % candidates.len() as u64) as usize].0)
 }
 
 fn data_dir(args: &ClusterArgs) -> Result<(PathBuf, bool), String> {
@@ -194,7 +225,7 @@ async fn workload<S: System>(
         cluster.lock().unwrap_or_else(|e| e.into_inner()).kill(victim);
         tokio::time::sleep(Duration::from_secs(1)).await;
         println!("restarting n{victim}");
-        cluster.lock().unwrap_or_else(|e| e.into_inner()).spawn(victim)
+        cluster.lock().unwrap_or_else(|e| e.into_inner()).spawn(victim, false)
     };
     let (_, restarted) = tokio::join!(futures::future::join_all(clients), killer);
     restarted

@@ -24,11 +24,16 @@ use tokio::sync::mpsc::{self, UnboundedSender};
 #[derive(Clone, Debug)]
 pub struct NodeArgs {
     pub id: u32,
+    /// The system's configuration: its servers and workload clients, which size its layout.
     pub nodes: u32,
+    pub clients: u32,
     pub base_port: u16,
     pub dir: PathBuf,
     pub seed: u64,
     pub bug: Option<String>,
+    /// The node's first start (the cluster launcher's first spawn of it), not a restart: an
+    /// empty data directory is then a new node rather than a lost disk (`Context::first_boot`).
+    pub bootstrap: bool,
 }
 
 /// What reaches the node's main loop.
@@ -40,13 +45,21 @@ enum Event<S: System> {
 /// Runs node `args.id` of system `S` until the process is killed. Returns only on a setup
 /// error, a halt or a panic, with the reason.
 pub fn run_node<S: System>(args: &NodeArgs) -> Result<(), String> {
-    let system = S::new(&SystemConfig { bug: args.bug.clone(), ..SystemConfig::new(args.nodes) })?;
+    let config =
+        SystemConfig { clients: args.clients, bug: args.bug.clone(), ..SystemConfig::new(args.nodes) };
+    let system = S::new(&config)?;
+    let layout = S::layout(&config);
+    layout.validate()?;
+    if args.id >= layout.len() {
+        return Err(format!("--id {} is not a node of the layout ({layout})", args.id));
+    }
     let runtime =
         tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
-    runtime.block_on(serve(system, args))
+    runtime.block_on(serve(system, args, layout.len()))
 }
 
-async fn serve<S: System>(system: S, args: &NodeArgs) -> Result<(), String> {
+/// Runs the node; `nodes` is the layout's size (every node of every kind is a peer).
+async fn serve<S: System>(system: S, args: &NodeArgs, nodes: u32) -> Result<(), String> {
     let me = NodeId(args.id);
     let listener = TcpListener::bind(node_addr(args.base_port, args.id))
         .await
@@ -54,8 +67,9 @@ async fn serve<S: System>(system: S, args: &NodeArgs) -> Result<(), String> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Event<S>>();
     tokio::spawn(accept_loop::<S>(listener, tx));
     let mut disk = RealDisk::open(&args.dir).map_err(|e| e.to_string())?;
-    let mut core = Core::new(me, system.build_node(me), rng::derive(args.seed, "node", u64::from(args.id)));
-    let peers: BTreeMap<NodeId, UnboundedSender<Vec<u8>>> = (0..args.nodes)
+    let rng = rng::derive(args.seed, "node", u64::from(args.id));
+    let mut core = Core::new(me, system.build_node(me), rng).first_boot(args.bootstrap);
+    let peers: BTreeMap<NodeId, UnboundedSender<Vec<u8>>> = (0..nodes)
         .filter(|p| *p != args.id)
         .map(|p| (NodeId(p), peer_writer(node_addr(args.base_port, p), Addr::Server(me))))
         .collect();

@@ -13,6 +13,8 @@
 //! - [`check`]: exact bounds on reads.
 //! - [`system`]: the counter bound to the harness (workload, routing, checks).
 
+#![forbid(unsafe_code)]
+
 pub mod bugs;
 pub mod check;
 pub mod msg;

@@ -22,7 +22,7 @@
 use crate::bugs::CounterBug;
 use crate::msg::{Entry, Msg, Request, Response, Timer};
 use crate::storage;
-use faultline_sim::disk::{DiskError, RecordLog};
+use faultline_sim::disk::{DiskError, TypedLog};
 use faultline_sim::{buggify, Context, Node, NodeId, RequestId};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -44,7 +44,7 @@ pub struct CounterNode {
     bug: Option<CounterBug>,
     /// The node's log: durable, except entries appended under `AckBeforeDurable` before the tick.
     entries: Vec<Entry>,
-    wal: Option<RecordLog>,
+    wal: Option<TypedLog<Entry>>,
     /// Entries known to be on this node's disk.
     synced: u64,
     /// Committed entries (the primary computes it; backups learn it).
@@ -70,8 +70,14 @@ struct Primary {
     flush_pending: bool,
 }
 
-/// Why a handler stopped early: a disk error, after which the node halts.
-struct Halted;
+/// Why a handler stopped early: a disk error. `Halted` when the error requires a halt
+/// (`DiskError::requires_halt`), which the handler has asked for; `Abandoned` otherwise (a full
+/// disk): memory still matches the disk, and the step answers nothing it did not store.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Stop {
+    Halted,
+    Abandoned,
+}
 
 impl CounterNode {
     pub fn new(id: NodeId, nodes: u32, bug: Option<CounterBug>) -> Self {
@@ -108,12 +114,16 @@ impl CounterNode {
     }
 }
 
-/// Runs `f`, halting the node on a disk error: after a failed sync or an unreadable log the
-/// node's view of its disk is unknown, and only a restart and recovery make it known again.
-fn or_halt<T>(result: Result<T, DiskError>, cx: &mut Cx<'_>) -> Result<T, Halted> {
+/// Stops the step on a disk error, halting the node when the error requires it: after a failed
+/// sync the node's view of its disk is unknown, and only a restart and recovery make it known
+/// again.
+fn checked<T>(result: Result<T, DiskError>, cx: &mut Cx<'_>) -> Result<T, Stop> {
     result.map_err(|e| {
-        cx.halt(format!("disk error: {e}"));
-        Halted
+        if e.requires_halt() {
+            cx.halt(format!("disk error: {e}"));
+            return Stop::Halted;
+        }
+        Stop::Abandoned
     })
 }
 
@@ -169,12 +179,20 @@ impl Node for CounterNode {
 
 // Boot and recovery.
 impl CounterNode {
-    fn boot(&mut self, cx: &mut Cx<'_>) -> Result<(), Halted> {
-        let recovered = or_halt(storage::recover(cx.disk()), cx)?;
+    fn boot(&mut self, cx: &mut Cx<'_>) -> Result<(), Stop> {
+        // Whatever the error, a node that cannot read its log has nothing to serve from: it
+        // halts, and the restart is the retry.
+        let recovered = storage::recover(cx.disk()).map_err(|e| {
+            cx.halt(format!("disk error: {e}"));
+            Stop::Halted
+        })?;
         self.entries = recovered.entries;
         self.synced = self.len();
         self.wal = Some(recovered.log);
         if !self.is_primary() {
+            // Tell the primary what survived: it may count this backup as holding entries it
+            // lost (a damaged or unreadable log cut short), and would otherwise never resend.
+            cx.send(PRIMARY, Msg::Ack { len: self.len() });
             return Ok(());
         }
         self.primary = Some(Primary {
@@ -195,7 +213,7 @@ impl CounterNode {
         self.maybe_finish_recovery(cx)
     }
 
-    fn on_log(&mut self, cx: &mut Cx<'_>, from: NodeId, entries: Vec<Entry>) -> Result<(), Halted> {
+    fn on_log(&mut self, cx: &mut Cx<'_>, from: NodeId, entries: Vec<Entry>) -> Result<(), Stop> {
         let Some(responses) = self.primary.as_mut().and_then(|p| p.recovering.as_mut()) else {
             return Ok(());
         };
@@ -203,22 +221,26 @@ impl CounterNode {
         self.maybe_finish_recovery(cx)
     }
 
-    /// Once enough backups answered, adopts the most complete log and starts a new epoch.
-    fn maybe_finish_recovery(&mut self, cx: &mut Cx<'_>) -> Result<(), Halted> {
+    /// Once enough backups answered, adopts the most complete log and starts a new epoch. The
+    /// primary stays recovering until that is durable: a step abandoned on a full disk is
+    /// retried at the next tick.
+    fn maybe_finish_recovery(&mut self, cx: &mut Cx<'_>) -> Result<(), Stop> {
         let needed = (self.nodes as usize - self.majority() + 1).min(self.nodes as usize - 1);
-        let Some(responses) = self.primary.as_mut().and_then(|p| p.recovering.take_if(|r| r.len() >= needed))
+        let Some(responses) =
+            self.primary.as_ref().and_then(|p| p.recovering.as_ref()).filter(|r| r.len() >= needed)
         else {
             return Ok(());
         };
         let rank = |log: &Vec<Entry>| (log.last().map(|e| e.epoch), log.len());
-        let best = responses.into_values().filter(|log| rank(log) > rank(&self.entries)).max_by_key(rank);
-        if let Some(best) = best {
-            self.wal = Some(or_halt(storage::rewrite(cx.disk(), &best), cx)?);
+        let best =
+            responses.values().filter(|log| rank(log) > rank(&self.entries)).max_by_key(|log| rank(log));
+        if let Some(best) = best.cloned() {
+            self.wal = Some(checked(storage::rewrite(cx.disk(), &best), cx)?);
             self.entries = best;
             self.synced = self.len();
         }
         let floor = self.entries.iter().map(|e| e.epoch).max().unwrap_or(0);
-        let epoch = or_halt(storage::next_epoch(cx.disk(), floor), cx)?;
+        let epoch = checked(storage::next_epoch(cx.disk(), floor), cx)?;
         let index_of =
             (self.entries.iter().enumerate()).filter_map(|(i, e)| Some((e.id?, i as u64))).collect();
         let p = self.primary.as_mut().expect("primary");
@@ -226,6 +248,7 @@ impl CounterNode {
         self.append(cx, Entry { epoch, id: None, delta: 0 })?;
         self.primary.as_mut().expect("primary").barrier = self.len();
         self.sync(cx)?;
+        self.primary.as_mut().expect("primary").recovering = None;
         self.replicate(cx);
         self.advance_commit(cx);
         Ok(())
@@ -234,16 +257,16 @@ impl CounterNode {
 
 // The primary's side of replication.
 impl CounterNode {
-    fn append(&mut self, cx: &mut Cx<'_>, entry: Entry) -> Result<u64, Halted> {
+    fn append(&mut self, cx: &mut Cx<'_>, entry: Entry) -> Result<u64, Stop> {
         let wal = self.wal.as_mut().expect("booted");
-        or_halt(storage::append(wal, cx.disk(), &entry), cx)?;
+        checked(wal.append(cx.disk(), &entry), cx)?;
         self.entries.push(entry);
         Ok(self.len() - 1)
     }
 
-    fn sync(&mut self, cx: &mut Cx<'_>) -> Result<(), Halted> {
+    fn sync(&mut self, cx: &mut Cx<'_>) -> Result<(), Stop> {
         let wal = self.wal.as_ref().expect("booted");
-        or_halt(wal.sync(cx.disk()), cx)?;
+        checked(wal.sync(cx.disk()), cx)?;
         self.synced = self.len();
         Ok(())
     }
@@ -265,7 +288,7 @@ impl CounterNode {
         }
     }
 
-    fn on_ack(&mut self, cx: &mut Cx<'_>, from: NodeId, len: u64) -> Result<(), Halted> {
+    fn on_ack(&mut self, cx: &mut Cx<'_>, from: NodeId, len: u64) -> Result<(), Stop> {
         let Some(p) = self.primary.as_mut().filter(|p| p.recovering.is_none()) else { return Ok(()) };
         let len = len.min(self.entries.len() as u64);
         p.matched.insert(from, len);
@@ -301,7 +324,7 @@ impl CounterNode {
         cx.crash_point();
     }
 
-    fn on_tick(&mut self, cx: &mut Cx<'_>) -> Result<(), Halted> {
+    fn on_tick(&mut self, cx: &mut Cx<'_>) -> Result<(), Stop> {
         cx.set_timer(Timer::Tick, TICK);
         let backups: Vec<NodeId> = self.backups().collect();
         let Some(p) = self.primary.as_mut() else { return Ok(()) };
@@ -310,7 +333,8 @@ impl CounterNode {
             for b in silent {
                 cx.send(b, Msg::Fetch);
             }
-            return Ok(());
+            // Enough answers are in only if finishing was abandoned (a full disk): try again.
+            return self.maybe_finish_recovery(cx);
         }
         // Legal slowness: skip a retransmission round.
         if buggify!(cx) {
@@ -326,7 +350,7 @@ impl CounterNode {
 
 // Client requests.
 impl CounterNode {
-    fn on_incr(&mut self, cx: &mut Cx<'_>, id: RequestId, delta: i64) -> Result<(), Halted> {
+    fn on_incr(&mut self, cx: &mut Cx<'_>, id: RequestId, delta: i64) -> Result<(), Stop> {
         let Some(p) = self.primary.as_mut() else {
             cx.reply(id, Response::NotPrimary { primary: PRIMARY });
             return Ok(());
@@ -363,7 +387,7 @@ impl CounterNode {
     }
 
     /// Group commit: one sync for every increment appended since the last flush.
-    fn on_flush(&mut self, cx: &mut Cx<'_>) -> Result<(), Halted> {
+    fn on_flush(&mut self, cx: &mut Cx<'_>) -> Result<(), Stop> {
         let Some(p) = self.primary.as_mut() else { return Ok(()) };
         // Legal slowness: put the flush off a little.
         if buggify!(cx) {
@@ -404,7 +428,7 @@ impl CounterNode {
         prev_epoch: Option<u64>,
         entries: Vec<Entry>,
         commit: u64,
-    ) -> Result<(), Halted> {
+    ) -> Result<(), Stop> {
         // Legal misbehaviour: ignore the message, as if the network lost it.
         if self.is_primary() || buggify!(cx) {
             return Ok(());
@@ -428,30 +452,40 @@ impl CounterNode {
     }
 
     /// Writes `entries` at `start`, replacing a conflicting suffix, and syncs. Returns the end of
-    /// the matched range.
-    fn merge(&mut self, cx: &mut Cx<'_>, start: u64, entries: Vec<Entry>) -> Result<u64, Halted> {
+    /// the matched range. If the disk fills part way, what was written is still synced: a later
+    /// message finds those entries in place and acknowledges them, so they must be durable.
+    fn merge(&mut self, cx: &mut Cx<'_>, start: u64, entries: Vec<Entry>) -> Result<u64, Stop> {
         let mut at = start;
         let mut changed = false;
+        let mut stopped = Ok(());
         for entry in entries {
             if self.entries.get(at as usize) != Some(&entry) {
-                if at < self.len() {
-                    self.truncate(cx, at)?;
+                stopped = self.replace_from(cx, at, entry);
+                if stopped.is_err() {
+                    break;
                 }
-                self.append(cx, entry)?;
                 changed = true;
             }
             at += 1;
         }
-        if changed {
+        if changed && stopped != Err(Stop::Halted) {
             self.sync(cx)?;
         }
-        Ok(at)
+        stopped.map(|()| at)
     }
 
-    fn truncate(&mut self, cx: &mut Cx<'_>, keep: u64) -> Result<(), Halted> {
+    /// Puts `entry` at position `at`, dropping what is there and after it.
+    fn replace_from(&mut self, cx: &mut Cx<'_>, at: u64, entry: Entry) -> Result<(), Stop> {
+        if at < self.len() {
+            self.truncate(cx, at)?;
+        }
+        self.append(cx, entry).map(|_| ())
+    }
+
+    fn truncate(&mut self, cx: &mut Cx<'_>, keep: u64) -> Result<(), Stop> {
         let wal = self.wal.as_mut().expect("booted");
-        or_halt(wal.truncate(cx.disk(), keep), cx)?;
-        or_halt(wal.sync(cx.disk()), cx)?;
+        checked(wal.truncate(cx.disk(), keep), cx)?;
+        checked(wal.sync(cx.disk()), cx)?;
         self.entries.truncate(keep as usize);
         self.synced = self.synced.min(keep);
         self.commit = self.commit.min(keep);

@@ -47,6 +47,8 @@
 //! - `observe`: observations for the invariant checkers, and a status summary.
 //! - [`system`]: Raft bound to the faultline harness (workload, routing, observation, checks).
 
+#![forbid(unsafe_code)]
+
 pub mod bugs;
 pub mod config;
 mod election;
@@ -243,12 +245,12 @@ impl Raft {
         self.store.as_mut().expect("the store is open whenever the node takes part")
     }
 
-    /// Turns a disk error into a stopped step: a failed sync (or an I/O error) may have lost
-    /// data the node believes written, so the only safe answer is to halt and recover from
-    /// what is really on disk; a full disk or a read error just abandons the step.
+    /// Turns a disk error into a stopped step, halting the node when the error requires it
+    /// (`DiskError::requires_halt`: a failed sync may have lost data the node believes
+    /// written); a full disk or a read error just abandons the step.
     fn disk<T>(&mut self, result: Result<T, DiskError>) -> Result<T, Stop> {
         result.map_err(|e| {
-            if matches!(e, DiskError::SyncFailed(_) | DiskError::Io { .. } | DiskError::NotFound(_)) {
+            if e.requires_halt() {
                 self.halt.get_or_insert(format!("disk: {e}"));
             }
             Stop

@@ -2,12 +2,13 @@
 //! a bad record (protocol-aware recovery, Alagappan et al., FAST 2018).
 //!
 //! Files:
-//! - `raft.meta.a`, `raft.meta.b`: the hard state (term, vote, promise), checksummed, written
-//!   one after the other with `replace_durably`, each with a version number. Metadata cannot be
-//!   fetched from peers (a vote is this node's own promise), so it is kept twice, as CTRL does:
-//!   recovery takes the newest copy that passes its checksum and rewrites the other.
-//! - `raft.snapshot`: the latest snapshot, checksummed, written with `replace_durably`.
-//! - `raft.log`: a `RecordLog` of `LogRecord`s: a `Base` naming the snapshot the log follows,
+//! - `raft.meta.a`, `raft.meta.b`: the hard state (term, vote, promise), each a `SealedFile`
+//!   (checksummed, replaced atomically), written one after the other, each with a version
+//!   number. Metadata cannot be fetched from peers (a vote is this node's own promise), so it
+//!   is kept twice, as CTRL does: recovery takes the newest copy that passes its checksum and
+//!   rewrites the other.
+//! - `raft.snapshot`: the latest snapshot, a `SealedFile`.
+//! - `raft.log`: a `TypedLog` of `LogRecord`s: a `Base` naming the snapshot the log follows,
 //!   then entries, each batch followed by a *persist record*.
 //!
 //! Crash or corruption? A batch of entries is appended and synced, then a persist record naming
@@ -69,17 +70,23 @@
 
 use crate::log::{digest, RaftLog, Slot};
 use crate::msg::{Entry, LogId, Snapshot};
-use faultline_sim::disk::{RecordLog, RecordSlot};
+use faultline_sim::disk::{typed_log, Sealed, SealedFile, TypedLog};
 use faultline_sim::{DiskError, NodeId, Storage};
-use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The two copies of the hard state.
 pub const META_FILES: [&str; 2] = ["raft.meta.a", "raft.meta.b"];
 /// The latest snapshot.
 pub const SNAPSHOT_FILE: &str = "raft.snapshot";
-/// The write-ahead log (a `RecordLog`).
+/// The write-ahead log (a `TypedLog` of `LogRecord`s).
 pub const LOG_FILE: &str = "raft.log";
+
+fn meta_file(name: &'static str) -> SealedFile<MetaRecord> {
+    SealedFile::new(name)
+}
+
+const SNAPSHOT: SealedFile<Snapshot> = SealedFile::new(SNAPSHOT_FILE);
 
 /// What must be on disk before the node answers (Figure 2's persistent state, plus the promise).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,7 +96,7 @@ pub(crate) struct HardState {
     pub promise: LogId,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 struct MetaRecord {
     version: u64,
     hard: HardState,
@@ -106,36 +113,6 @@ enum LogRecord {
     Persisted {
         last: LogId,
     },
-}
-
-/// A checksum in front of an encoding: for files that are replaced whole.
-fn seal<T: Serialize>(value: &T) -> Vec<u8> {
-    let body = postcard::to_allocvec(value).expect("state always encodes");
-    let mut out = crc32c::crc32c(&body).to_le_bytes().to_vec();
-    out.extend_from_slice(&body);
-    out
-}
-
-fn unseal<T: DeserializeOwned>(data: &[u8]) -> Option<T> {
-    let (crc, body) = data.split_first_chunk::<4>()?;
-    (u32::from_le_bytes(*crc) == crc32c::crc32c(body)).then(|| postcard::from_bytes(body).ok())?
-}
-
-fn encode(record: &LogRecord) -> Vec<u8> {
-    postcard::to_allocvec(record).expect("records always encode")
-}
-
-/// A file read that may find damage: `Ok(None)` missing, `Ok(Some(None))` unreadable.
-fn read_sealed<T: DeserializeOwned>(
-    disk: &mut dyn Storage,
-    file: &str,
-) -> Result<Option<Option<T>>, DiskError> {
-    match disk.read_all(file) {
-        Ok(None) => Ok(None),
-        Ok(Some(data)) => Ok(Some(unseal(&data))),
-        Err(DiskError::ReadError { .. }) => Ok(Some(None)),
-        Err(e) => Err(e),
-    }
 }
 
 /// What recovery found and did, for logs and tests.
@@ -174,7 +151,7 @@ pub(crate) struct Recovery {
 
 /// The node's open files.
 pub(crate) struct Store {
-    wal: RecordLog,
+    wal: TypedLog<LogRecord>,
     /// `seqs[k]` is the record holding log index `base + 1 + k` (a hole: its damaged region).
     seqs: Vec<u64>,
     meta_version: u64,
@@ -189,20 +166,19 @@ enum Item {
     Damaged,
 }
 
-fn decode_items(slots: &[RecordSlot]) -> Vec<(u64, Item)> {
+fn decode_items(slots: Vec<typed_log::Slot<LogRecord>>) -> Vec<(u64, Item)> {
     slots
-        .iter()
+        .into_iter()
         .map(|slot| match slot {
-            RecordSlot::Intact { seq, payload } => {
-                let item = match postcard::from_bytes(payload) {
-                    Ok(LogRecord::Base { snapshot }) => Item::Base(snapshot),
-                    Ok(LogRecord::Entry(e)) => Item::Entry(e),
-                    Ok(LogRecord::Persisted { last }) => Item::Marker(last),
-                    Err(_) => Item::Damaged,
+            typed_log::Slot::Intact { seq, record } => {
+                let item = match record {
+                    LogRecord::Base { snapshot } => Item::Base(snapshot),
+                    LogRecord::Entry(e) => Item::Entry(e),
+                    LogRecord::Persisted { last } => Item::Marker(last),
                 };
-                (*seq, item)
+                (seq, item)
             }
-            RecordSlot::Damaged { seq_first, .. } => (*seq_first, Item::Damaged),
+            typed_log::Slot::Damaged { seq_first, .. } => (seq_first, Item::Damaged),
         })
         .collect()
 }
@@ -302,15 +278,19 @@ enum MetaFound {
 fn read_meta(disk: &mut dyn Storage) -> Result<MetaFound, DiskError> {
     let mut copies = Vec::new();
     for file in META_FILES {
-        copies.push(read_sealed::<MetaRecord>(disk, file)?);
+        copies.push(meta_file(file).read(disk)?);
     }
-    let best = copies.iter().flatten().flatten().max_by_key(|m| m.version);
+    let intact = |c: &Sealed<MetaRecord>| match c {
+        Sealed::Intact(m) => Some(m.clone()),
+        Sealed::Missing | Sealed::Damaged(_) => None,
+    };
+    let best = copies.iter().filter_map(intact).max_by_key(|m| m.version);
     Ok(match best {
         Some(m) => {
-            let repaired = copies.iter().any(|c| !matches!(c, Some(Some(o)) if o.version == m.version));
-            MetaFound::Intact { version: m.version, hard: m.hard.clone(), repaired }
+            let repaired = copies.iter().any(|c| !matches!(c, Sealed::Intact(o) if o.version == m.version));
+            MetaFound::Intact { version: m.version, hard: m.hard, repaired }
         }
-        None if copies.iter().all(Option::is_none) => MetaFound::Fresh,
+        None if copies.iter().all(|c| *c == Sealed::Missing) => MetaFound::Fresh,
         None => MetaFound::Lost,
     })
 }
@@ -331,15 +311,15 @@ impl Store {
                 (0, HardState::default())
             }
         };
-        let snapshot = read_sealed::<Snapshot>(disk, SNAPSHOT_FILE)?;
-        report.snapshot_lost = matches!(snapshot, Some(None));
-        let snapshot = snapshot.flatten();
-        let (mut wal, found) = RecordLog::open(disk, LOG_FILE)?;
+        let snapshot = SNAPSHOT.read(disk)?;
+        report.snapshot_lost = snapshot.is_damaged();
+        let snapshot = snapshot.intact();
+        let (mut wal, found) = TypedLog::open(disk, LOG_FILE)?;
         report.torn_bytes = found.torn_tail.as_ref().map_or(0, |t| t.bytes);
         report.tail_unreadable = found.torn_tail.as_ref().is_some_and(|t| t.unreadable);
         report.tail_ambiguous = found.torn_tail.as_ref().is_some_and(|t| !t.unreadable && !t.single_record);
         let start = snapshot.as_ref().map_or(1, |s| s.last.index + 1);
-        let rebuilt = rebuild(&decode_items(&found.slots), start);
+        let rebuilt = rebuild(&decode_items(found.slots), start);
         let lost = report.snapshot_lost.then(|| lost_snapshot_position(&rebuilt));
         // A lost snapshot whose position no surviving record names (its `Base` record damaged
         // too) hides how far the log reached, like an unreadable tail; so does an ambiguous
@@ -388,9 +368,9 @@ impl Store {
 
 /// Writes both metadata copies, one after the other, each atomically and durably.
 fn write_meta(disk: &mut dyn Storage, version: u64, hard: &HardState) -> Result<(), DiskError> {
-    let bytes = seal(&MetaRecord { version, hard: hard.clone() });
+    let record = MetaRecord { version, hard: hard.clone() };
     for file in META_FILES {
-        disk.replace_durably(file, &bytes)?;
+        meta_file(file).replace(disk, &record)?;
     }
     Ok(())
 }
@@ -420,7 +400,7 @@ impl Store {
         last: LogId,
     ) -> Result<(), DiskError> {
         for e in entries {
-            let seq = self.wal.append(disk, &encode(&LogRecord::Entry(e.clone())))?;
+            let seq = self.wal.append(disk, &LogRecord::Entry(e.clone()))?;
             self.seqs.push(seq);
         }
         // BUG(AckBeforeSync): with the bug, nothing here reaches the disk before the ack.
@@ -432,7 +412,7 @@ impl Store {
 
     /// Appends and syncs a persist record: everything before it was acknowledgeable.
     pub fn mark(&mut self, disk: &mut dyn Storage, last: LogId) -> Result<(), DiskError> {
-        self.wal.append(disk, &encode(&LogRecord::Persisted { last }))?;
+        self.wal.append(disk, &LogRecord::Persisted { last })?;
         if self.sync_appends {
             self.wal.sync(disk)?;
         }
@@ -456,16 +436,16 @@ impl Store {
         entries: impl Iterator<Item = &'a Entry>,
         last: LogId,
     ) -> Result<(), DiskError> {
-        let mut payloads = vec![encode(&LogRecord::Base { snapshot: base })];
-        payloads.extend(entries.map(|e| encode(&LogRecord::Entry(e.clone()))));
-        payloads.push(encode(&LogRecord::Persisted { last }));
-        self.wal = RecordLog::rewrite(disk, LOG_FILE, payloads.iter().map(Vec::as_slice))?;
-        self.seqs = (1..payloads.len() as u64 - 1).collect();
+        let mut records = vec![LogRecord::Base { snapshot: base }];
+        records.extend(entries.map(|e| LogRecord::Entry(e.clone())));
+        records.push(LogRecord::Persisted { last });
+        self.wal = TypedLog::rewrite(disk, LOG_FILE, &records)?;
+        self.seqs = (1..records.len() as u64 - 1).collect();
         Ok(())
     }
 
     pub fn save_snapshot(&mut self, disk: &mut dyn Storage, snapshot: &Snapshot) -> Result<(), DiskError> {
-        disk.replace_durably(SNAPSHOT_FILE, &seal(snapshot))
+        SNAPSHOT.replace(disk, snapshot)
     }
 }
 
@@ -483,10 +463,9 @@ fn conflicts_with_snapshot(r: &Rebuilt, base: LogId) -> bool {
 }
 
 /// The log as InstallSnapshot leaves it with no suffix: a `Base` record and a persist record.
-fn rewrite_empty(disk: &mut dyn Storage, base: LogId) -> Result<RecordLog, DiskError> {
-    let payloads =
-        [encode(&LogRecord::Base { snapshot: base }), encode(&LogRecord::Persisted { last: base })];
-    RecordLog::rewrite(disk, LOG_FILE, payloads.iter().map(Vec::as_slice))
+fn rewrite_empty(disk: &mut dyn Storage, base: LogId) -> Result<TypedLog<LogRecord>, DiskError> {
+    let records = [LogRecord::Base { snapshot: base }, LogRecord::Persisted { last: base }];
+    TypedLog::rewrite(disk, LOG_FILE, &records)
 }
 
 /// Where a damaged snapshot ended: the log's `Base` record says, else the entry before the

@@ -9,7 +9,7 @@ use crate::observe::{convergence, RaftStatus, StatusRole};
 use crate::Raft;
 use faultline_checkers::invariants::raft::RaftInvariants;
 use faultline_checkers::{EventKind, History, Value, Verdict};
-use faultline_services::KvWorkload;
+use faultline_services::{KvOp, KvWorkload};
 use faultline_sim::events::Events;
 use faultline_sim::rng::Rng;
 use faultline_sim::stats::Counters;
@@ -70,7 +70,7 @@ impl System for RaftSystem {
         self.workload.op(client, rng)
     }
 
-    fn route(&self, _request: &Request, hint: Option<NodeId>, rng: &mut Rng) -> NodeId {
+    fn route(&self, _client: ClientId, _request: &Request, hint: Option<NodeId>, rng: &mut Rng) -> NodeId {
         hint.unwrap_or_else(|| NodeId(rng.gen_range(0..self.nodes)))
     }
 
@@ -79,8 +79,12 @@ impl System for RaftSystem {
             // A leader that steps down answers its pending writes with NotLeader, and they may
             // still commit: NotLeader does not say "not applied".
             (_, Response::NotLeader { hint }) => Answer::Unknown { hint: *hint },
-            // A leader that refused (not ready, a change pending, a full disk) appended nothing.
-            (_, Response::Unavailable(_)) => Answer::NotApplied { hint: None },
+            // A leader that refused (not ready, a change pending, a full disk) appended nothing
+            // now, but an earlier copy of a write (a retry, a duplicated message) may already
+            // be in its log from an earlier term and still commit: for a write that is a maybe.
+            // A read is never in the log: refused is not applied.
+            (Some(KvOp::Get { .. }), Response::Unavailable(_)) => Answer::NotApplied { hint: None },
+            (_, Response::Unavailable(_)) => Answer::Unknown { hint: None },
             (Some(op), _) => match response.outcome() {
                 Some(outcome) => op.answer(&outcome),
                 // A response that does not answer the request is a protocol bug: leave it to
@@ -155,4 +159,22 @@ impl System for RaftSystem {
 /// role or what it applied (a log that changed keeps its last entry only by log matching).
 fn fingerprint(s: &RaftStatus) -> impl PartialEq {
     (s.term, s.role, s.commit_index, s.applied_index, s.last_log, s.snapshot, s.first_hole)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::msg::Unavailable;
+
+    #[test]
+    fn a_refused_write_is_a_maybe_and_a_refused_read_is_not_applied() {
+        // A leader that is not ready appended nothing now, but an earlier copy of the write may
+        // be in its log from an earlier term and still commit.
+        let raft = RaftSystem::new(&SystemConfig::new(3)).unwrap();
+        let busy = Response::Unavailable(Unavailable::LeaderNotReady);
+        assert_eq!(raft.interpret(&Request::put("k", "v"), &busy), Answer::Unknown { hint: None });
+        assert_eq!(raft.interpret(&Request::get("k"), &busy), Answer::NotApplied { hint: None });
+        let redirect = Response::NotLeader { hint: Some(NodeId(1)) };
+        assert_eq!(raft.interpret(&Request::get("k"), &redirect), Answer::Unknown { hint: Some(NodeId(1)) });
+    }
 }

@@ -73,7 +73,7 @@ fn synced_state_survives_a_crash_and_unsynced_appends_do_not() {
     let hard = HardState { term: 2, voted_for: Some(NodeId(1)), promise: LogId::new(4, 2) };
     store.save_hard_state(&mut disk, &hard).unwrap();
     // An append that never reached its sync.
-    store.wal.append(&mut disk, &encode(&LogRecord::Entry(entry(5, 2)))).unwrap();
+    store.wal.append(&mut disk, &LogRecord::Entry(entry(5, 2))).unwrap();
     disk.crash();
     let r = open(&mut disk);
     assert_eq!(r.hard, hard);
@@ -110,7 +110,7 @@ fn damage_after_the_last_persist_record_was_never_acknowledged_and_is_cut() {
     let mut store = open(&mut disk).store;
     // Entries 5 and 6 synced, but the node crashed before their persist record.
     for e in [entry(5, 3), entry(6, 3)] {
-        store.wal.append(&mut disk, &encode(&LogRecord::Entry(e))).unwrap();
+        store.wal.append(&mut disk, &LogRecord::Entry(e)).unwrap();
     }
     store.wal.sync(&mut disk).unwrap();
     corrupt_record(&mut disk, 7); // entry 5; entry 6 is intact after it
@@ -186,7 +186,7 @@ fn the_newer_metadata_copy_wins_after_a_crash_between_the_two_writes() {
     store.save_hard_state(&mut disk, &HardState { term: 1, ..HardState::default() }).unwrap();
     // Only the first copy of the next write made it.
     let newer = MetaRecord { version: 2, hard: HardState { term: 2, ..HardState::default() } };
-    disk.replace_durably(META_FILES[0], &seal(&newer)).unwrap();
+    meta_file(META_FILES[0]).replace(&mut disk, &newer).unwrap();
     let r = open(&mut disk);
     assert_eq!(r.hard.term, 2);
 }

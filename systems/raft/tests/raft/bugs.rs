@@ -2,7 +2,7 @@
 //! protocol and breaks a property with the bug (the harness's sweeps must find them without a
 //! script; these tests show each bug is real and where it bites).
 
-use crate::cluster::{Cluster, Envelope};
+use crate::cluster::{Cluster, Envelope, RaftCluster};
 use crate::replication::{append, figure8};
 use faultline_checkers::Verdict;
 use faultline_raft::{Msg, RaftBug, RaftConfig, Request, Response, StatusRole, Timer};
@@ -23,7 +23,7 @@ fn scripted(config: RaftConfig, seed: u64) -> Cluster {
 }
 
 fn violation(c: &Cluster) -> String {
-    match c.invariants.verdict() {
+    match c.verdict() {
         Verdict::Violation(why) => why,
         other => panic!("expected an invariant violation, got {other}"),
     }
@@ -125,12 +125,12 @@ fn bug_stale_local_read_returns_a_value_overwritten_by_a_newer_leader() {
 /// reaches n1; n0 is stopped and n2 returns; n1 stands for election.
 fn stale_append_then_failover(bug: Option<RaftBug>) -> Cluster {
     let mut c = scripted(with_bug(3, bug), 9);
-    c.stop(2);
-    let mut first: Option<Envelope> = None;
+    c.crash(2);
+    let mut first: Option<Envelope<Msg>> = None;
     for i in 0..2 {
         let id = c.next_id(0);
         c.submit(0, id, append("k", &i.to_string()));
-        let copy = c.queue.iter().find(|e| e.to == NodeId(1) && matches!(e.msg, Msg::Append(_))).cloned();
+        let copy = c.queue().iter().find(|e| e.to == NodeId(1) && matches!(e.msg, Msg::Append(_))).cloned();
         first = first.or(copy);
         c.deliver_all();
         assert_eq!(c.answer(id), Some(&Response::Written));
@@ -142,7 +142,7 @@ fn stale_append_then_failover(bug: Option<RaftBug>) -> Cluster {
 
 /// n0 stops for good, n2 comes back, and n1 is elected.
 fn fail_over(mut c: Cluster) -> Cluster {
-    c.stop(0);
+    c.crash(0);
     c.restart(2);
     c.tick(Duration::from_millis(400));
     c.campaign(1);
@@ -183,7 +183,7 @@ fn snapshot_over_divergent_log(bug: Option<RaftBug>) -> Cluster {
     c.deliver_all();
     assert_eq!(c.status(1).snapshot.index, 3, "n1 compacted through its write");
     c.heal();
-    c.stop(0);
+    c.crash(0);
     c.fire(1, Timer::Heartbeat);
     c.fire(1, Timer::Heartbeat);
     c
@@ -206,7 +206,7 @@ fn bug_snapshot_keeps_conflicting_entries_breaks_log_matching() {
 fn crash_after_ack(bug: Option<RaftBug>) -> Cluster {
     let mut c = scripted(with_bug(3, bug), 10);
     c.fire(0, Timer::Heartbeat);
-    c.stop(2);
+    c.crash(2);
     let id = c.next_id(0);
     c.submit(0, id, Request::put("k", "v"));
     c.deliver_all();
@@ -221,7 +221,7 @@ fn bug_ack_before_sync_loses_a_committed_write_in_a_crash() {
     // n1 acknowledges the write, crashes, comes back without it, and leads without it.
     let ok = crash_after_ack(None);
     ok.assert_safe();
-    assert_eq!(ok.nodes[1].node.kv().get("k"), Some("v"));
+    assert_eq!(ok.node(1).kv().get("k"), Some("v"));
     let bad = crash_after_ack(Some(RaftBug::AckBeforeSync));
     assert!(violation(&bad).starts_with("leader completeness"), "{}", violation(&bad));
 }

@@ -1,6 +1,6 @@
 //! Leader election scenarios (section 5.2, pre-vote thesis 9.6, stickiness thesis 4.2.3).
 
-use crate::cluster::Cluster;
+use crate::cluster::{Cluster, RaftCluster};
 use faultline_raft::{Msg, StatusRole};
 use std::time::Duration;
 
@@ -39,7 +39,7 @@ fn raft_partition_isolates_the_leader_and_the_majority_elects_a_new_one() {
     let mut c = Cluster::new(3, 11);
     let old = c.elect() as u32;
     c.isolate(old);
-    let found = c.run_until(Duration::from_secs(5), |c| c.leader().is_some_and(|l| l as u32 != old));
+    let found = c.run_until(|c| c.leader().is_some_and(|l| l as u32 != old), Duration::from_secs(5));
     assert!(found, "the majority elected no new leader");
     let new = c.leader().unwrap();
     assert!(c.status(new).term > c.status(old as usize).term);
@@ -104,18 +104,9 @@ fn raft_split_votes_resolve_and_stale_vote_replies_are_ignored() {
     for seed in 0..10 {
         let mut c = Cluster::new(3, 100 + seed);
         for i in 0..3 {
-            let cmds = c.nodes[i].timer(faultline_raft::Timer::Election);
-            for cmd in cmds {
-                if let faultline_sim::Command::Send { to, msg } = cmd {
-                    c.queue.push_back(crate::cluster::Envelope {
-                        from: faultline_sim::NodeId(i as u32),
-                        to,
-                        msg,
-                    });
-                }
-            }
+            c.fire_only(i, faultline_raft::Timer::Election);
         }
-        c.queue.make_contiguous().reverse();
+        c.reverse_queue();
         c.deliver_where(|e| matches!(e.msg, Msg::PreVote { .. } | Msg::PreVoteReply { .. }));
         c.elect();
         c.assert_safe();

@@ -1,6 +1,6 @@
 //! Single-server membership changes (thesis 4.1 and 4.2).
 
-use crate::cluster::Cluster;
+use crate::cluster::{Cluster, RaftCluster};
 use crate::replication::append;
 use faultline_raft::{RaftConfig, Request, Response, StatusRole, Unavailable};
 use faultline_sim::NodeId;
@@ -25,14 +25,14 @@ fn raft_a_server_added_while_writes_continue_catches_up_and_counts() {
     for i in 0..5 {
         c.call(0, append("k", &i.to_string()));
     }
-    assert!(c.run_until(Duration::from_secs(2), Cluster::converged));
-    assert_eq!(c.nodes[3].node.kv().get("k"), Some("a01234"));
+    assert!(c.run_until(Cluster::converged, Duration::from_secs(2)));
+    assert_eq!(c.node(3).kv().get("k"), Some("a01234"));
     assert_eq!(c.status(3).members, ids(&[0, 1, 2, 3]));
     // Now four members: two of them down leaves no majority.
     let leader = c.leader().unwrap() as u32;
     let others: Vec<u32> = (0..4).filter(|n| *n != leader).collect();
-    c.stop(others[0]);
-    c.stop(others[1]);
+    c.crash(others[0]);
+    c.crash(others[1]);
     let id = c.next_id(0);
     c.submit(leader as usize, id, append("k", "x"));
     c.run_for(Duration::from_millis(500));
@@ -69,10 +69,7 @@ fn raft_one_membership_change_at_a_time() {
     let second = c.next_id(9);
     c.submit(leader, first, Request::AddServer { node: NodeId(3) });
     c.submit(leader, second, Request::RemoveServer { node: NodeId(3) });
-    assert_eq!(
-        c.replies.iter().find(|(_, id, _)| *id == second).map(|(_, _, r)| r),
-        Some(&Response::Unavailable(Unavailable::ConfigChangePending))
-    );
+    assert_eq!(c.replies_to(second).next(), Some(&Response::Unavailable(Unavailable::ConfigChangePending)));
     c.deliver_all();
     assert_eq!(c.answer(first), Some(&Response::Members(ids(&[0, 1, 2, 3]))));
 }
@@ -101,7 +98,7 @@ fn raft_changes_wait_for_the_leaders_first_commit_and_invalid_changes_are_refuse
     let id = c.next_id(9);
     c.submit(0, id, Request::AddServer { node: NodeId(3) });
     assert_eq!(
-        c.replies.last().map(|(_, _, r)| r),
+        c.replies().last().map(|r| &r.resp),
         Some(&Response::Unavailable(Unavailable::LeaderNotReady))
     );
 }
@@ -115,7 +112,7 @@ fn raft_membership_changes_during_partitions_and_crashes_stay_safe() {
         c.call(9, Request::AddServer { node: NodeId(3) });
         c.call(0, append("k", "a"));
         let leader = c.elect() as u32;
-        c.stop(leader);
+        c.crash(leader);
         c.call(9, Request::AddServer { node: NodeId(4) });
         c.restart(leader);
         c.partition(&[&[0, 1], &[2, 3, 4]]);
@@ -143,13 +140,13 @@ fn raft_a_removed_leader_that_lost_leadership_before_committing_its_removal_can_
     c.tick(Duration::from_millis(400));
     c.campaign(0);
     c.fire(0, faultline_raft::Timer::Heartbeat);
-    c.isolate_pair(0, 2);
-    c.isolate_pair(0, 3);
+    c.cut_both(0, 2);
+    c.cut_both(0, 3);
     let id = c.next_id(9);
     c.submit(0, id, Request::RemoveServer { node: NodeId(0) });
     c.deliver_all();
     assert_eq!(c.answer(id), None, "the removal needs n2 or n3 to commit");
-    c.stop(1);
+    c.crash(1);
     // Two quorum-check windows of six heartbeats: the first still counts the earlier acks.
     for _ in 0..12 {
         c.tick(Duration::from_millis(50));

@@ -1,6 +1,6 @@
 //! Linearizable reads with ReadIndex (thesis 6.4).
 
-use crate::cluster::Cluster;
+use crate::cluster::{Cluster, RaftCluster};
 use faultline_raft::{Request, Response, Timer};
 use std::time::Duration;
 
@@ -27,12 +27,12 @@ fn raft_a_deposed_leader_never_serves_a_stale_read() {
     let old = c.leader().unwrap();
     c.set_rate(old as u32, 10);
     c.isolate(old as u32);
-    assert!(c.run_until(Duration::from_secs(5), |c| c.leader().is_some_and(|l| l != old)));
+    assert!(c.run_until(|c| c.leader().is_some_and(|l| l != old), Duration::from_secs(5)));
     assert_eq!(c.put(1, "k", "new"), Response::Written);
     let read = c.next_id(2);
     c.submit(old, read, Request::get("k"));
     c.run_for(Duration::from_secs(3));
-    let told: Vec<&Response> = c.replies.iter().filter(|(_, id, _)| *id == read).map(|(_, _, r)| r).collect();
+    let told: Vec<&Response> = c.replies_to(read).collect();
     assert!(told.iter().all(|r| matches!(r, Response::NotLeader { .. })), "{told:?}");
 }
 
@@ -44,7 +44,7 @@ fn raft_a_new_leader_answers_reads_only_after_committing_its_no_op() {
     assert_eq!(c.put(0, "k", "v"), Response::Written);
     c.freeze_timers();
     let leader = c.leader().unwrap() as u32;
-    c.stop(leader);
+    c.crash(leader);
     c.tick(Duration::from_millis(400));
     let next = (leader + 1) % 3;
     c.campaign_holding(next, |e| matches!(e.msg, faultline_raft::Msg::Append(_)));

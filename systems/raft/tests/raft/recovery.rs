@@ -1,7 +1,7 @@
 //! Crashes and disk damage: recovery that never trusts a bad record, and repair from peers
 //! (protocol-aware recovery, Alagappan et al., FAST 2018; Raft's Figure 2 persistent state).
 
-use crate::cluster::Cluster;
+use crate::cluster::{Cluster, RaftCluster};
 use crate::replication::append;
 use faultline_raft::{RaftConfig, Response, StatusRole, LOG_FILE, META_FILES, SNAPSHOT_FILE};
 use faultline_sim::disk::log::HEADER_LEN;
@@ -10,7 +10,7 @@ use std::time::Duration;
 
 /// Flips a byte in the payload of record `seq` of `node`'s log, durably (a latent corruption).
 pub fn corrupt_log_record(c: &mut Cluster, node: usize, seq: u64) {
-    let disk = &mut c.nodes[node].disk;
+    let disk = c.disk(node);
     let data = disk.read_all(LOG_FILE).unwrap().unwrap();
     let mut at = 0usize;
     for _ in 0..seq {
@@ -24,7 +24,7 @@ pub fn corrupt_log_record(c: &mut Cluster, node: usize, seq: u64) {
 
 /// Flips the last byte of a whole-file structure (metadata copy, snapshot), durably.
 pub fn corrupt_file(c: &mut Cluster, node: usize, file: &str) {
-    let disk = &mut c.nodes[node].disk;
+    let disk = c.disk(node);
     let len = disk.len(file).unwrap().expect("file exists");
     let byte = disk.read(file, len - 1, 1).unwrap()[0];
     disk.write(file, len - 1, &[byte ^ 0x01]).unwrap();
@@ -50,19 +50,19 @@ fn raft_leader_crashes_with_unsynced_log_tail() {
     let mut c = Cluster::new(3, 31);
     write_some(&mut c, 5);
     let leader = c.leader().unwrap();
-    let disk = &mut c.nodes[leader].disk;
+    let disk = c.disk(leader);
     let end = disk.len(LOG_FILE).unwrap().unwrap();
     let torn = [0x43, 0x52, 0x4c, 0x46, 9, 0, 0, 0, 0, 0, 0, 0, 40, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3];
     disk.write(LOG_FILE, end, &torn).unwrap();
     disk.sync(LOG_FILE).unwrap();
     disk.write(LOG_FILE, end + torn.len() as u64, b"never synced").unwrap();
     c.restart(leader as u32);
-    let report = c.nodes[leader].node.recovery_report().clone();
+    let report = c.node(leader).recovery_report().clone();
     assert_eq!(report.torn_bytes, torn.len() as u64);
     assert_eq!(report.holes, 0);
     write_some(&mut c, 0);
     assert_eq!(c.get(1, "k"), expected(5));
-    assert!(c.run_until(Duration::from_secs(2), Cluster::converged));
+    assert!(c.run_until(Cluster::converged, Duration::from_secs(2)));
     c.assert_safe();
 }
 
@@ -75,11 +75,11 @@ fn raft_a_corrupted_acknowledged_entry_is_repaired_from_the_leader() {
     let follower = (c.leader().unwrap() + 1) % 3;
     corrupt_log_record(&mut c, follower, 2);
     c.restart(follower as u32);
-    assert_eq!(c.nodes[follower].node.recovery_report().holes, 1);
+    assert_eq!(c.node(follower).recovery_report().holes, 1);
     assert_eq!(c.status(follower).first_hole, Some(2));
-    assert!(c.run_until(Duration::from_secs(2), |c| c.status(follower).first_hole.is_none()));
-    assert!(c.run_until(Duration::from_secs(2), Cluster::converged));
-    assert_eq!(c.nodes[follower].node.kv().get("k"), Some("01234"));
+    assert!(c.run_until(|c| c.status(follower).first_hole.is_none(), Duration::from_secs(2)));
+    assert!(c.run_until(Cluster::converged, Duration::from_secs(2)));
+    assert_eq!(c.node(follower).kv().get("k"), Some("01234"));
     c.assert_safe();
 }
 
@@ -94,13 +94,13 @@ fn raft_a_node_with_an_unreadable_entry_votes_but_does_not_campaign_until_repair
     let leader = c.leader().unwrap() as u32;
     let damaged = (leader + 1) % 3;
     let healthy = (leader + 2) % 3;
-    c.stop(leader);
+    c.crash(leader);
     corrupt_log_record(&mut c, damaged as usize, 2);
     c.restart(damaged);
     assert!(c.status(damaged as usize).first_hole.is_some());
-    assert!(c.run_until(Duration::from_secs(3), |c| c.leader().is_some()), "no leader without the old one");
+    assert!(c.run_until(|c| c.leader().is_some(), Duration::from_secs(3)), "no leader without the old one");
     assert_eq!(c.leader(), Some(healthy as usize), "only the healthy node may lead");
-    assert!(c.run_until(Duration::from_secs(2), |c| c.status(damaged as usize).first_hole.is_none()));
+    assert!(c.run_until(|c| c.status(damaged as usize).first_hole.is_none(), Duration::from_secs(2)));
     c.restart(leader);
     assert_eq!(c.get(1, "k"), expected(4));
     c.assert_safe();
@@ -113,15 +113,15 @@ fn raft_a_damaged_snapshot_is_replaced_from_the_leader() {
     let config = RaftConfig { snapshot_threshold: 4, ..RaftConfig::with_members(3) };
     let mut c = Cluster::with_config(3, config, 34);
     write_some(&mut c, 12);
-    assert!(c.run_until(Duration::from_secs(1), Cluster::converged));
+    assert!(c.run_until(Cluster::converged, Duration::from_secs(1)));
     let follower = (c.leader().unwrap() + 1) % 3;
     assert!(c.status(follower).snapshot.index > 0, "the follower has a snapshot");
     corrupt_file(&mut c, follower, SNAPSHOT_FILE);
     c.restart(follower as u32);
-    assert!(c.nodes[follower].node.recovery_report().snapshot_lost);
+    assert!(c.node(follower).recovery_report().snapshot_lost);
     assert_eq!(c.status(follower).first_hole, Some(1));
-    assert!(c.run_until(Duration::from_secs(3), |c| c.status(follower).first_hole.is_none() && c.converged()));
-    assert_eq!(c.nodes[follower].node.kv().get("k"), Some("01234567891011"));
+    assert!(c.run_until(|c| c.status(follower).first_hole.is_none() && c.converged(), Duration::from_secs(3)));
+    assert_eq!(c.node(follower).kv().get("k"), Some("01234567891011"));
     c.assert_safe();
 }
 
@@ -133,7 +133,7 @@ fn raft_one_damaged_metadata_copy_is_repaired_from_the_other() {
     let term = c.status(1).term;
     corrupt_file(&mut c, 1, META_FILES[0]);
     c.restart(1);
-    assert!(c.nodes[1].node.recovery_report().meta_repaired);
+    assert!(c.node(1).recovery_report().meta_repaired);
     assert_eq!(c.status(1).term, term);
     assert_eq!(c.status(1).role, StatusRole::Follower);
     c.assert_safe();
@@ -162,7 +162,7 @@ fn raft_every_node_crashing_at_once_loses_no_committed_write() {
         let mut c = Cluster::new(3, 200 + seed);
         write_some(&mut c, 6);
         for n in 0..3 {
-            c.stop(n);
+            c.crash(n);
         }
         for n in 0..3 {
             c.restart(n);

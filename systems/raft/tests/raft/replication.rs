@@ -1,6 +1,6 @@
 //! Log replication and commitment scenarios (sections 5.3 and 5.4).
 
-use crate::cluster::{Cluster, Envelope};
+use crate::cluster::{Cluster, RaftCluster};
 use faultline_raft::msg::AppendResult;
 use faultline_raft::{Msg, RaftConfig, Request, Response, StatusRole, Timer};
 use faultline_sim::NodeId;
@@ -20,7 +20,7 @@ fn raft_writes_commit_on_a_majority_and_every_node_applies_the_same_state() {
         }
         let expected: String = (0..20).map(|i: u32| i.to_string()).collect();
         assert_eq!(c.get(9, "k"), Response::Value(Some(expected)));
-        assert!(c.run_until(Duration::from_secs(1), Cluster::converged), "seed {seed}: replicas diverge");
+        assert!(c.run_until(Cluster::converged, Duration::from_secs(1)), "seed {seed}: replicas diverge");
         c.assert_safe();
     }
 }
@@ -33,7 +33,7 @@ fn raft_a_follower_far_behind_catches_up_with_few_round_trips() {
     let mut c = Cluster::with_config(3, config, 4);
     let leader = c.elect() as u32;
     let lagging = (leader + 1) % 3;
-    c.stop(lagging);
+    c.crash(lagging);
     for i in 0..60 {
         c.call(0, append("k", &i.to_string()));
     }
@@ -48,7 +48,7 @@ fn raft_a_follower_far_behind_catches_up_with_few_round_trips() {
 fn count_conflicts(c: &mut Cluster, d: Duration) -> usize {
     let mut conflicts = 0;
     for _ in 0..d.as_millis() {
-        while let Some(env) = c.queue.front() {
+        while let Some(env) = c.queue().front() {
             if let Msg::AppendReply(r) = &env.msg {
                 conflicts += usize::from(matches!(r.result, AppendResult::Conflict { .. }));
             }
@@ -69,13 +69,12 @@ fn raft_an_isolated_leaders_uncommitted_entries_are_overwritten_after_the_heal()
     c.isolate(old as u32);
     let stale = c.next_id(1);
     c.submit(old, stale, append("k", "lost"));
-    assert!(c.run_until(Duration::from_secs(5), |c| c.leader().is_some_and(|l| l != old)));
+    assert!(c.run_until(|c| c.leader().is_some_and(|l| l != old), Duration::from_secs(5)));
     assert_eq!(c.call(2, append("k", "b")), Response::Written);
     c.heal();
-    assert!(c.run_until(Duration::from_secs(2), Cluster::converged));
+    assert!(c.run_until(Cluster::converged, Duration::from_secs(2)));
     assert_eq!(c.get(3, "k"), Response::Value(Some("ab".into())));
-    let told: Vec<&Response> =
-        c.replies.iter().filter(|(_, id, _)| *id == stale).map(|(_, _, r)| r).collect();
+    let told: Vec<&Response> = c.replies_to(stale).collect();
     assert!(matches!(told.as_slice(), [Response::NotLeader { .. }]), "{told:?}");
     c.assert_safe();
 }
@@ -93,14 +92,13 @@ fn raft_duplicated_and_reordered_append_entries_are_harmless() {
             let leader = c.elect();
             c.submit(leader, id, append("k", &i.to_string()));
             for _ in 0..20 {
-                let copies: Vec<Envelope> = c.queue.iter().cloned().collect();
-                c.inject(copies);
-                c.queue.make_contiguous().reverse();
+                c.duplicate_where(|_| true);
+                c.reverse_queue();
                 c.deliver_all();
                 c.tick(Duration::from_millis(5));
             }
         }
-        assert!(c.run_until(Duration::from_secs(2), Cluster::converged), "seed {seed}");
+        assert!(c.run_until(Cluster::converged, Duration::from_secs(2)), "seed {seed}");
         let expected: String = (0..10).map(|i: u32| i.to_string()).collect();
         assert_eq!(c.get(1, "k"), Response::Value(Some(expected)), "seed {seed}");
         c.assert_safe();
@@ -120,20 +118,20 @@ pub fn figure8(config: RaftConfig) -> Cluster {
     c.fire(0, Timer::Heartbeat);
     // (a) n0 replicates (2, t1) to n1 only.
     for peer in [2, 3, 4] {
-        c.isolate_pair(0, peer);
+        c.cut_both(0, peer);
     }
     let id = c.next_id(0);
     c.submit(0, id, append("k", "t1"));
     c.deliver_all();
     // (b) n0 crashes; n4 wins term 2 with n2 and n3 and appends (2, t2) only locally.
-    c.stop(0);
+    c.crash(0);
     c.heal();
     c.tick(Duration::from_millis(400));
     c.campaign_holding(4, |e| e.from == NodeId(4) && matches!(e.msg, Msg::Append(_)));
     c.drop_where(|e| e.from == NodeId(4));
     // (c) n4 crashes; n0 restarts and wins term 3 with n1, n2 and n3; it replicates its no-op
     // (3, t3) to n1 and the term-1 entry (2, t1) to n2, but not yet the no-op to n2 or n3.
-    c.stop(4);
+    c.crash(4);
     c.restart(0);
     c.tick(Duration::from_millis(400));
     c.campaign_holding(0, |e| e.from == NodeId(0) && matches!(e.msg, Msg::Append(_)));
@@ -143,9 +141,9 @@ pub fn figure8(config: RaftConfig) -> Cluster {
     c.deliver_where(|e| e.to == NodeId(0));
     c.deliver_where(|e| e.to == NodeId(2) && e.from == NodeId(0)); // (2, t1)
     c.deliver_where(|e| e.to == NodeId(0) && e.from == NodeId(2));
-    c.queue.clear();
+    c.queue_mut().clear();
     // (d) n0 crashes again; n4 restarts and wins term 4 with n2 and n3.
-    c.stop(0);
+    c.crash(0);
     c.restart(4);
     c.tick(Duration::from_millis(400));
     c.campaign(4);

@@ -1,6 +1,6 @@
 //! Client sessions: exactly-once writes under retries and duplicated messages (thesis 6.3).
 
-use crate::cluster::Cluster;
+use crate::cluster::{Cluster, RaftCluster};
 use crate::replication::append;
 use faultline_raft::Response;
 use faultline_sim::NodeId;
@@ -18,7 +18,7 @@ fn raft_a_write_retried_before_and_after_commit_is_applied_once() {
     c.deliver_all();
     c.submit(leader, id, append("k", "x"));
     c.run_for(Duration::from_millis(200));
-    let answers = c.replies.iter().filter(|(_, r, _)| *r == id).count();
+    let answers = c.replies_to(id).count();
     assert_eq!(answers, 2, "one answer for the pending pair, one for the late retry");
     assert_eq!(c.get(1, "k"), Response::Value(Some("x".into())));
 }
@@ -35,12 +35,12 @@ fn raft_a_write_retried_at_a_new_leader_after_a_crash_is_applied_once() {
         c.submit(old, id, append("k", "once"));
         // Replicate but lose the leader before it hears the acknowledgements.
         c.deliver_where(|e| e.from == NodeId(old as u32));
-        c.stop(old as u32);
-        c.queue.clear();
+        c.crash(old as u32);
+        c.queue_mut().clear();
         assert_eq!(c.call_with(id, append("k", "once")), Response::Written, "seed {seed}");
         c.restart(old as u32);
         assert_eq!(c.get(1, "k"), Response::Value(Some("once".into())), "seed {seed}");
-        assert!(c.run_until(Duration::from_secs(2), Cluster::converged));
+        assert!(c.run_until(Cluster::converged, Duration::from_secs(2)));
         c.assert_safe();
     }
 }

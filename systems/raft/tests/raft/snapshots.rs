@@ -1,6 +1,6 @@
 //! Snapshots and log compaction (section 7, Figures 12 and 13).
 
-use crate::cluster::Cluster;
+use crate::cluster::{Cluster, RaftCluster};
 use crate::replication::append;
 use faultline_raft::{Msg, RaftConfig, Response};
 use std::time::Duration;
@@ -18,7 +18,7 @@ fn raft_compaction_bounds_the_log_and_state_survives_restarts() {
     for i in 0..40 {
         c.call(0, append("k", &(i % 10).to_string()));
     }
-    assert!(c.run_until(Duration::from_secs(1), Cluster::converged));
+    assert!(c.run_until(Cluster::converged, Duration::from_secs(1)));
     for n in 0..3 {
         let s = c.status(n);
         assert!(s.snapshot.index >= 32, "n{n} snapshot at {}", s.snapshot.index);
@@ -39,14 +39,14 @@ fn raft_a_lagging_follower_catches_up_through_install_snapshot() {
     let mut c = compacting(3, 8, 52);
     let leader = c.elect() as u32;
     let lagging = (leader + 2) % 3;
-    c.stop(lagging);
+    c.crash(lagging);
     for i in 0..30 {
         c.call(0, append("k", &(i % 10).to_string()));
     }
     c.restart(lagging);
     let mut snapshots = 0;
     for _ in 0..2000 {
-        while let Some(env) = c.queue.front() {
+        while let Some(env) = c.queue().front() {
             snapshots += usize::from(matches!(env.msg, Msg::InstallSnapshot { .. }) && env.to.0 == lagging);
             c.deliver_one();
         }
@@ -68,19 +68,18 @@ fn raft_snapshots_under_duplicated_and_reordered_messages_stay_consistent() {
     for seed in 0..8 {
         let mut c = compacting(3, 4, 60 + seed);
         let leader = c.elect() as u32;
-        c.stop((leader + 1) % 3);
+        c.crash((leader + 1) % 3);
         for i in 0..12 {
             c.call(0, append("k", &(i % 10).to_string()));
         }
         c.restart((leader + 1) % 3);
         for _ in 0..200 {
-            let copies: Vec<_> = c.queue.iter().cloned().collect();
-            c.inject(copies);
-            c.queue.make_contiguous().reverse();
+            c.duplicate_where(|_| true);
+            c.reverse_queue();
             c.deliver_all();
             c.tick(Duration::from_millis(3));
         }
-        assert!(c.run_until(Duration::from_secs(2), Cluster::converged), "seed {seed}");
+        assert!(c.run_until(Cluster::converged, Duration::from_secs(2)), "seed {seed}");
         c.assert_safe();
     }
 }

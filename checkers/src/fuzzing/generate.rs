@@ -1,91 +1,20 @@
-//! The bodies of the fuzz targets in `fuzz/`, as plain functions, and the small-history
-//! generator they share with the property tests.
-//!
-//! Each target takes raw fuzzer bytes and panics on a bug. `checkers/tests/fuzz_corpus.rs` runs
-//! every target over the checked-in corpus (`fuzz/corpus/<target>/`) so the targets keep
-//! compiling and passing under plain `cargo test`.
+//! Small random histories for the `lin` fuzz target and the property tests.
 //!
 //! [`history_from_bytes`] maps any byte string to a small well-formed history for one of the
-//! built-in models: three clients invoke operations and complete them as ok, fail or info. In
-//! the common mode, each completion is computed by a reference implementation of the model at
-//! the moment it completes (so the history is linearizable by construction) and occasionally
-//! corrupted; in the other mode, outputs are drawn at random. Either way the answer is unknown
-//! to the generator: the targets compare the fast checker with the oracle.
+//! built-in models ([`Kind`]): three clients invoke operations and complete them as ok, fail or
+//! info. In the common mode, each completion is computed by a reference implementation of the
+//! model at the moment it completes (so the history is linearizable by construction) and
+//! occasionally corrupted; in the other mode, outputs are drawn at random. Either way the answer
+//! is unknown to the generator: the targets compare the fast checker with the oracle.
 
-use crate::format::{self, Format};
 use crate::history::{Event, EventKind, History, Value};
-use crate::lin::{self, Options};
-use crate::model::AnyModel;
-use crate::oracle;
-use crate::verdict::Verdict;
+use crate::model::{AnyModel, NilRead};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// Most operations a generated history has (the oracle's cost grows factorially).
 pub const MAX_GENERATED_OPS: usize = 8;
 
-/// Fuzz target `edn`: the EDN reader never panics, and a history it reads writes back to EDN
-/// that reads as the same events.
-pub fn edn(data: &[u8]) {
-    let Ok(text) = std::str::from_utf8(data) else { return };
-    let _ = format::edn::parse_all(text);
-    round_trip(text, Format::Edn);
-    round_trip(text, Format::PorcupineKv);
-}
-
-/// Fuzz target `jsonl`: the JSON-lines reader never panics, and what it reads round-trips.
-pub fn jsonl(data: &[u8]) {
-    let Ok(text) = std::str::from_utf8(data) else { return };
-    round_trip(text, Format::Jsonl);
-    round_trip(text, Format::PorcupineEtcd);
-}
-
-fn round_trip(text: &str, format: Format) {
-    let Ok(parsed) = format::parse(text, Some(format)) else { return };
-    let _ = parsed.history.operations();
-    let written = format::write(&parsed.history, format);
-    let again = match format::parse(&written, Some(format)) {
-        Ok(again) => again,
-        Err(e) => panic!("{format} written by faultline does not read back: {e}\n{written}"),
-    };
-    let times_kept = format != Format::PorcupineEtcd;
-    let strip = |h: &History| -> Vec<Event> {
-        h.events.iter().map(|e| Event { time: if times_kept { e.time } else { 0 }, ..e.clone() }).collect()
-    };
-    assert_eq!(strip(&again.history), strip(&parsed.history), "{format} round trip changed the history");
-}
-
-/// Fuzz target `lin`: on a small history, the linearizability checker agrees with the
-/// brute-force oracle, and its linearization points are a valid linearization (all of it for
-/// an ok verdict, the prefix for a violation).
-pub fn lin(data: &[u8]) {
-    let (model, history) = history_from_bytes(data);
-    assert_agrees(&model, &history);
-}
-
-/// Panics, with the history, unless the fast checker and the oracle agree on `history`.
-pub fn assert_agrees(model: &AnyModel, history: &History) {
-    let options = Options { threads: 1, witness: true, ..Options::default() };
-    let fast = lin::check(model, history, &options);
-    let slow = oracle::check(model, history);
-    let dump = || format!("model {}, history:\n{}", model.name(), format::write(history, Format::Jsonl));
-    let (fast, slow) = match (fast, slow) {
-        (Ok(fast), Ok(slow)) => (fast, slow),
-        (Err(a), Err(oracle::OracleError::Check(b))) if a == b => return,
-        (fast, slow) => {
-            panic!("checker and oracle disagree on well-formedness: {fast:?} vs {slow:?}\n{}", dump())
-        }
-    };
-    match (&fast.verdict, slow) {
-        (Verdict::Ok, true) | (Verdict::Violation(_), false) => {}
-        (verdict, slow) => panic!("checker says {verdict}, oracle says linearizable={slow}\n{}", dump()),
-    }
-    let complete = fast.verdict.is_ok();
-    if let Err(why) = oracle::validate_points(model, history, &fast.linearization, complete) {
-        panic!("the checker's linearization is invalid: {why}\n{}", dump());
-    }
-}
-
-/// The built-in models the generator drives.
+/// The built-in models the generator drives, with the conventions they are read under.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
     Register,
@@ -99,10 +28,22 @@ pub enum Kind {
     Queue,
     Lock,
     Lease,
+    /// `cas-register` with Knossos's nil reads: an ok read of nil says nothing.
+    CasRegisterNilAny,
+    /// `key-value` with Knossos's nil reads.
+    KeyValueNilAny,
+    Mutex,
+    MultiRegister,
+    /// `multi-register` with Knossos's nil reads.
+    MultiRegisterNilAny,
+    /// `cas-register` over Jepsen's independent keys 0 and 1.
+    IndependentCasRegister,
+    /// `mutex` over Jepsen's independent keys 0 and 1.
+    IndependentMutex,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 16] = [
         Kind::Register,
         Kind::CasRegister,
         Kind::KeyValue,
@@ -112,23 +53,65 @@ impl Kind {
         Kind::Queue,
         Kind::Lock,
         Kind::Lease,
+        Kind::CasRegisterNilAny,
+        Kind::KeyValueNilAny,
+        Kind::Mutex,
+        Kind::MultiRegister,
+        Kind::MultiRegisterNilAny,
+        Kind::IndependentCasRegister,
+        Kind::IndependentMutex,
     ];
 
     pub fn model_name(self) -> &'static str {
-        match self {
+        match self.base() {
             Kind::Register => "register",
             Kind::CasRegister => "cas-register",
-            Kind::KeyValue | Kind::KeyValueNoCas => "key-value",
             Kind::Counter => "counter",
             Kind::Set => "set",
             Kind::Queue => "queue",
             Kind::Lock => "lock",
             Kind::Lease => "lease",
+            Kind::Mutex => "mutex",
+            Kind::MultiRegister => "multi-register",
+            _ => "key-value",
         }
+    }
+
+    /// The model a generated history is checked against.
+    pub fn model(self) -> AnyModel {
+        let model = AnyModel::by_name(self.model_name(), None).expect("a built-in model");
+        match self {
+            Kind::CasRegisterNilAny | Kind::KeyValueNilAny | Kind::MultiRegisterNilAny => {
+                model.with_nil_read(NilRead::Any)
+            }
+            Kind::IndependentCasRegister | Kind::IndependentMutex => {
+                model.independent().expect("a single-key model")
+            }
+            _ => model,
+        }
+    }
+
+    /// The kind whose operations and reference implementation this one uses.
+    fn base(self) -> Kind {
+        match self {
+            Kind::CasRegisterNilAny | Kind::IndependentCasRegister => Kind::CasRegister,
+            Kind::KeyValueNilAny => Kind::KeyValue,
+            Kind::MultiRegisterNilAny => Kind::MultiRegister,
+            Kind::IndependentMutex => Kind::Mutex,
+            k => k,
+        }
+    }
+
+    fn independent(self) -> bool {
+        matches!(self, Kind::IndependentCasRegister | Kind::IndependentMutex)
     }
 
     /// The function and input of a new operation, chosen by `c`.
     fn invoke(self, c: u8) -> (&'static str, Value) {
+        if self.independent() {
+            let (f, v) = self.base().invoke(c >> 1);
+            return (f, Value::List(vec![Value::Int((c & 1) as i64), v]));
+        }
         let small = |c: u8| Value::Int((c % 3) as i64);
         match self {
             Kind::Register | Kind::CasRegister => match c % if self == Kind::CasRegister { 3 } else { 2 } {
@@ -154,13 +137,23 @@ impl Kind {
                 2 => ("write", Value::List(vec![Value::Int((c / 4 % 3) as i64 + 1), small(c / 12)])),
                 _ => ("read", Value::Nil),
             },
+            Kind::Mutex => (["acquire", "release"][(c % 2) as usize], Value::Nil),
+            Kind::MultiRegister => ("txn", txn_invoke(c)),
+            other => other.base().invoke(c),
         }
     }
 
     /// A random output for function `f` (for corrupted and random-mode completions).
     fn random_output(self, f: &str, input: &Value, c: u8) -> Value {
+        if self.independent() {
+            let (key, inner) = match input.as_list() {
+                Some([k, v]) => (k.clone(), v),
+                _ => (Value::Nil, input),
+            };
+            return Value::List(vec![key, self.base().random_output(f, inner, c)]);
+        }
         let pick = |options: &[Value]| options[c as usize % options.len()].clone();
-        match (self, f) {
+        match (self.base(), f) {
             (Kind::KeyValue | Kind::KeyValueNoCas, "get") => {
                 let key = input.as_list().and_then(|l| l.first()).cloned().unwrap_or(Value::Nil);
                 Value::List(vec![key, pick(&[Value::Nil, "x".into(), "y".into(), "xy".into(), "yx".into()])])
@@ -169,6 +162,7 @@ impl Kind {
             (Kind::Set, "read") => Value::List((1..=3).filter(|i| c >> i & 1 == 1).map(Value::Int).collect()),
             (Kind::Lock | Kind::Lease, "acquire") if c % 5 == 4 => Value::Nil,
             (Kind::Lock | Kind::Lease, "acquire") => Value::Int((c % 4) as i64),
+            (Kind::MultiRegister, "txn") => txn_random_reads(input, c),
             (_, "read" | "dequeue") => pick(&[Value::Nil, 0.into(), 1.into(), 2.into()]),
             _ => input.clone(),
         }
@@ -194,6 +188,32 @@ fn kv_invoke(c: u8, kinds: u8) -> (&'static str, Value) {
     }
 }
 
+/// A multi-register transaction of one or two micro-operations over keys x and y: bit 0 picks
+/// how many, then two bits per micro-operation pick read or write and the key; the top three
+/// bits pick the written values.
+fn txn_invoke(c: u8) -> Value {
+    let micro = |i: u8| {
+        let key = Value::from(["x", "y"][(c >> (2 + 2 * i) & 1) as usize]);
+        match c >> (1 + 2 * i) & 1 {
+            0 => Value::List(vec!["read".into(), key, Value::Nil]),
+            _ => Value::List(vec!["write".into(), key, Value::Int(((c >> 5) + i) as i64 % 3)]),
+        }
+    };
+    Value::List((0..1 + (c & 1)).map(micro).collect())
+}
+
+/// The transaction `input` with every read's value drawn from nil, 0, 1 and 2.
+fn txn_random_reads(input: &Value, c: u8) -> Value {
+    let items = input.as_list().unwrap_or(&[]).iter().enumerate().map(|(i, m)| match m.as_list() {
+        Some([f, k, _]) if f.as_str() == Some("read") => {
+            let v = [Value::Nil, 0.into(), 1.into(), 2.into()][(c as usize >> (2 * i)) % 4].clone();
+            Value::List(vec![f.clone(), k.clone(), v])
+        }
+        _ => m.clone(),
+    });
+    Value::List(items.collect())
+}
+
 /// A reference implementation of every built-in model, used to produce plausible outputs.
 #[derive(Clone, Debug, Default)]
 struct Reference {
@@ -207,12 +227,15 @@ struct Reference {
 }
 
 impl Reference {
-    /// Executes `f(input)`; the output, or `None` when it cannot take effect (it then fails).
+    /// Executes `f(input)` as a `kind` (a base kind); the output, or `None` when it cannot take
+    /// effect (it then fails).
     fn apply(&mut self, kind: Kind, f: &str, input: &Value) -> Option<Value> {
         let args = input.as_list().unwrap_or(&[]);
         match (kind, f, args) {
             (Kind::KeyValue | Kind::KeyValueNoCas, _, [k, ..]) => self.apply_kv(f, k, args),
             (Kind::Lock | Kind::Lease, _, _) => self.apply_lock(kind == Kind::Lease, f, input),
+            (Kind::Mutex, _, _) => self.apply_mutex(f),
+            (Kind::MultiRegister, _, _) => Some(self.apply_txn(args)),
             (_, "read", _) if kind == Kind::Counter => Some(Value::Int(self.count)),
             (_, "read", _) if kind == Kind::Set => Some(Value::List(self.elements.iter().cloned().collect())),
             (_, "read", _) => Some(self.value.clone()),
@@ -275,6 +298,33 @@ impl Reference {
             _ => None,
         }
     }
+
+    fn apply_mutex(&mut self, f: &str) -> Option<Value> {
+        let acquire = f == "acquire";
+        (self.held != acquire).then(|| {
+            self.held = acquire;
+            Value::Nil
+        })
+    }
+
+    /// Runs a transaction on `keys`; the transaction with the values its reads saw.
+    fn apply_txn(&mut self, micro: &[Value]) -> Value {
+        let mut out = Vec::with_capacity(micro.len());
+        for m in micro {
+            match m.as_list() {
+                Some([f, k, _]) if f.as_str() == Some("read") => {
+                    let v = self.keys.get(k).cloned().unwrap_or(Value::Nil);
+                    out.push(Value::List(vec![f.clone(), k.clone(), v]));
+                }
+                Some([_, k, v]) => {
+                    self.keys.insert(k.clone(), v.clone());
+                    out.push(m.clone());
+                }
+                _ => out.push(m.clone()),
+            }
+        }
+        Value::List(out)
+    }
 }
 
 /// Maps bytes to a model and a small well-formed history (see the module header): at most
@@ -295,14 +345,11 @@ pub fn history_from_bytes_sized(data: &[u8], max_ops: usize, clients: u8) -> (An
     let mut bytes = data.iter().copied();
     let head = bytes.next().unwrap_or(0);
     let kind = Kind::ALL[(head & 0x7f) as usize % Kind::ALL.len()];
-    let simulate = head & 0x80 == 0;
-    let model = AnyModel::by_name(kind.model_name(), None).expect("built-in model");
-    let corrupt_one_in = corruption_rate(max_ops);
     let mut g = Generator {
         kind,
-        simulate,
-        corrupt_one_in,
-        reference: Reference::default(),
+        simulate: head & 0x80 == 0,
+        corrupt_one_in: corruption_rate(max_ops),
+        references: BTreeMap::new(),
         history: History::new(),
         invoked: 0,
     };
@@ -326,14 +373,15 @@ pub fn history_from_bytes_sized(data: &[u8], max_ops: usize, clients: u8) -> (An
             }
         }
     }
-    (model, g.history)
+    (kind.model(), g.history)
 }
 
 struct Generator {
     kind: Kind,
     simulate: bool,
     corrupt_one_in: u16,
-    reference: Reference,
+    /// One reference per independent key (one, under nil, for the other kinds).
+    references: BTreeMap<Value, Reference>,
     history: History,
     invoked: usize,
 }
@@ -344,6 +392,18 @@ impl Generator {
         self.history.push(Event { time, ..e });
     }
 
+    /// Executes `f(input)` on the reference, for the key of an independent kind.
+    fn apply(&mut self, f: &str, input: &Value) -> Option<Value> {
+        let base = self.kind.base();
+        match input.as_list() {
+            Some([key, inner]) if self.kind.independent() => {
+                let out = self.references.entry(key.clone()).or_default().apply(base, f, inner)?;
+                Some(Value::List(vec![key.clone(), out]))
+            }
+            _ => self.references.entry(Value::Nil).or_default().apply(base, f, input),
+        }
+    }
+
     /// Completes the operation `f(input)` of `pid` as chosen by `b`; `c` picks random outputs.
     fn complete(&mut self, pid: u64, f: &str, input: &Value, b: u8, c: u8) -> EventKind {
         let outcome = match b / 3 % 8 {
@@ -352,15 +412,19 @@ impl Generator {
             _ => EventKind::Fail,
         };
         let corrupt = !self.simulate || (b as u16 * 7 + c as u16) % self.corrupt_one_in == 0;
+        // A mutex's outputs carry nothing, so its corruption is an ok for an operation that
+        // could not take effect.
+        let lies = corrupt && self.kind.base() == Kind::Mutex;
         let (kind, value) = match outcome {
-            EventKind::Ok => match (self.reference.apply(self.kind, f, input), corrupt) {
+            EventKind::Ok => match (self.apply(f, input), corrupt) {
                 (Some(_), true) => (EventKind::Ok, self.kind.random_output(f, input, c)),
                 (Some(out), false) => (EventKind::Ok, out),
+                (None, _) if lies => (EventKind::Ok, input.clone()),
                 (None, _) => (EventKind::Fail, input.clone()),
             },
             EventKind::Info => {
                 if c & 1 == 1 {
-                    self.reference.apply(self.kind, f, input);
+                    self.apply(f, input);
                 }
                 (EventKind::Info, Value::Nil)
             }
@@ -384,6 +448,17 @@ mod tests {
             let ops = h.operations().expect("well-formed");
             assert!(ops.len() <= MAX_GENERATED_OPS, "{} ops", ops.len());
             assert!(AnyModel::by_name(model.name(), None).is_ok());
+        }
+    }
+
+    #[test]
+    fn every_kind_compiles_its_own_histories() {
+        for (k, kind) in Kind::ALL.iter().enumerate() {
+            let data: Vec<u8> =
+                std::iter::once(k as u8).chain((0..60u8).map(|i| i.wrapping_mul(37))).collect();
+            let (model, h) = history_from_bytes(&data);
+            assert_eq!(model, kind.model());
+            assert!(crate::lin::check(&model, &h, &crate::lin::Options::default()).is_ok(), "{kind:?}");
         }
     }
 }

@@ -1,5 +1,5 @@
-//! Raft scenarios: the replicated key-value store under one fault family at a time, over many
-//! seeds, named like specs.
+//! Raft scenarios through the harness: the replicated key-value store under one fault family
+//! at a time, over many seeds, named like specs.
 //!
 //! Goal: every run's client history is linearizable and the Raft properties (election safety,
 //! log matching, leader completeness, state machine safety, leader append-only; sections 5.2
@@ -8,9 +8,6 @@
 //! stated seed budget. Method: seed sweeps of the simulated cluster through the check API. Each
 //! scenario names the fault counters it is about, and fails if they never fired, so a scenario
 //! cannot pass by not doing what its name says.
-
-// Simulation only: these drive the simulator, which a real-mode build does not have.
-#![cfg(madsim)]
 
 use faultline_raft::system::RaftSystem;
 use faultline_sim::check::{check, Scenario};
@@ -124,22 +121,4 @@ fn disk_corruption_is_repaired_from_peers() {
         .expect_faults(&["disk.bitflips_at_rest", "process.crash", "raft.repairs"])
         .seeds(40)
         .run();
-}
-
-faultline_sim::conformance_tests! {
-    system: RaftSystem,
-    swarm_seeds: 600,
-    determinism_seeds: 10,
-    pinned_seed: 7,
-    bugs: {
-        NoStepDownOnHigherTerm: 40,
-        StaleLocalRead: 150,
-        TruncateOnStaleAppend: 20,
-        AckBeforeSync: 100,
-        SnapshotKeepsConflictingEntries: 150,
-        VoteNotPersisted: 500,
-        // Figure 8 takes four rare moments in one run; the swarm runs that arm every buggify
-        // site reach it (15 of 10000 seeds, the first at 577).
-        CommitOldTermByCounting: 1000,
-    },
 }
