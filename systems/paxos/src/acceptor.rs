@@ -29,8 +29,8 @@ impl Paxos {
         if promise.is_none() && accepts.is_empty() {
             return Ok(());
         }
-        let result = self.store().persist(cx.disk(), promise, &accepts);
-        self.disk(result)?;
+        let result = self.store().persist(cx.disk(), promise, accepts);
+        let accepts = self.disk(result)?;
         if let Some(p) = promise {
             self.acceptor.promise = p;
         }

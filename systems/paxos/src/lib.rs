@@ -109,8 +109,6 @@ enum Out {
 #[derive(Debug, Default)]
 pub(crate) struct Trail {
     pub started: bool,
-    /// The step ended in a halt (nothing it emitted left the node).
-    pub halted: bool,
     pub acks: Vec<(u32, u64)>,
     pub proposed: Vec<ObservedProposal>,
     pub learned: Vec<Learned>,
@@ -126,7 +124,6 @@ pub(crate) struct Trail {
 impl Trail {
     fn clear(&mut self) {
         self.started = false;
-        self.halted = false;
         self.acks.clear();
         self.proposed.clear();
         self.learned.clear();
@@ -143,8 +140,6 @@ impl Trail {
 pub struct Paxos {
     config: PaxosConfig,
     id: NodeId,
-    /// Whether this incarnation is the node's first start (an empty disk then is a new node).
-    first_boot: bool,
     /// The promise and accepted values, as last made durable.
     acceptor: Acceptor,
     store: Option<Store>,
@@ -183,7 +178,6 @@ impl Paxos {
         Ok(Paxos {
             config,
             id: NodeId(0),
-            first_boot: true,
             acceptor: Acceptor::default(),
             store: None,
             snapshot: None,
@@ -204,13 +198,6 @@ impl Paxos {
             halt: None,
             trail: Trail::default(),
         })
-    }
-
-    /// The same node at a restart, not its first boot: an empty disk then means the disk was
-    /// lost. (The harness builds a node anew at every start.)
-    pub fn restarted(mut self) -> Paxos {
-        self.first_boot = false;
-        self
     }
 
     pub fn config(&self) -> &PaxosConfig {
@@ -236,7 +223,6 @@ impl Paxos {
     fn finish(&mut self, cx: &mut Context<'_, Paxos>) {
         let out = std::mem::take(&mut self.out);
         if let Some(reason) = self.halt.take() {
-            self.trail.halted = true;
             tracing::warn!(node = %self.id, %reason, "halting");
             cx.halt(reason);
             return;
@@ -293,12 +279,13 @@ impl Paxos {
         self.config.members().filter(|m| *m != self.id).collect()
     }
 
-    /// Turns a disk error into a stopped step: a failed sync (or an unknown I/O error) may have
-    /// lost data the node believes written, so it halts and recovers from what is really on
-    /// disk; a full disk or a read error abandons the step without answering.
+    /// Turns a disk error into a stopped step, by the kit's halt policy
+    /// (`DiskError::requires_halt`): a failed sync (or an unknown I/O error) may have lost data
+    /// the node believes written, so it halts and recovers from what is really on disk; a full
+    /// disk or a read error abandons the step without answering.
     fn disk<T>(&mut self, result: Result<T, DiskError>) -> Result<T, Stop> {
         result.map_err(|e| {
-            if requires_halt(&e) {
+            if e.requires_halt() {
                 self.halt.get_or_insert(format!("disk: {e}"));
             }
             Stop
@@ -355,16 +342,6 @@ impl Paxos {
                 Ok(())
             }
         }
-    }
-}
-
-/// The halt policy: a failed sync, an unknown I/O error or a vanished file leave the node's view
-/// of its disk unknown (PostgreSQL's "fsyncgate"), so it restarts and recovers; a full disk or a
-/// read error changed nothing, so the step is abandoned.
-fn requires_halt(e: &DiskError) -> bool {
-    match e {
-        DiskError::SyncFailed(_) | DiskError::Io { .. } | DiskError::NotFound(_) => true,
-        DiskError::Full(_) | DiskError::ReadError { .. } => false,
     }
 }
 

@@ -123,12 +123,6 @@ impl Paxos {
         }
     }
 
-    /// Whether the last step was a start that finished: the node's disk now holds its log, so
-    /// an empty disk at a later start is a lost one.
-    pub fn booted_in_step(&self) -> bool {
-        self.trail.started && !self.trail.halted && !matches!(self.role, Role::Recovering)
-    }
-
     /// Whether the last step was a start (of any outcome).
     pub fn started_in_step(&self) -> bool {
         self.trail.started

@@ -42,7 +42,7 @@ impl Paxos {
     pub(crate) fn start(&mut self, cx: &mut Context<'_, Paxos>) {
         self.id = cx.id();
         // BUG(WipedAcceptorVotes): an empty disk reads as a new node's, whatever the boot.
-        let first_boot = self.first_boot || self.has_bug(PaxosBug::WipedAcceptorVotes);
+        let first_boot = cx.first_boot() || self.has_bug(PaxosBug::WipedAcceptorVotes);
         let sync = !self.has_bug(PaxosBug::AcceptorRepliesBeforeSync);
         let recovery = match Store::recover(cx.disk(), first_boot, sync) {
             Ok(r) => r,

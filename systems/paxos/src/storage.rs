@@ -2,7 +2,7 @@
 //! node's disk; recovery that never trusts a bad record.
 //!
 //! Files:
-//! - `paxos.log`: a `RecordLog` of [`Record`]s. A `Base` names the snapshot the log follows; each
+//! - `paxos.log`: a `TypedLog` of [`Record`]s. A `Base` names the snapshot the log follows; each
 //!   step that changes the acceptor's state appends one `Batch` (its new promise and the values
 //!   it accepted), syncs, then appends a `Mark` and syncs again, and only then answers. A
 //!   `Rebuilding` record says the node lost state it may have answered for and takes no part in
@@ -25,18 +25,22 @@
 
 use crate::msg::{AcceptedValue, Ballot, Slot, Snapshot, Value};
 use faultline_sim::disk::log::TornTail;
-use faultline_sim::disk::{RecordLog, RecordSlot};
+use faultline_sim::disk::typed_log::{Recovery as Found, Slot as Position};
+use faultline_sim::disk::{MemDisk, Sealed, SealedFile, TypedLog};
 use faultline_sim::{DiskError, Storage};
-use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// The write-ahead log (a `RecordLog`).
+/// The write-ahead log (a `TypedLog` of [`Record`]s).
 pub const LOG_FILE: &str = "paxos.log";
 /// The latest snapshot.
 pub const SNAPSHOT_FILE: &str = "paxos.snapshot";
-/// Reads of a snapshot whose checksum failed before it is believed damaged: a bit flipped on
-/// the way from the disk is gone on the next read.
-const SNAPSHOT_READS: usize = 3;
+const SNAPSHOT: SealedFile<Snapshot> = SealedFile::new(SNAPSHOT_FILE);
+/// Reads of a snapshot or a log that showed damage before the damage is believed: a bit flipped
+/// on the way from the disk is gone on the next read.
+const READS: usize = 3;
+/// Bytes read at a time when a read of the log fails: the smallest sector size.
+const SALVAGE_BLOCK: usize = 512;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 enum Record {
@@ -93,77 +97,21 @@ pub struct Recovery {
 
 /// The node's open log.
 pub struct Store {
-    wal: RecordLog,
+    wal: TypedLog<Record>,
     /// False only under the planted bug `AcceptorRepliesBeforeSync`.
     sync: bool,
 }
 
-/// A checksum in front of an encoding: for a file replaced whole.
-fn seal<T: Serialize>(value: &T) -> Vec<u8> {
-    let body = postcard::to_allocvec(value).expect("state always encodes");
-    let mut out = crc32c::crc32c(&body).to_le_bytes().to_vec();
-    out.extend_from_slice(&body);
-    out
-}
-
-fn unseal<T: DeserializeOwned>(data: &[u8]) -> Option<T> {
-    let (crc, body) = data.split_first_chunk::<4>()?;
-    (u32::from_le_bytes(*crc) == crc32c::crc32c(body)).then(|| postcard::from_bytes(body).ok())?
-}
-
-/// A batch as written: the same encoding as [`Record::Batch`], from borrowed values.
-#[derive(Serialize)]
-enum BatchOut<'a> {
-    #[allow(dead_code)]
-    Base {
-        slot: Slot,
-    },
-    Batch {
-        promise: Option<Ballot>,
-        accepts: &'a [AcceptedValue],
-    },
-}
-
-fn encode(record: &Record) -> Vec<u8> {
-    postcard::to_allocvec(record).expect("records always encode")
-}
-
-/// The snapshot file: `Ok(None)` missing, `Ok(Some(None))` damaged (after several reads).
-fn read_snapshot(disk: &mut dyn Storage) -> Result<Option<Option<Snapshot>>, DiskError> {
-    let mut found = None;
-    for _ in 0..SNAPSHOT_READS {
-        match disk.read_all(SNAPSHOT_FILE) {
-            Ok(None) => return Ok(None),
-            Ok(Some(data)) => match unseal(&data) {
-                Some(s) => return Ok(Some(Some(s))),
-                None => found = Some(None),
-            },
-            Err(DiskError::ReadError { .. }) => found = Some(None),
-            Err(e) => return Err(e),
+/// The snapshot file, read again while it shows damage.
+fn read_snapshot(disk: &mut dyn Storage) -> Result<Sealed<Snapshot>, DiskError> {
+    let mut found = SNAPSHOT.read(disk)?;
+    for _ in 1..READS {
+        if !found.is_damaged() {
+            break;
         }
+        found = SNAPSHOT.read(disk)?;
     }
     Ok(found)
-}
-
-/// One position of the log: an intact record, or damage.
-enum Item {
-    Intact(Record),
-    Damaged { records: u64 },
-}
-
-fn decode_items(slots: &[RecordSlot]) -> Vec<(u64, Item)> {
-    slots
-        .iter()
-        .map(|slot| match slot {
-            RecordSlot::Intact { seq, payload } => match postcard::from_bytes(payload) {
-                Ok(record) => (*seq, Item::Intact(record)),
-                Err(_) => (*seq, Item::Damaged { records: 1 }),
-            },
-            RecordSlot::Damaged { seq_first, seq_last } => {
-                (*seq_first, Item::Damaged { records: seq_last - seq_first + 1 })
-            }
-        })
-        .collect()
 }
 
 /// How many records a cut tail may have held: one when it can only be the last write.
@@ -175,6 +123,13 @@ fn tail_records(tail: &Option<TornTail>) -> u64 {
     }
 }
 
+fn damaged_records(found: &Found<Record>) -> u64 {
+    let regions: u64 = (found.slots.iter())
+        .map(|s| if let Position::Damaged { seq_first, seq_last } = s { seq_last - seq_first + 1 } else { 0 })
+        .sum();
+    regions + tail_records(&found.torn_tail)
+}
+
 /// Where the log's records stand after the last intact mark.
 struct Scan {
     /// Why the node may have lost records it answered for, if it may have.
@@ -183,67 +138,74 @@ struct Scan {
     cut: Option<u64>,
 }
 
-fn scan(items: &[(u64, Item)], tail: &Option<TornTail>) -> Scan {
-    let last_mark = items.iter().rposition(|(_, i)| matches!(i, Item::Intact(Record::Mark)));
-    let damaged = |(_, i): &(u64, Item)| matches!(i, Item::Damaged { .. });
+fn scan(found: &Found<Record>) -> Scan {
+    let items = &found.slots;
+    let last_mark = items.iter().rposition(|p| matches!(p, Position::Intact { record: Record::Mark, .. }));
+    let damaged = |p: &&Position<Record>| matches!(p, Position::Damaged { .. });
     if let Some(m) = last_mark {
-        if items[..m].iter().any(damaged) {
+        if items[..m].iter().any(|p| damaged(&p)) {
             return Scan { loss: Some("a damaged record before the last mark".into()), cut: None };
         }
     }
     let after = &items[last_mark.map_or(0, |m| m + 1)..];
-    let records: u64 =
-        after.iter().map(|(_, i)| if let Item::Damaged { records } = i { *records } else { 0 }).sum();
-    if records + tail_records(tail) >= 2 || tail.as_ref().is_some_and(|t| t.unreadable) {
+    let records: u64 = (after.iter())
+        .map(|p| if let Position::Damaged { seq_first, seq_last } = p { seq_last - seq_first + 1 } else { 0 })
+        .sum();
+    if records + tail_records(&found.torn_tail) >= 2 || found.torn_tail.as_ref().is_some_and(|t| t.unreadable)
+    {
         return Scan {
             loss: Some("damage after the last mark that may cover a marked batch".into()),
             cut: None,
         };
     }
-    Scan { loss: None, cut: after.iter().find(|i| damaged(i)).map(|(seq, _)| *seq) }
+    let cut = after.iter().find(damaged).map(|p| {
+        if let Position::Damaged { seq_first, .. } = p {
+            *seq_first
+        } else {
+            0
+        }
+    });
+    Scan { loss: None, cut }
+}
+
+fn seq_of(p: &Position<Record>) -> u64 {
+    match p {
+        Position::Intact { seq, .. } | Position::Damaged { seq_first: seq, .. } => *seq,
+    }
 }
 
 /// Replays intact records in order (up to `cut`): the base slot, the acceptor, and whether the
 /// log says the node is rebuilding.
-fn replay(items: &[(u64, Item)], cut: Option<u64>) -> (Slot, Acceptor, bool) {
+fn replay(found: &Found<Record>, cut: Option<u64>) -> (Slot, Acceptor, bool) {
     let (mut base, mut acceptor, mut rebuilding) = (0, Acceptor::default(), false);
-    for (seq, item) in items {
-        if cut.is_some_and(|c| *seq >= c) {
-            break;
-        }
-        match item {
-            Item::Intact(Record::Base { slot }) => base = *slot,
-            Item::Intact(Record::Batch { promise, accepts }) => {
+    for p in found.slots.iter().take_while(|p| cut.is_none_or(|c| seq_of(p) < c)) {
+        match p {
+            Position::Intact { record: Record::Base { slot }, .. } => base = *slot,
+            Position::Intact { record: Record::Batch { promise, accepts }, .. } => {
                 acceptor.promise = acceptor.promise.max(promise.unwrap_or(Ballot::ZERO));
                 for a in accepts {
                     acceptor.accepted.insert(a.slot, (a.ballot, a.value.clone()));
                 }
             }
-            Item::Intact(Record::Rebuilding) => rebuilding = true,
-            Item::Intact(Record::Mark) | Item::Damaged { .. } => {}
+            Position::Intact { record: Record::Rebuilding, .. } => rebuilding = true,
+            Position::Intact { record: Record::Mark, .. } | Position::Damaged { .. } => {}
         }
     }
     (base, acceptor, rebuilding)
 }
 
 /// Whether the last record kept is a batch without its mark.
-fn ends_unmarked(items: &[(u64, Item)], cut: Option<u64>) -> bool {
-    let kept = items.iter().filter(|(seq, _)| cut.is_none_or(|c| *seq < c));
-    matches!(kept.last(), Some((_, Item::Intact(Record::Batch { .. }))))
+fn ends_unmarked(found: &Found<Record>, cut: Option<u64>) -> bool {
+    let kept = found.slots.iter().filter(|p| cut.is_none_or(|c| seq_of(p) < c));
+    matches!(kept.last(), Some(Position::Intact { record: Record::Batch { .. }, .. }))
 }
 
-/// Bytes read at a time when a read of the log fails: the smallest sector size.
-const SALVAGE_BLOCK: usize = 512;
-/// Reads of a log whose first read showed damage, before the damage is believed.
-const LOG_READS: usize = 3;
-
-/// What the log holds, found on a copy: `RecordLog::open` cuts a torn tail from the file it
-/// opens at once, and a node must record a loss durably before the evidence of it goes. The
-/// log opened on the copy holds no handle, only offsets, so it serves the real file once that
-/// is cut the same way.
+/// What the log holds, found on a copy: opening a log cuts a torn tail from the file at once,
+/// and a node must record a loss durably before the evidence of it goes. The log opened on the
+/// copy holds no handle, only offsets, so it serves the real file once that is cut the same way.
 struct Inspection {
-    wal: RecordLog,
-    found: faultline_sim::disk::Recovered,
+    wal: TypedLog<Record>,
+    found: Found<Record>,
     /// The file's length as read.
     len: u64,
     /// Part of the file could not be read (a latent sector error): never a tear.
@@ -252,15 +214,15 @@ struct Inspection {
 
 /// Reads the log (around unreadable sectors, which read as zeros) into a scratch disk and
 /// recovers it there; reads again while damage shows, keeping the read with the fewest damaged
-/// records (a bit flipped on the way from the disk is gone on the next read).
+/// records.
 fn inspect(disk: &mut dyn Storage) -> Result<Inspection, DiskError> {
     let mut best: Option<(u64, Inspection)> = None;
-    for _ in 0..LOG_READS {
+    for _ in 0..READS {
         let (data, unreadable) = read_salvaging(disk)?;
         let len = data.len() as u64;
-        let mut scratch = faultline_sim::disk::MemDisk::new();
+        let mut scratch = MemDisk::new();
         scratch.write(LOG_FILE, 0, &data)?;
-        let (wal, found) = RecordLog::open(&mut scratch, LOG_FILE)?;
+        let (wal, found) = TypedLog::open(&mut scratch, LOG_FILE)?;
         let damage = damaged_records(&found);
         if best.as_ref().is_none_or(|(d, _)| damage < *d) {
             best = Some((damage, Inspection { wal, found, len, unreadable }));
@@ -270,20 +232,6 @@ fn inspect(disk: &mut dyn Storage) -> Result<Inspection, DiskError> {
         }
     }
     Ok(best.expect("read at least once").1)
-}
-
-fn damaged_records(found: &faultline_sim::disk::Recovered) -> u64 {
-    let regions: u64 =
-        (found.slots.iter())
-            .map(|s| {
-                if let RecordSlot::Damaged { seq_first, seq_last } = s {
-                    seq_last - seq_first + 1
-                } else {
-                    0
-                }
-            })
-            .sum();
-    regions + tail_records(&found.torn_tail)
 }
 
 /// The whole log, and whether a block of it could not be read.
@@ -298,7 +246,8 @@ fn read_salvaging(disk: &mut dyn Storage) -> Result<(Vec<u8>, bool), DiskError> 
         let want = SALVAGE_BLOCK.min(len - start);
         match disk.read(LOG_FILE, start as u64, want) {
             Ok(block) => {
-                data[start..start + block.len().min(want)].copy_from_slice(&block[..block.len().min(want)])
+                let n = block.len().min(want);
+                data[start..start + n].copy_from_slice(&block[..n]);
             }
             Err(DiskError::ReadError { .. }) => {}
             Err(e) => return Err(e),
@@ -315,7 +264,7 @@ impl Store {
         let mut report = RecoveryReport::default();
         if disk.len(LOG_FILE)?.is_none() {
             if first_boot {
-                let (wal, _) = RecordLog::open(disk, LOG_FILE)?;
+                let (wal, _) = TypedLog::open(disk, LOG_FILE)?;
                 return Ok(Recovery {
                     store: Store { wal, sync },
                     durable: Durable::Fresh,
@@ -328,20 +277,20 @@ impl Store {
         }
         let snapshot = read_snapshot(disk)?;
         let inspection = inspect(disk)?;
-        let items = decode_items(&inspection.found.slots);
-        let mut scan = scan(&items, &inspection.found.torn_tail);
-        let (base, acceptor, rebuilding) = replay(&items, scan.cut);
-        let intact_snapshot = snapshot.clone().flatten();
+        let mut scan = scan(&inspection.found);
+        let (base, acceptor, rebuilding) = replay(&inspection.found, scan.cut);
+        let damaged_snapshot = snapshot.is_damaged();
+        let snapshot = snapshot.intact();
         if inspection.unreadable {
             scan.loss.get_or_insert("an unreadable sector in the log".into());
-        } else if matches!(snapshot, Some(None)) {
+        } else if damaged_snapshot {
             scan.loss.get_or_insert("a damaged snapshot".into());
-        } else if base > intact_snapshot.as_ref().map_or(0, |s| s.slot) {
+        } else if base > snapshot.as_ref().map_or(0, |s| s.slot) {
             scan.loss.get_or_insert(format!("the log follows slot {base}, which no intact snapshot covers"));
         }
         if let Some(why) = scan.loss {
             report.loss = Some(why);
-            return Self::lost(disk, intact_snapshot, report, sync);
+            return Self::lost(disk, snapshot, report, sync);
         }
         let Inspection { mut wal, found, len, .. } = inspection;
         if let Some(tail) = &found.torn_tail {
@@ -356,17 +305,17 @@ impl Store {
             wal.sync(disk)?;
         }
         let mut store = Store { wal, sync };
-        if ends_unmarked(&items, scan.cut) {
+        if ends_unmarked(&found, scan.cut) {
             // A full disk leaves the batch unmarked for now; a failed sync may have lost the
             // mark while the log believes it written: that one the caller must halt on.
             match store.mark(disk) {
                 Ok(()) => report.remarked = true,
-                Err(e) if crate::requires_halt(&e) => return Err(e),
+                Err(e) if e.requires_halt() => return Err(e),
                 Err(_) => {}
             }
         }
         let durable = if rebuilding { Durable::Rebuilding } else { Durable::Voting(acceptor) };
-        Ok(Recovery { store, durable, snapshot: intact_snapshot, report })
+        Ok(Recovery { store, durable, snapshot, report })
     }
 
     /// Records an unknown loss durably: a log that says the node is rebuilding, after the
@@ -387,30 +336,27 @@ impl Store {
     }
 
     /// Appends one step's change to the acceptor, syncs, then marks it and syncs again: after
-    /// this the node may answer for it. On `Full` the records are rolled back.
+    /// this the node may answer for it. Hands `accepts` back for the caller to keep. On `Full`
+    /// the records are rolled back.
     pub fn persist(
         &mut self,
         disk: &mut dyn Storage,
         promise: Option<Ballot>,
-        accepts: &[AcceptedValue],
-    ) -> Result<(), DiskError> {
+        accepts: Vec<AcceptedValue>,
+    ) -> Result<Vec<AcceptedValue>, DiskError> {
         let before = self.wal.len();
-        let result = self.try_persist(disk, promise, accepts);
+        let batch = Record::Batch { promise, accepts };
+        let result = self.try_persist(disk, &batch);
         if matches!(result, Err(DiskError::Full(_))) {
             self.wal.truncate(disk, before)?;
         }
-        result
+        result?;
+        let Record::Batch { accepts, .. } = batch else { unreachable!("built above") };
+        Ok(accepts)
     }
 
-    fn try_persist(
-        &mut self,
-        disk: &mut dyn Storage,
-        promise: Option<Ballot>,
-        accepts: &[AcceptedValue],
-    ) -> Result<(), DiskError> {
-        let batch =
-            postcard::to_allocvec(&BatchOut::Batch { promise, accepts }).expect("records always encode");
-        self.wal.append(disk, &batch)?;
+    fn try_persist(&mut self, disk: &mut dyn Storage, batch: &Record) -> Result<(), DiskError> {
+        self.wal.append(disk, batch)?;
         // BUG(AcceptorRepliesBeforeSync): with the bug, nothing here reaches the disk before
         // the answer leaves.
         if self.sync {
@@ -421,7 +367,7 @@ impl Store {
 
     /// Appends and syncs a mark: every batch before it may be answered for.
     fn mark(&mut self, disk: &mut dyn Storage) -> Result<(), DiskError> {
-        self.wal.append(disk, &encode(&Record::Mark))?;
+        self.wal.append(disk, &Record::Mark)?;
         if self.sync {
             self.wal.sync(disk)?;
         }
@@ -432,7 +378,7 @@ impl Store {
     /// it ([`Store::rewrite`]); a crash in between leaves the new snapshot with the old log,
     /// whose records up to the snapshot's slot recovery ignores.
     pub fn save_snapshot(&mut self, disk: &mut dyn Storage, snapshot: &Snapshot) -> Result<(), DiskError> {
-        disk.replace_durably(SNAPSHOT_FILE, &seal(snapshot))
+        SNAPSHOT.replace(disk, snapshot)
     }
 
     /// Replaces the whole log, durably, with `state` after the snapshot of slot `base`.
@@ -443,7 +389,7 @@ impl Store {
 }
 
 /// Replaces the whole log, durably: a base, the state, a mark.
-fn rewrite(disk: &mut dyn Storage, base: Slot, state: &Durable) -> Result<RecordLog, DiskError> {
+fn rewrite(disk: &mut dyn Storage, base: Slot, state: &Durable) -> Result<TypedLog<Record>, DiskError> {
     let body = match state {
         Durable::Fresh => Record::Batch { promise: None, accepts: Vec::new() },
         Durable::Rebuilding => Record::Rebuilding,
@@ -458,8 +404,7 @@ fn rewrite(disk: &mut dyn Storage, base: Slot, state: &Durable) -> Result<Record
                 .collect(),
         },
     };
-    let payloads = [encode(&Record::Base { slot: base }), encode(&body), encode(&Record::Mark)];
-    RecordLog::rewrite(disk, LOG_FILE, payloads.iter().map(Vec::as_slice))
+    TypedLog::rewrite(disk, LOG_FILE, &[Record::Base { slot: base }, body, Record::Mark])
 }
 
 #[cfg(test)]

@@ -19,16 +19,11 @@ use faultline_sim::system::{linearizability, Answer, CheckOutcome, Moment, Op, S
 use faultline_sim::{ClientId, NodeId};
 use rand::Rng as _;
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The Multi-Paxos key-value store bound to the harness.
 pub struct PaxosSystem {
     config: PaxosConfig,
     workload: KvWorkload,
-    /// Nodes whose first start finished (their log is on disk): every later build is a
-    /// restart, whose empty disk is a lost one. Set from the observations, so simulation only;
-    /// a real node process is built once, and an existing data directory is never empty.
-    booted: Vec<AtomicBool>,
 }
 
 /// What the run saw: the invariants, fed every observation, and event counts.
@@ -96,24 +91,18 @@ impl System for PaxosSystem {
     fn new(config: &SystemConfig) -> Result<Self, String> {
         let paxos = PaxosConfig { bug: config.bug::<Self>()?, ..PaxosConfig::with_nodes(config.nodes) };
         paxos.validate().map_err(|e| e.to_string())?;
-        let booted = (0..config.nodes).map(|_| AtomicBool::new(false)).collect();
-        Ok(PaxosSystem { config: paxos, workload: KvWorkload::new(&config.workload), booted })
+        Ok(PaxosSystem { config: paxos, workload: KvWorkload::new(&config.workload) })
     }
 
-    fn build_node(&self, id: NodeId) -> Paxos {
-        let node = Paxos::new(self.config.clone()).expect("validated in new");
-        if self.booted.get(id.0 as usize).is_some_and(|b| b.load(Ordering::Relaxed)) {
-            node.restarted()
-        } else {
-            node
-        }
+    fn build_node(&self, _id: NodeId) -> Paxos {
+        Paxos::new(self.config.clone()).expect("validated in new")
     }
 
     fn next_op(&self, client: ClientId, rng: &mut Rng) -> Op<Request> {
         self.workload.op(client, rng)
     }
 
-    fn route(&self, _request: &Request, hint: Option<NodeId>, rng: &mut Rng) -> NodeId {
+    fn route(&self, _client: ClientId, _request: &Request, hint: Option<NodeId>, rng: &mut Rng) -> NodeId {
         hint.unwrap_or_else(|| NodeId(rng.gen_range(0..self.config.nodes)))
     }
 
@@ -122,8 +111,13 @@ impl System for PaxosSystem {
             // A leader that steps down answers its pending writes with NotLeader, and they may
             // still be chosen: NotLeader does not say "not applied".
             Response::NotLeader { hint } => Answer::Unknown { hint: *hint },
-            // A node that refused (running phase 1, a full disk) proposed nothing.
-            Response::Unavailable(_) => Answer::NotApplied { hint: None },
+            // A node that refused (running phase 1, a full disk) proposed nothing now, but an
+            // earlier copy of a write (a retry, a duplicated message) may sit in some acceptor's
+            // log and be chosen yet: for a write that is a maybe. A read is never in the log.
+            Response::Unavailable(_) if matches!(request, Request::Get { .. }) => {
+                Answer::NotApplied { hint: None }
+            }
+            Response::Unavailable(_) => Answer::Unknown { hint: None },
             _ => match response.outcome() {
                 Some(outcome) => request.kv().answer(&outcome),
                 None => Answer::Unknown { hint: None },
@@ -132,9 +126,6 @@ impl System for PaxosSystem {
     }
 
     fn observe(&self, seen: &mut Observed, id: NodeId, moment: Moment, node: &Paxos) {
-        if node.booted_in_step() {
-            self.booted[id.0 as usize].store(true, Ordering::Relaxed);
-        }
         seen.feed(id, moment, node);
         let status = node.status();
         let new_leader =
