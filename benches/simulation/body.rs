@@ -2,6 +2,7 @@
 
 use faultline_checkers::{History, Value};
 use faultline_counter::Counter;
+use faultline_paxos::PaxosSystem;
 use faultline_raft::RaftSystem;
 use faultline_sim::harness::{run, RunSpec};
 use faultline_sim::options::{Preset, SimOptions};
@@ -70,14 +71,14 @@ fn raft_figures(seeds: u64) {
 /// same too: 2000 simulated seconds per wall second for five nodes under swarm).
 fn paxos_figures(seeds: u64) {
     let five = (0..seeds).map(|seed| {
-        let mut spec = RunSpec::from_preset(seed, Preset::Swarm, None);
+        let mut spec = RunSpec::from_preset(seed, Preset::Swarm, None, PaxosSystem::layout);
         spec.options.nodes = 5;
-        spec.schedule = Schedule::plan(seed, &spec.options);
+        spec.schedule = Schedule::plan(seed, &spec.options, &PaxosSystem::layout(&spec.config()));
         spec
     });
-    figures::<faultline_paxos::PaxosSystem>("paxos 5 nodes swarm", five);
-    let mix = (0..seeds).map(|seed| RunSpec::from_preset(seed, Preset::Swarm, None));
-    figures::<faultline_paxos::PaxosSystem>("paxos swarm (3 or 5)", mix);
+    figures::<PaxosSystem>("paxos 5 nodes swarm", five);
+    let mix = (0..seeds).map(|seed| RunSpec::from_preset(seed, Preset::Swarm, None, PaxosSystem::layout));
+    figures::<PaxosSystem>("paxos swarm (3 or 5)", mix);
 }
 
 /// Runs the specs one after another, `FAULTLINE_BENCH_ROUNDS` times (default 3), and prints
