@@ -21,6 +21,8 @@ pub struct SystemEntry {
     pub bugs: fn() -> Vec<BugInfo>,
     /// The system's own events, as its sweep summary counts them.
     pub events: &'static [&'static str],
+    /// The coverage points its nodes declare.
+    pub coverage: &'static [&'static str],
     /// The canonical name of a bug given by either spelling.
     canonical: fn(&str, &str) -> Result<&'static str, String>,
     /// The checkers' model of its client histories.
@@ -48,6 +50,7 @@ const fn entry<S: System>(description: &'static str) -> SystemEntry {
         description,
         bugs: bug_infos::<S::Bug>,
         events: S::EVENTS,
+        coverage: S::COVERAGE,
         canonical: canonical::<S::Bug>,
         model: S::MODEL,
         layout: S::layout,

@@ -37,6 +37,9 @@ pub struct Buggify {
     sites: BTreeMap<Site, bool>,
     evaluations: u64,
     fired: u64,
+    /// Coverage points reached (`Context::sometimes`), with their counts. Counted whether or
+    /// not buggify is on: they are not faults.
+    reached: BTreeMap<&'static str, u64>,
 }
 
 impl Buggify {
@@ -49,6 +52,7 @@ impl Buggify {
             sites: BTreeMap::new(),
             evaluations: 0,
             fired: 0,
+            reached: BTreeMap::new(),
         }
     }
 
@@ -66,6 +70,11 @@ impl Buggify {
     pub fn fired(&self) -> u64 {
         self.fired
     }
+
+    /// Each coverage point reached so far, with how many times.
+    pub fn coverage(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        self.reached.iter().map(|(p, n)| (*p, *n))
+    }
 }
 
 impl BuggifySource for Buggify {
@@ -81,6 +90,10 @@ impl BuggifySource for Buggify {
         let fires = armed && self.rng.gen_bool(FIRE_PROBABILITY);
         self.fired += u64::from(fires);
         fires
+    }
+
+    fn reached(&mut self, point: &'static str) {
+        *self.reached.entry(point).or_default() += 1;
     }
 }
 
@@ -132,6 +145,15 @@ mod tests {
             b.fire(s);
         }
         assert_eq!(b.sites(), (3, 3));
+    }
+
+    #[test]
+    fn coverage_points_count_with_buggify_on_or_off() {
+        let mut b = Buggify::new(1, false, ARM_PROBABILITY);
+        b.reached("demo.moment");
+        b.reached("demo.moment");
+        b.reached("demo.other");
+        assert_eq!(b.coverage().collect::<Vec<_>>(), vec![("demo.moment", 2), ("demo.other", 1)]);
     }
 
     #[test]

@@ -13,8 +13,8 @@
 //!
 //! writes a `conformance` module of tests:
 //! - `swarm_sweep_fires_every_fault_kind`: the swarm preset passes every seed, every fault kind
-//!   of [`crate::faults::KINDS`] fires, and every event the system declares
-//!   ([`System::EVENTS`]) happens;
+//!   of [`crate::faults::KINDS`] fires, every event the system declares ([`System::EVENTS`])
+//!   happens and every coverage point it declares ([`System::COVERAGE`]) is reached;
 //! - `runs_are_deterministic`: each seed twice (the second time in reverse order, on a thread
 //!   that has run others) gives the same trace hash, history and verdict;
 //! - `trace_of_the_pinned_seed`: an `insta` snapshot of one seed's whole trace summary;
@@ -29,22 +29,21 @@
 use crate::bugs::{self, Bug};
 use crate::check::{check, Scenario};
 use crate::faults::KINDS;
-use crate::system::System;
+use crate::system::{System, COVERAGE_PREFIX};
 use std::path::Path;
 
 /// Sweeps `seeds` swarm seeds: every seed passes, every fault kind fires, every declared event
-/// of the system happens.
+/// of the system happens and every declared coverage point is reached.
 pub fn swarm_sweep<S: System>(seeds: u64) {
     let kinds: Vec<&'static str> = KINDS.iter().map(|k| k.counter).collect();
     let sweep =
         check::<S>(Scenario::new(&format!("{}: swarm", S::NAME))).seeds(seeds).expect_faults(&kinds).run();
-    let missing: Vec<String> = (S::EVENTS.iter())
-        .map(|e| format!("{}.{e}", S::NAME))
-        .filter(|name| sweep.counters.get(name) == 0)
-        .collect();
+    let events = S::EVENTS.iter().map(|e| format!("{}.{e}", S::NAME));
+    let points = S::COVERAGE.iter().map(|p| format!("{COVERAGE_PREFIX}{p}"));
+    let missing: Vec<String> = events.chain(points).filter(|name| sweep.counters.get(name) == 0).collect();
     assert!(
         missing.is_empty(),
-        "{} declares events that never happened in {} swarm seeds: {}",
+        "{} declares events or coverage points that never happened in {} swarm seeds: {}",
         S::NAME,
         sweep.seeds.len(),
         missing.join(", ")

@@ -46,6 +46,10 @@ pub const KINDS: &[FaultKind] = &[
     kind("disk.fsync_errors", "a sync failed and lost the file's unsynced writes"),
     kind("disk.full_rejections", "a write failed because the disk was full"),
     kind("disk.slow_ios", "a disk call was a slow outlier"),
+    kind(
+        "disk.wiped",
+        "a node restarted on an empty disk, as after a disk replacement (corruptible disks only)",
+    ),
     kind("clock.offset_clocks", "a node's clock was offset from simulated time"),
     kind("clock.drifting_clocks", "a node's clock ran fast or slow"),
     kind("clock.steps_taken", "a node's clock jumped (forwards or backwards)"),

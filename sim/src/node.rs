@@ -142,6 +142,9 @@ pub enum Command<N: Node> {
     /// Crash this node once the step is over, everything it emitted carried out, and restart it
     /// a few milliseconds later (see [`Context::crash_point`]).
     Reboot,
+    /// Cut this node and one other off from the rest once the step's messages have left, for
+    /// a partition's hold (see [`Context::partition_point`]).
+    Isolate,
 }
 
 impl<N: Node> Clone for Command<N> {
@@ -153,6 +156,7 @@ impl<N: Node> Clone for Command<N> {
             Command::CancelTimer { timer } => Command::CancelTimer { timer: timer.clone() },
             Command::Halt { reason } => Command::Halt { reason: reason.clone() },
             Command::Reboot => Command::Reboot,
+            Command::Isolate => Command::Isolate,
         }
     }
 }
@@ -166,6 +170,7 @@ impl<N: Node> Debug for Command<N> {
             Command::CancelTimer { timer } => write!(f, "CancelTimer({timer:?})"),
             Command::Halt { reason } => write!(f, "Halt({reason:?})"),
             Command::Reboot => write!(f, "Reboot"),
+            Command::Isolate => write!(f, "Isolate"),
         }
     }
 }
@@ -183,7 +188,7 @@ where
             (SetTimer { timer: a, after: x }, SetTimer { timer: b, after: y }) => a == b && x == y,
             (CancelTimer { timer: a }, CancelTimer { timer: b }) => a == b,
             (Halt { reason: a }, Halt { reason: b }) => a == b,
-            (Reboot, Reboot) => true,
+            (Reboot, Reboot) | (Isolate, Isolate) => true,
             _ => false,
         }
     }
@@ -206,13 +211,20 @@ impl<N: Node> Command<N> {
             Command::CancelTimer { timer } => Command::CancelTimer { timer: timer.into() },
             Command::Halt { reason } => Command::Halt { reason },
             Command::Reboot => Command::Reboot,
+            Command::Isolate => Command::Isolate,
         }
     }
 }
 
-/// Decides whether a `buggify` site fires; see [`crate::buggify`].
+/// The run's code sites: decides whether a `buggify` site fires (see [`crate::buggify`]) and
+/// counts the coverage points a protocol reached (see [`Context::sometimes`]).
 pub trait BuggifySource {
+    /// Whether the `buggify` site at `site` fires now.
     fn fire(&mut self, site: &'static Location<'static>) -> bool;
+
+    /// Counts one reaching of coverage point `point`; nothing by default (real mode, unit
+    /// tests).
+    fn reached(&mut self, _point: &'static str) {}
 }
 
 /// Never fires: real mode, and runs with buggify off.
@@ -320,6 +332,31 @@ impl<'a, N: Node> Context<'a, N> {
         let fires = self.buggify.fire(Location::caller());
         if fires {
             self.out.push(Command::Reboot);
+        }
+        fires
+    }
+
+    /// A coverage point: marks a moment worth reaching (FoundationDB's `TEST()`, Antithesis's
+    /// "sometimes" assertions), such as a membership change requested while another is
+    /// pending. The run counts it as `cover.<point>`; a sweep lists every point the system
+    /// declares ([`crate::system::System::COVERAGE`]) with the seeds that reached it, and those
+    /// never reached, so a sweep that never met a dangerous moment says so. Name points
+    /// `<system>.<moment>`. Nothing in real mode.
+    pub fn sometimes(&mut self, point: &'static str) {
+        self.buggify.reached(point);
+    }
+
+    /// A partition point: what a crash point is to crashes, for partitions. It marks a moment
+    /// where being cut off exposes most, such as right after a leader appended a membership
+    /// change: a random partition rarely lands in such a window. It is a `buggify` site: when
+    /// it fires, once the step's messages have left, the harness cuts this node and one other
+    /// (chosen by the run's seed) off from the rest for a partition's hold, replacing any
+    /// partition in force; counted as `partition.majority_minority`. Returns whether it fired.
+    #[track_caller]
+    pub fn partition_point(&mut self) -> bool {
+        let fires = self.buggify.fire(Location::caller());
+        if fires {
+            self.out.push(Command::Isolate);
         }
         fires
     }

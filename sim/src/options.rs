@@ -44,11 +44,66 @@ pub struct SimOptions {
     /// Swarm arms every site in half of its buggify runs, so chains of several sites (the Raft
     /// paper's Figure 8 needs four) happen in one run.
     pub buggify_arm_probability: f64,
+    /// The admin side of the workload: changes to the cluster itself (membership changes,
+    /// later shard moves), in bursts, some aimed right after an election.
+    pub admin: AdminOptions,
+}
+
+/// Admin operations: each system draws its own ([`crate::system::System::admin_op`]), with what
+/// the run observed (the leader, the members); the harness decides when and how many at once.
+/// A change that waits for the last one to settle, between quiet moments, rarely meets the
+/// dangerous moments of a membership protocol (a change requested while another is pending,
+/// right after a leader change, removing the leader itself), so bursts come without waiting and
+/// may be aimed at elections.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdminOptions {
+    /// Mean time between bursts (exponential); 0 turns the admin off.
+    pub interval_ms_mean: u64,
+    /// Most operations in one burst, issued together without waiting for each other.
+    pub burst_max: u32,
+    /// Probability that a burst follows right after a new leader is seen.
+    pub after_election_probability: f64,
+    /// Probability that a burst follows right after a partition cuts the cluster (a leader on
+    /// the minority side changing the membership is where one-at-a-time matters most).
+    pub after_partition_probability: f64,
+}
+
+impl Default for AdminOptions {
+    fn default() -> Self {
+        AdminOptions {
+            interval_ms_mean: 0,
+            burst_max: 1,
+            after_election_probability: 0.0,
+            after_partition_probability: 0.0,
+        }
+    }
+}
+
+impl AdminOptions {
+    /// Half the swarm seeds run an admin: bursts of one to four operations every 0.3 to 2 s,
+    /// and none, half or all of the elections and of the partitions followed by a burst.
+    fn swarm(r: &mut rng::Rng) -> Self {
+        if !r.gen_bool(0.5) {
+            return AdminOptions::default();
+        }
+        AdminOptions {
+            interval_ms_mean: r.gen_range(300..=2_000),
+            burst_max: r.gen_range(1..=4),
+            after_election_probability: *[0.0, 0.5, 1.0].choose(r).expect("non-empty"),
+            after_partition_probability: *[0.0, 0.5, 1.0].choose(r).expect("non-empty"),
+        }
+    }
+
+    /// Whether admin operations run at all.
+    pub fn enabled(&self) -> bool {
+        self.interval_ms_mean > 0
+    }
 }
 
 /// Disk faults: the rates every disk draws from on each call and crash, and the nemesis's disk
-/// events. Bit flips at rest and latent sector errors hit only the minority of disks the run
-/// allows to be corrupted (see `disk::place_corruption`).
+/// events. Bit flips at rest, latent sector errors and wiped disks hit only the minority of
+/// disks the run allows to be corrupted (see `disk::place_corruption`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DiskOptions {
@@ -61,6 +116,16 @@ pub struct DiskOptions {
     pub full_interval_ms_mean: u64,
     pub full_ms_min: u64,
     pub full_ms_max: u64,
+    /// Mean time between wiped disks on a corruptible disk (0 = none): the node loses power
+    /// and restarts after the usual restart delay on an empty disk, as after a disk
+    /// replacement. Left out of the JSON form when 0, so options without wipes keep the hash
+    /// they had before wipes existed.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub wipe_interval_ms_mean: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// What the clients do.
@@ -232,6 +297,7 @@ impl Default for SimOptions {
             clock: ClockOptions::default(),
             buggify: false,
             buggify_arm_probability: crate::buggify::ARM_PROBABILITY,
+            admin: AdminOptions::default(),
         }
     }
 }
@@ -375,6 +441,12 @@ impl SimOptions {
         if r.gen_bool(0.5) && o.buggify {
             o.buggify_arm_probability = 1.0;
         }
+        // Wiped disks, drawn after everything else for the same reason.
+        if r.gen_bool(0.3) {
+            o.disk.wipe_interval_ms_mean = r.gen_range(1_500..=8_000);
+        }
+        // The admin side of the workload, last of all.
+        o.admin = AdminOptions::swarm(&mut r);
         o
     }
 
@@ -409,6 +481,9 @@ impl SimOptions {
         validate::probability("process.mid_step_probability", c.mid_step_probability)?;
         validate::probability("process.leader_crash_probability", c.leader_crash_probability)?;
         validate::probability("buggify_arm_probability", self.buggify_arm_probability)?;
+        validate::probability("admin.after_election_probability", self.admin.after_election_probability)?;
+        validate::probability("admin.after_partition_probability", self.admin.after_partition_probability)?;
+        within("admin.burst_max", self.admin.burst_max.into(), 1, 16)?;
         validate::ordered("disk.full_ms_min", self.disk.full_ms_min, self.disk.full_ms_max)
     }
 

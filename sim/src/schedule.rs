@@ -82,6 +82,14 @@ pub enum Fault {
     DiskFreed {
         node: NodeId,
     },
+    /// The node loses power (if it is up) and its disk is replaced with an empty one, as after
+    /// a disk failure; the `Restart` that follows boots it on the blank disk. A destructive disk
+    /// fault: only on the disks the run may corrupt. (Not drawn by `arbitrary`, so fuzz inputs
+    /// kept in corpora map to the same events.)
+    #[arbitrary(skip)]
+    Wipe {
+        node: NodeId,
+    },
 }
 
 /// A fault at a time of the safety phase.
@@ -119,6 +127,9 @@ impl Schedule {
             plan_pauses(r, options, &pausable, layout.len(), &mut events);
         }
         plan_disk(seed, options, layout, &mut events);
+        if options.disk.wipe_interval_ms_mean > 0 {
+            plan_wipes(seed, options, layout, &mut events);
+        }
         events.retain(|e| e.at_ms < end);
         events.sort_by_key(|e| e.at_ms);
         Schedule { events }
@@ -200,9 +211,13 @@ impl Fault {
         match self {
             Fault::Partition { .. } | Fault::Clog { .. } | Fault::Unclog { .. } => permissions.partition,
             Fault::Heal => true,
-            Fault::Crash { .. } | Fault::Restart { .. } => permissions.crash,
+            Fault::Crash { .. } => permissions.crash,
+            // A restart ends a crash or a wipe.
+            Fault::Restart { .. } => permissions.crash || permissions.destructive_disk,
             Fault::Pause { .. } | Fault::Resume { .. } => permissions.pause,
-            Fault::BitFlip { .. } | Fault::LatentError { .. } => permissions.destructive_disk,
+            Fault::BitFlip { .. } | Fault::LatentError { .. } | Fault::Wipe { .. } => {
+                permissions.destructive_disk
+            }
             Fault::DiskFull { .. } | Fault::DiskFreed { .. } => permissions.disk_full,
         }
     }
@@ -221,7 +236,8 @@ impl Fault {
             | Fault::BitFlip { node }
             | Fault::LatentError { node }
             | Fault::DiskFull { node }
-            | Fault::DiskFreed { node } => (&[], Some(*node)),
+            | Fault::DiskFreed { node }
+            | Fault::Wipe { node } => (&[], Some(*node)),
         };
         links.iter().flat_map(|(a, b)| [*a, *b]).chain(one)
     }
@@ -239,7 +255,8 @@ impl Fault {
             | Fault::BitFlip { node }
             | Fault::LatentError { node }
             | Fault::DiskFull { node }
-            | Fault::DiskFreed { node } => *node = f(*node),
+            | Fault::DiskFreed { node }
+            | Fault::Wipe { node } => *node = f(*node),
         }
     }
 }
@@ -271,7 +288,8 @@ pub mod strategy {
             node.clone().prop_map(|node| Fault::BitFlip { node }),
             node.clone().prop_map(|node| Fault::LatentError { node }),
             node.clone().prop_map(|node| Fault::DiskFull { node }),
-            node.prop_map(|node| Fault::DiskFreed { node }),
+            node.clone().prop_map(|node| Fault::DiskFreed { node }),
+            node.prop_map(|node| Fault::Wipe { node }),
         ]
     }
 
@@ -315,6 +333,7 @@ impl fmt::Display for Fault {
             Fault::LatentError { node } => write!(f, "latent sector error on {node}"),
             Fault::DiskFull { node } => write!(f, "disk full on {node}"),
             Fault::DiskFreed { node } => write!(f, "disk freed on {node}"),
+            Fault::Wipe { node } => write!(f, "wipe the disk of {node}"),
         }
     }
 }
@@ -550,6 +569,32 @@ fn plan_disk(seed: u64, o: &SimOptions, layout: &Layout, out: &mut Vec<Event>) {
             fault: Fault::DiskFreed { node },
         });
     });
+}
+
+/// Wiped disks, each followed by the node's restart, on the disks the run may corrupt. Its own
+/// stream, so runs without wipes plan exactly what they did before wipes existed.
+fn plan_wipes(seed: u64, o: &SimOptions, layout: &Layout, out: &mut Vec<Event>) {
+    let allowed: Vec<NodeId> = (corruptible(seed, layout).into_iter().enumerate())
+        .filter(|(_, c)| *c == Corruption::Allowed)
+        .map(|(i, _)| NodeId(i as u32))
+        .collect();
+    if allowed.is_empty() {
+        return;
+    }
+    let r = &mut rng::derive(seed, "nemesis.wipe", 0);
+    let c = &o.process;
+    let mut down_until = vec![0u64; layout.len() as usize];
+    let mut t = exp_ms(r, o.disk.wipe_interval_ms_mean);
+    while t < o.safety_ms {
+        let node = pick(r, &allowed);
+        let back = t + uniform_ms(r, c.restart_delay_ms_min, c.restart_delay_ms_max);
+        if down_until[node.0 as usize] <= t {
+            out.push(Event { at_ms: t, fault: Fault::Wipe { node } });
+            out.push(Event { at_ms: back, fault: Fault::Restart { node } });
+            down_until[node.0 as usize] = back + 1;
+        }
+        t += exp_ms(r, o.disk.wipe_interval_ms_mean);
+    }
 }
 
 #[cfg(test)]

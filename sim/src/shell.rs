@@ -29,6 +29,8 @@ pub struct Outgoing<N: Node> {
     pub frames: Vec<(Addr, WireOf<N>)>,
     pub halt: Option<String>,
     pub reboot: bool,
+    /// A partition point fired (see `Context::partition_point`).
+    pub isolate: bool,
 }
 
 /// One node and the state its shell keeps for it.
@@ -108,7 +110,7 @@ impl<N: Node> Core<N> {
         now: Instant,
         timer_delay: impl Fn(Duration) -> Duration,
     ) -> Outgoing<N> {
-        let mut out = Outgoing { frames: Vec::new(), halt: None, reboot: false };
+        let mut out = Outgoing { frames: Vec::new(), halt: None, reboot: false, isolate: false };
         if let Some(reason) = commands.iter().find_map(|c| match c {
             Command::Halt { reason } => Some(reason.clone()),
             _ => None,
@@ -131,6 +133,7 @@ impl<N: Node> Core<N> {
                     self.timers.remove(&timer);
                 }
                 Command::Reboot => out.reboot = true,
+                Command::Isolate => out.isolate = true,
                 Command::Halt { .. } => unreachable!("handled above"),
             }
         }

@@ -105,6 +105,10 @@ pub trait System: Sized + Send + Sync + 'static {
     /// The system's own events its observer counts with [`crate::events::Events`] (without the
     /// `<system>.` prefix): declared so that a sweep can name those that never happened.
     const EVENTS: &'static [&'static str] = &[];
+    /// The coverage points its nodes mark with [`crate::Context::sometimes`] (full names,
+    /// `<system>.<moment>`): declared so that a sweep lists those never reached, and the
+    /// conformance sweep requires each to be reached.
+    const COVERAGE: &'static [&'static str] = &[];
     /// The checkers' model its client histories are linearizable against (`key-value`,
     /// `counter`...): the run's check and the replay's timeline both use it.
     const MODEL: &'static str;
@@ -124,6 +128,21 @@ pub trait System: Sized + Send + Sync + 'static {
 
     /// The next operation of `client`.
     fn next_op(&self, client: ClientId, rng: &mut Rng) -> Op<<Self::Node as Node>::Request>;
+
+    /// An admin operation for the admin side of the workload (see
+    /// [`crate::options::AdminOptions`]): a membership change, a shard move..., drawn with what
+    /// the run has observed (the leader now, the members) and what an operator's monitoring
+    /// would show: `unhealthy`, the nodes down, paused or cut off from the leader (operators
+    /// remove the servers that look dead, the most common change in practice). Never recorded in
+    /// the history. `None` (the default) when the system has no admin operations.
+    fn admin_op(
+        &self,
+        _observer: &Self::Observer,
+        _unhealthy: &[NodeId],
+        _rng: &mut Rng,
+    ) -> Option<Op<<Self::Node as Node>::Request>> {
+        None
+    }
 
     /// Where workload client `client` sends `request` (any node of the layout: a server, or the
     /// client-side node that acts for this client): `hint` is the last redirect, if any.
@@ -174,6 +193,9 @@ pub struct Moment {
     /// system's counters can tell the events that happened under faults from the rest.
     pub under_faults: bool,
 }
+
+/// The prefix of a coverage point's counter: `cover.raft.change_requested_while_pending`.
+pub const COVERAGE_PREFIX: &str = "cover.";
 
 /// How long one run's linearizability check may take before it gives up with `unknown`.
 pub const LINEARIZABILITY_DEADLINE: std::time::Duration = std::time::Duration::from_secs(20);

@@ -65,7 +65,7 @@ fn effect(fault: &Fault) -> (Option<Band>, Option<Band>) {
         Fault::Heal => (None, Some(Band::Partition)),
         Fault::Clog { node } => (Some(Band::Clog(*node)), None),
         Fault::Unclog { node } => (None, Some(Band::Clog(*node))),
-        Fault::Crash { node, .. } => (Some(Band::Down(*node)), None),
+        Fault::Crash { node, .. } | Fault::Wipe { node } => (Some(Band::Down(*node)), None),
         Fault::Restart { node } => (None, Some(Band::Down(*node))),
         Fault::Pause { node } => (Some(Band::Paused(*node)), None),
         Fault::Resume { node } => (None, Some(Band::Paused(*node))),

@@ -15,6 +15,7 @@
 use super::Shard;
 use faultline_sim::faults::KINDS;
 use faultline_sim::report::{FailureClass, RunReport};
+use faultline_sim::system::COVERAGE_PREFIX;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -48,8 +49,8 @@ pub struct SeedRecord {
     pub sim_seconds: f64,
     pub wall_ms: f64,
     pub trace_hash: String,
-    /// The fault kinds that fired, by node kind too (`kind.<kind>.*`), and the system's own
-    /// events (`<system>.*`), with their counts.
+    /// The fault kinds that fired, by node kind too (`kind.<kind>.*`), the system's own events
+    /// (`<system>.*`) and the coverage points reached (`cover.*`), with their counts.
     pub counters: BTreeMap<String, u64>,
 }
 
@@ -80,8 +81,7 @@ impl SeedRecord {
             .counters
             .iter()
             .filter(|(name, _)| {
-                name.starts_with(&prefix)
-                    || name.starts_with("kind.")
+                [prefix.as_str(), "kind.", COVERAGE_PREFIX].iter().any(|p| name.starts_with(p))
                     || KINDS.iter().any(|k| k.counter == *name)
             })
             .map(|(name, n)| (name.to_string(), n))

@@ -7,8 +7,10 @@
 
 use super::record::{Identity, SeedRecord};
 use super::Shard;
+use crate::registry;
 use faultline_sim::faults::KINDS;
 use faultline_sim::report::FailureClass;
+use faultline_sim::system::COVERAGE_PREFIX;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -39,6 +41,7 @@ pub struct Tally {
     faults: BTreeMap<&'static str, FaultTally>,
     by_kind: BTreeMap<String, FaultTally>,
     events: BTreeMap<String, FaultTally>,
+    coverage: BTreeMap<String, FaultTally>,
     sim_seconds: f64,
     failures: Vec<SeedRecord>,
 }
@@ -51,6 +54,7 @@ impl Default for Tally {
             faults: KINDS.iter().map(|k| (k.counter, FaultTally::default())).collect(),
             by_kind: BTreeMap::new(),
             events: BTreeMap::new(),
+            coverage: BTreeMap::new(),
             sim_seconds: 0.0,
             failures: Vec::new(),
         }
@@ -61,11 +65,27 @@ impl Tally {
     /// A tally that lists `identity` even if no seed of it is added (a shard with no seeds).
     pub fn expecting(identity: Identity) -> Self {
         let mut tally = Tally::default();
+        tally.declare(&identity.system);
         tally.identities.insert(identity, 0);
         tally
     }
 
+    /// Lists the events and coverage points `system` declares, so that those that never
+    /// happened show as such rather than not at all.
+    fn declare(&mut self, system: &str) {
+        let Ok(entry) = registry::find(system) else { return };
+        for event in entry.events {
+            self.events.entry(format!("{system}.{event}")).or_default();
+        }
+        for point in entry.coverage {
+            self.coverage.entry(format!("{COVERAGE_PREFIX}{point}")).or_default();
+        }
+    }
+
     pub fn add(&mut self, record: SeedRecord) {
+        if !self.identities.keys().any(|i| i.system == record.system) {
+            self.declare(&record.system);
+        }
         *self.identities.entry(record.identity()).or_default() += 1;
         let prefix = format!("{}.", record.system);
         for (name, &n) in &record.counters {
@@ -73,6 +93,7 @@ impl Tally {
                 Some(t) => t,
                 None if name.starts_with(&prefix) => self.events.entry(name.clone()).or_default(),
                 None if name.starts_with("kind.") => self.by_kind.entry(name.clone()).or_default(),
+                None if name.starts_with(COVERAGE_PREFIX) => self.coverage.entry(name.clone()).or_default(),
                 None => continue,
             };
             tally.seeds += u64::from(n > 0);
@@ -168,8 +189,13 @@ pub struct Summary {
     /// several kinds: that the client-side nodes were crashed too, not only the servers.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     by_kind: BTreeMap<String, FaultTally>,
-    /// The systems' own events (`<system>.*` counters): elections, snapshots, membership...
+    /// The systems' own events (`<system>.*` counters): elections, snapshots, membership...,
+    /// every declared one listed, the ones that never happened with zeros.
     events: BTreeMap<String, FaultTally>,
+    /// Coverage points (`cover.*` counters), every declared one listed.
+    coverage: BTreeMap<String, FaultTally>,
+    /// Declared events and coverage points that never happened.
+    never_happened: Vec<String>,
     signatures: Vec<SignatureGroup>,
     failures: Vec<FailureLine>,
     /// Seed time from the smallest seed to the first failing seed's completion, in seed order
@@ -222,7 +248,12 @@ impl Summary {
             faults: tally.faults,
             never_fired,
             by_kind: tally.by_kind,
+            never_happened: (tally.events.iter().chain(&tally.coverage))
+                .filter(|(_, t)| t.count == 0)
+                .map(|(name, _)| name.clone())
+                .collect(),
             events: tally.events,
+            coverage: tally.coverage,
             signatures: signature_groups(&tally.failures),
             failures: tally.failures.iter().map(failure_line).collect(),
             first_failure_wall_seconds: first_failure(&tally.runs),
@@ -325,7 +356,14 @@ impl fmt::Display for Summary {
         }
         if !self.events.is_empty() {
             writeln!(f, "  system events (seeds with it, times):")?;
-            fmt_tallies(f, self.events.iter())?;
+            fmt_tallies(f, self.events.iter().filter(|(_, t)| t.count > 0))?;
+        }
+        if !self.coverage.is_empty() {
+            writeln!(f, "  coverage points (seeds that reached it, times):")?;
+            fmt_tallies(f, self.coverage.iter().filter(|(_, t)| t.count > 0))?;
+        }
+        if !self.never_happened.is_empty() {
+            writeln!(f, "  never happened: {}", self.never_happened.join(", "))?;
         }
         self.fmt_outcomes(f)?;
         self.fmt_signatures(f)?;
@@ -344,8 +382,10 @@ fn fmt_tallies<'a, K: AsRef<str> + 'a>(
     f: &mut fmt::Formatter<'_>,
     tallies: impl Iterator<Item = (K, &'a FaultTally)>,
 ) -> fmt::Result {
+    let tallies: Vec<(K, &FaultTally)> = tallies.collect();
+    let width = tallies.iter().map(|(name, _)| name.as_ref().len()).max().unwrap_or(0).max(36);
     for (name, t) in tallies {
-        writeln!(f, "    {:<36} {:>7} {:>10}", name.as_ref(), t.seeds, t.count)?;
+        writeln!(f, "    {:<width$} {:>7} {:>10}", name.as_ref(), t.seeds, t.count)?;
     }
     Ok(())
 }

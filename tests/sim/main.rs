@@ -302,3 +302,38 @@ fn a_proxy_that_acknowledges_before_the_primary_answered_is_caught() {
 fn runs_with_client_side_nodes_are_deterministic() {
     check::<proxy::Proxied>(Scenario::new("proxied counter: determinism")).seeds(6).assert_deterministic();
 }
+
+/// Each start of node `n` as (first boot, the disk was empty).
+fn starts(c: &Counters, n: u32) -> Vec<(u64, u64)> {
+    let k = c.get(&format!("probe.n{n}.starts"));
+    let get = |k: u64, what: &str| c.get(&format!("probe.n{n}.start{k}.{what}"));
+    (0..k).map(|k| (get(k, "first_boot"), get(k, "blank"))).collect()
+}
+
+#[test]
+fn a_wiped_disk_restarts_the_node_empty_and_the_node_knows_it_is_not_its_first_boot() {
+    // Method: the FirstBoot probe records, at each start, `cx.first_boot()` and whether its disk
+    // is empty; its first start halts once after writing a file, and every start that finishes
+    // writes one. The run wipes the disk of the node the run may corrupt, restarts it, then
+    // crashes and restarts it. Expected starts of that node: the first (first boot, empty), its
+    // retry after the halt (still the first boot: the first start never finished; not empty),
+    // after the wipe (not the first boot, empty), after the crash (neither).
+    let seed = 3;
+    let mut o = quiet(3);
+    (o.process.restart_delay_ms_min, o.process.restart_delay_ms_max) = (100, 100);
+    let placement = faultline_sim::schedule::corruptible(seed, &faultline_sim::Layout::servers(3));
+    let victim =
+        placement.iter().position(|c| *c == faultline_sim::disk::Corruption::Allowed).unwrap() as u32;
+    let protected = (victim + 1) % 3;
+    let events = vec![
+        at(1_000, Fault::Wipe { node: NodeId(victim) }),
+        at(1_000, Fault::Wipe { node: NodeId(protected) }),
+        at(1_500, Fault::Restart { node: NodeId(victim) }),
+        at(2_000, Fault::Crash { node: NodeId(victim), storm: false, mid_step: false, leader: false }),
+        at(2_500, Fault::Restart { node: NodeId(victim) }),
+    ];
+    let c = probe(ProbeKind::FirstBoot, spec(seed, o, events));
+    assert_eq!(starts(&c, victim), [(1, 1), (1, 0), (0, 1), (0, 0)]);
+    assert_eq!(starts(&c, protected), [(1, 1), (1, 0)], "a disk the run may not corrupt is never wiped");
+    assert_eq!(c.get("disk.wiped"), 1);
+}

@@ -43,6 +43,9 @@ faultline_sim::bug_zoo! {
         Storm = ("storm", "answers every message with two: a message storm"),
         /// Marks a crash point on every tick; counts its boots durably.
         CrashPoint = ("crash-point", "marks a crash point on every tick and counts its boots"),
+        /// Records at every start whether it is the first boot and whether the disk is empty;
+        /// its first start halts once (after writing a synced file), every start writes one.
+        FirstBoot = ("first-boot", "records first boots and empty disks at every start"),
     }
 }
 
@@ -66,6 +69,8 @@ pub struct ProbeNode {
     ticks: Vec<u64>,
     /// The node's clock reading at its last step, ns since the epoch (may be negative: i128).
     last_local_ns: i128,
+    /// At this incarnation's start: (clock reading ns, first boot, the disk was empty).
+    booted: Option<(u64, bool, bool)>,
 }
 
 fn since_epoch(t: Time) -> u64 {
@@ -83,6 +88,7 @@ impl Node for ProbeNode {
             Some(ProbeKind::Durability) => self.durability_boot(cx),
             Some(ProbeKind::TornWrite) => self.torn_boot(cx),
             Some(ProbeKind::CrashPoint) => self.count_boot(cx),
+            Some(ProbeKind::FirstBoot) => self.first_boot_start(cx),
             _ => {}
         }
         self.last_local_ns = i128::from(cx.now().as_nanos()) - i128::from(Time::EPOCH_NANOS);
@@ -140,6 +146,22 @@ impl ProbeNode {
         disk.write("unsynced", 0, b"lost").unwrap();
     }
 
+    /// Records the start; halts the very first one once (a halt drops the step's commands).
+    fn first_boot_start(&mut self, cx: &mut Context<'_, Self>) {
+        let (at, first) = (since_epoch(cx.now()), cx.first_boot());
+        let disk = cx.disk();
+        let blank = disk.list().unwrap().is_empty();
+        self.booted = Some((at, first, blank));
+        if first && disk.len("tried").unwrap().is_none() {
+            disk.write("tried", 0, b"t").unwrap();
+            disk.sync("tried").unwrap();
+            cx.halt("the first start halts once");
+            return;
+        }
+        disk.write("seen", 0, b"s").unwrap();
+        disk.sync("seen").unwrap();
+    }
+
     /// Counts this boot in a synced file, and records the count and the boot time.
     fn count_boot(&mut self, cx: &mut Context<'_, Self>) {
         let at = since_epoch(cx.now());
@@ -185,6 +207,8 @@ pub struct Seen {
     ticks: BTreeMap<NodeId, Vec<u64>>,
     /// (node) -> (local clock - simulated time) at its last step, ns.
     skew: BTreeMap<NodeId, i128>,
+    /// Each start of each node: (clock reading ns, first boot, the disk was empty).
+    boots: BTreeMap<NodeId, Vec<(u64, bool, bool)>>,
 }
 
 impl System for Probe {
@@ -229,6 +253,12 @@ impl System for Probe {
             facts.insert(k.clone(), *v);
         }
         seen.skew.insert(id, node.last_local_ns - i128::from(moment.time_ns));
+        if let Some(boot) = node.booted {
+            let boots = seen.boots.entry(id).or_default();
+            if boots.last() != Some(&boot) {
+                boots.push(boot);
+            }
+        }
     }
 
     fn check(&self, _history: &History, _seen: &Seen) -> Vec<CheckOutcome> {
@@ -246,6 +276,13 @@ impl System for Probe {
             let during = ticks.iter().filter(|t| in_window(**t)).count() as u64;
             counters.add_n(&format!("probe.{node}.ticks"), ticks.len() as u64);
             counters.add_n(&format!("probe.{node}.ticks_during"), during);
+        }
+        for (node, boots) in &seen.boots {
+            counters.add_n(&format!("probe.{node}.starts"), boots.len() as u64);
+            for (k, (_, first, blank)) in boots.iter().enumerate() {
+                counters.add_n(&format!("probe.{node}.start{k}.first_boot"), u64::from(*first));
+                counters.add_n(&format!("probe.{node}.start{k}.blank"), u64::from(*blank));
+            }
         }
         for (node, skew) in &seen.skew {
             counters.add_n(&format!("probe.{node}.skew_ms_abs"), (skew.unsigned_abs() / 1_000_000) as u64);

@@ -6,7 +6,7 @@
 //!   errors, a full disk, slow I/O) lose nothing a correct protocol acknowledged, so any node may
 //!   suffer them at any time;
 //! - faults that destroy **synced** data (bit flips at rest, bit flips on read, latent sector
-//!   errors) can destroy acknowledged records. A cluster of `n` replicas survives them only if
+//!   errors, a wiped disk) can destroy acknowledged records. A cluster of `n` replicas survives them only if
 //!   every record stays intact on a majority. As in TigerBeetle's fault atlas, [`place_corruption`]
 //!   chooses, once per run, the one node (in clusters of three or more) whose disk may suffer
 //!   them; every other disk is [`Corruption::Forbidden`] and `SimDisk` refuses to corrupt it. No
@@ -208,11 +208,13 @@ pub struct DiskFaultCounts {
     pub full_rejections: u64,
     /// Calls that were slow outliers.
     pub slow_ios: u64,
+    /// Disks replaced by empty ones (a lost disk).
+    pub wiped: u64,
 }
 
 impl DiskFaultCounts {
     /// Each counter with its name, in a fixed order (for reports).
-    pub fn entries(&self) -> [(&'static str, u64); 10] {
+    pub fn entries(&self) -> [(&'static str, u64); 11] {
         [
             ("lost_unsynced_writes", self.lost_unsynced_writes),
             ("lost_namespace_changes", self.lost_namespace_changes),
@@ -224,6 +226,7 @@ impl DiskFaultCounts {
             ("fsync_errors", self.fsync_errors),
             ("full_rejections", self.full_rejections),
             ("slow_ios", self.slow_ios),
+            ("wiped", self.wiped),
         ]
     }
 
@@ -239,6 +242,7 @@ impl DiskFaultCounts {
         self.fsync_errors += other.fsync_errors;
         self.full_rejections += other.full_rejections;
         self.slow_ios += other.slow_ios;
+        self.wiped += other.wiped;
     }
 }
 

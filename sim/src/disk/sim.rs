@@ -19,9 +19,9 @@
 //!   [`end_step`](SimDisk::end_step) rolls the disk back to it so that the crash that follows
 //!   sees the writes the step had made, synced or not, up to that call and none after.
 //!
-//! The nemesis also calls [`flip_bit_at_rest`](SimDisk::flip_bit_at_rest) and
-//! [`inject_read_error`](SimDisk::inject_read_error), which act on durable data and only on a
-//! disk whose corruption is allowed (see [`super::faults`] for the placement rule). Every fault
+//! The nemesis also calls [`flip_bit_at_rest`](SimDisk::flip_bit_at_rest),
+//! [`inject_read_error`](SimDisk::inject_read_error) and [`wipe`](SimDisk::wipe), which act on
+//! durable data and only on a disk whose corruption is allowed (see [`super::faults`] for the placement rule). Every fault
 //! that fires is counted in [`DiskFaultCounts`].
 
 use super::crash;
@@ -253,6 +253,22 @@ impl SimDisk {
         self.counts.latent_sectors += added as u64;
         let len = (sectors.end() - sectors.start() + 1) * sector;
         Some(LatentSectors { file, offset: sectors.start() * sector, len })
+    }
+
+    /// Replaces the disk with an empty one, as after a disk failure: every file is gone, synced
+    /// or not, and its latent sector errors with it. The node must be down (the nemesis crashes
+    /// it first). False, and nothing done, when the disk's corruption is forbidden (a wipe
+    /// destroys synced data) or it held no file; counted in `wiped` otherwise.
+    pub fn wipe(&mut self) -> bool {
+        if self.corruption == Corruption::Forbidden || self.mem.durable_files().is_empty() {
+            return false;
+        }
+        self.mem = MemDisk::new();
+        self.bad_sectors.clear();
+        self.io_time = Duration::ZERO;
+        self.cut = PowerCut::Off;
+        self.counts.wiped += 1;
+        true
     }
 
     /// A uniformly random byte of durable data on a corruptible disk: (durable name, offset).

@@ -163,6 +163,9 @@ impl<S: System> Shell<S> {
             lock(&self.world).halts.push((id, reason));
             return Flow::Stop;
         }
+        if out.isolate {
+            lock(&self.world).isolate(id);
+        }
         // Crash points fire only under faults (after the heal the cluster must be left to
         // settle), and only on kinds that may crash.
         let may_crash =

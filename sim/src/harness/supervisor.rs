@@ -1,11 +1,11 @@
 //! The supervisor: builds the simulated cluster, runs the nemesis through the safety phase,
 //! heals, holds the system to its liveness budget, and checks the run.
 
-use super::client::run_client;
+use super::client::{run_admin, run_client};
 use super::server::run_server;
 use super::world::{lock, sim_now, Phase, Shared, World};
 use crate::clock::ClockFaultCounts;
-use crate::disk::{DiskFaultCounts, DiskFaults, SimDisk};
+use crate::disk::{Corruption, DiskFaultCounts, DiskFaults, SimDisk};
 use crate::layout::Layout;
 use crate::node::{ClientId, NodeId};
 use crate::report::{Failure, FailureClass, RunReport};
@@ -13,7 +13,7 @@ use crate::schedule::{Event, Fault};
 use crate::shell::panic_message;
 pub use crate::spec::RunSpec;
 use crate::stats::Counters;
-use crate::system::System;
+use crate::system::{CheckOutcome, System, COVERAGE_PREFIX};
 use crate::trace::{digest, TraceKind};
 use faultline_checkers::History;
 use madsim::runtime::{Handle, NodeHandle, Runtime};
@@ -84,7 +84,11 @@ async fn supervise<S: System>(system: S, spec: RunSpec, layout: Layout) -> RunRe
     let world: Shared<S> = Arc::new(Mutex::new(World::new(system, spec.seed, spec.options.clone(), layout)));
     let handle = Handle::current();
     let handles = (0..nodes).map(|i| spawn_server(&handle, &world, NodeId(i))).collect();
-    let clients = (0..spec.options.clients).map(|c| spawn_client(&handle, &world, ClientId(c))).collect();
+    let mut clients: Vec<NodeHandle> =
+        (0..spec.options.clients).map(|c| spawn_client(&handle, &world, ClientId(c))).collect();
+    if spec.options.admin.enabled() {
+        clients.push(spawn_admin(&handle, &world));
+    }
     let mut sup = Supervisor {
         world,
         handle,
@@ -109,6 +113,11 @@ fn spawn_server<S: System>(handle: &Handle, world: &Shared<S>, id: NodeId) -> No
     let name = lock(world).layout.label(id);
     let w = world.clone();
     handle.create_node().name(name).init(move || run_server(w.clone(), id)).build()
+}
+
+fn spawn_admin<S: System>(handle: &Handle, world: &Shared<S>) -> NodeHandle {
+    let w = world.clone();
+    handle.create_node().name("admin").init(move || run_admin(w.clone())).build()
 }
 
 fn spawn_client<S: System>(handle: &Handle, world: &Shared<S>, id: ClientId) -> NodeHandle {
@@ -205,6 +214,12 @@ impl<S: System> Supervisor<S> {
             let delay = if liveness { 100 } else { self.restart_delay_ms() };
             self.restarts.insert((sim_now() + Duration::from_millis(delay), node.0), node);
         }
+        let mut w = lock(&self.world);
+        if w.isolation_until.is_some_and(|at| at <= sim_now()) {
+            w.isolation_until = None;
+            w.fabric.heal();
+        }
+        drop(w);
         while let Some(entry) = self.restarts.first_entry() {
             if entry.key().0 > sim_now() {
                 break;
@@ -270,6 +285,7 @@ impl<S: System> Supervisor<S> {
                 d.end_full_window();
                 None
             }),
+            Fault::Wipe { node } => self.wipe(*node),
         };
         let mut w = lock(&self.world);
         if let Some(counter) = fired {
@@ -332,6 +348,17 @@ impl<S: System> Supervisor<S> {
         storm.then(|| "process.restart_storm".to_string())
     }
 
+    /// Crashes node `id` if it is up, then replaces its disk with an empty one; the disk
+    /// counts the wipe (`disk.wiped`) if it held anything. Nothing at all on a disk the run may
+    /// not corrupt. Its restart is the schedule's next `Restart` of it.
+    fn wipe(&mut self, id: NodeId) -> Option<String> {
+        if lock(&self.world).disks[id.0 as usize].corruption() == Corruption::Forbidden {
+            return None;
+        }
+        self.crash(id);
+        self.with_disk(id, |d| d.wipe().then(|| "replaced by an empty disk".to_string()))
+    }
+
     fn restart(&mut self, id: NodeId) -> Option<String> {
         let i = id.0 as usize;
         if !lock(&self.world).nodes[i].down {
@@ -376,10 +403,14 @@ impl<S: System> Supervisor<S> {
         w.counters.add_n("buggify.fired", fired);
         w.counters.add_n("buggify.evaluations", evaluations);
         w.counters.add_n("buggify.armed_sites", armed as u64);
+        let reached: Vec<(&'static str, u64)> = w.buggify.coverage().collect();
+        for (point, n) in reached {
+            w.counters.add_n(&format!("{COVERAGE_PREFIX}{point}"), n);
+        }
         add_device_counts(w);
         w.system.counters(&w.observer, &mut w.counters);
-        let checks = if failure.is_some() { Vec::new() } else { w.system.check(&w.history, &w.observer) };
-        let failure = failure.or_else(|| RunReport::failure_from_checks(&checks));
+        let checks = checks_after(failure.as_ref(), &w.system, &w.history, &w.observer);
+        let failure = prefer_safety(failure, &checks);
         RunReport {
             system: S::NAME,
             seed: spec.seed,
@@ -394,6 +425,33 @@ impl<S: System> Supervisor<S> {
             trace_events: w.trace.events(),
             history: std::mem::take(&mut w.history),
         }
+    }
+}
+
+/// The system's checks, unless a node panicked (its state may be torn, and a runaway run's
+/// history can be too large to search). A liveness failure does not skip them: a cluster that
+/// never converged may have broken safety first, and that is the failure to report.
+fn checks_after<S: System>(
+    failure: Option<&Failure>,
+    system: &S,
+    history: &History,
+    observer: &S::Observer,
+) -> Vec<CheckOutcome> {
+    match failure {
+        Some(f) if f.class == FailureClass::Panic => Vec::new(),
+        _ => system.check(history, observer),
+    }
+}
+
+/// The run's failure: a safety violation found by the checks outranks a liveness failure (a
+/// split brain often shows as "not live" first); otherwise the failure as it was, or what the
+/// checks found.
+fn prefer_safety(failure: Option<Failure>, checks: &[CheckOutcome]) -> Option<Failure> {
+    let from_checks = RunReport::failure_from_checks(checks);
+    match (failure, from_checks) {
+        (Some(f), Some(c)) if f.class == FailureClass::Liveness && c.class == FailureClass::Safety => Some(c),
+        (Some(f), _) => Some(f),
+        (None, c) => c,
     }
 }
 

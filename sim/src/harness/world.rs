@@ -16,9 +16,10 @@ use crate::options::SimOptions;
 use crate::rng::{self, Rng};
 use crate::stats::Counters;
 use crate::system::System;
-use crate::trace::{Trace, TraceKind};
+use crate::trace::{digest, Trace, TraceKind};
 use faultline_checkers::{Event, History};
 use madsim::time::{Instant, TimeHandle};
+use rand::Rng as _;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -71,6 +72,8 @@ pub(crate) struct World<S: System> {
     pub nodes: Vec<NodeStatus>,
     /// Nodes that asked to halt (crash themselves); the supervisor carries it out.
     pub halts: Vec<(NodeId, String)>,
+    /// When the partition a partition point made heals, if one is in force.
+    pub isolation_until: Option<Instant>,
     /// The first panic of a node: ends the run.
     pub panic: Option<String>,
     /// Liveness-phase operations each client completed.
@@ -94,7 +97,7 @@ impl<S: System> World<S> {
             disks: disks(seed, &options, &layout),
             clocks: clocks(seed, &options, &layout),
             nodes: vec![NodeStatus::default(); n as usize],
-            inboxes: inboxes(n, options.clients),
+            inboxes: inboxes(n, options.clients + admin_clients(&options)),
             system,
             seed,
             options,
@@ -107,6 +110,7 @@ impl<S: System> World<S> {
             history: History::new(),
             observer: S::Observer::default(),
             halts: Vec::new(),
+            isolation_until: None,
             panic: None,
             rng: rng::derive(seed, "supervisor", 0),
         }
@@ -181,6 +185,33 @@ impl<S: System> World<S> {
         }
     }
 
+    /// A partition point of node `id` fired: cut it and one other node that may be partitioned
+    /// off from the rest, for a partition's hold (safety phase only; nodes whose kind may not
+    /// be partitioned are left alone).
+    pub fn isolate(&mut self, id: NodeId) {
+        if self.phase != Phase::Safety || !self.layout.permissions(id).partition {
+            return;
+        }
+        let others = self.layout.eligible(|p| p.partition);
+        let rest: Vec<NodeId> = others.iter().copied().filter(|n| *n != id).collect();
+        if rest.len() < 2 {
+            return;
+        }
+        let buddy = rest[self.rng.gen_range(0..rest.len())];
+        let side = [id, buddy];
+        let cut: Vec<(NodeId, NodeId)> = (others.iter().copied())
+            .filter(|n| !side.contains(n))
+            .flat_map(|n| side.iter().flat_map(move |&s| [(s, n), (n, s)]))
+            .collect();
+        tracing::info!("nemesis: partition point of {id}: {id} and {buddy} cut off");
+        self.fabric.partition(&cut);
+        self.counters.add("partition.majority_minority");
+        let (min, max) = (self.options.partition.hold_ms_min, self.options.partition.hold_ms_max);
+        let hold = self.rng.gen_range(min.max(100)..=max.max(min.max(100)));
+        self.isolation_until = Some(self.now() + Duration::from_millis(hold));
+        self.record(TraceKind::Fault, u64::from(id.0), digest(b"partition point"));
+    }
+
     /// Appends a client event to the history (stamped now) and to the trace.
     pub fn record_event(&mut self, mut event: Event, kind: TraceKind) {
         event.time = self.elapsed_ns();
@@ -216,6 +247,15 @@ fn clocks(seed: u64, options: &SimOptions, layout: &Layout) -> Vec<NodeClock> {
         false => NodeClock::perfect(),
     };
     layout.nodes().map(draw).collect()
+}
+
+/// The admin's clients (one per operation of its largest burst), numbered after the workload's.
+fn admin_clients(options: &SimOptions) -> u32 {
+    if options.admin.enabled() {
+        options.admin.burst_max
+    } else {
+        0
+    }
 }
 
 fn inboxes(nodes: u32, clients: u32) -> BTreeMap<Addr, SharedInbox> {

@@ -199,6 +199,8 @@ impl<N: Node, O: Observer<N>> Cluster<N, O> {
                     m.timers.remove(&timer);
                 }
                 Command::Reboot => reboot = true,
+                // Partition points are buggify sites too: off here.
+                Command::Isolate => {}
                 Command::Halt { .. } => unreachable!("handled above"),
             }
         }

@@ -264,8 +264,9 @@ fn the_record_log_properties_meet_every_fault() {
         total.add(model.disk.counts());
         damage_seen += model.damage_seen;
     }
+    // Slow I/O is off in these runs, and wiping a disk is the nemesis's, not a rate.
     for (name, count) in total.entries() {
-        assert!(count > 0 || name == "slow_ios", "{name} never fired: {total:?}");
+        assert!(count > 0 || name == "slow_ios" || name == "wiped", "{name} never fired: {total:?}");
     }
     assert!(damage_seen > 0);
 }

@@ -18,6 +18,13 @@
 //!
 //! Exactly once: each entry carries its client request id; a retried request that is already in
 //! the log is answered when (or if) its entry is committed, never appended twice.
+//!
+//! A lost disk (an empty log at a start that is not the node's first boot, `cx.first_boot()`):
+//! a backup starts empty and is refilled by the primary; the loss is one node's, and a majority
+//! still holds every acknowledged increment. A primary that lost its disk has also forgotten the
+//! epochs it used, so it waits for the logs of every backup, not only enough of them to cover a
+//! majority: the highest epoch any of them holds is then above every epoch whose entries
+//! survive anywhere, and its new epoch cannot reuse one of them.
 
 use crate::bugs::CounterBug;
 use crate::msg::{Entry, Msg, Request, Response, Timer};
@@ -68,6 +75,8 @@ struct Primary {
     waiters: BTreeMap<u64, Vec<RequestId>>,
     /// Whether a group commit is scheduled.
     flush_pending: bool,
+    /// The node restarted on an empty log: recovery waits for every backup (module docs).
+    lost_disk: bool,
 }
 
 /// Why a handler stopped early: a disk error. `Halted` when the error requires a halt
@@ -188,6 +197,7 @@ impl CounterNode {
         })?;
         self.entries = recovered.entries;
         self.synced = self.len();
+        let lost_disk = self.entries.is_empty() && !cx.first_boot();
         self.wal = Some(recovered.log);
         if !self.is_primary() {
             // Tell the primary what survived: it may count this backup as holding entries it
@@ -205,6 +215,7 @@ impl CounterNode {
             index_of: BTreeMap::new(),
             waiters: BTreeMap::new(),
             flush_pending: false,
+            lost_disk,
         });
         for b in self.backups() {
             cx.send(b, Msg::Fetch);
@@ -225,7 +236,10 @@ impl CounterNode {
     /// primary stays recovering until that is durable: a step abandoned on a full disk is
     /// retried at the next tick.
     fn maybe_finish_recovery(&mut self, cx: &mut Cx<'_>) -> Result<(), Stop> {
-        let needed = (self.nodes as usize - self.majority() + 1).min(self.nodes as usize - 1);
+        let mut needed = (self.nodes as usize - self.majority() + 1).min(self.nodes as usize - 1);
+        if self.primary.as_ref().is_some_and(|p| p.lost_disk) {
+            needed = self.nodes as usize - 1;
+        }
         let Some(responses) =
             self.primary.as_ref().and_then(|p| p.recovering.as_ref()).filter(|r| r.len() >= needed)
         else {
@@ -235,6 +249,8 @@ impl CounterNode {
         let best =
             responses.values().filter(|log| rank(log) > rank(&self.entries)).max_by_key(|log| rank(log));
         if let Some(best) = best.cloned() {
+            // The primary's own log was short or stale: a backup's holds what it acknowledged.
+            cx.sometimes("counter.primary_adopts_a_backup_log");
             self.wal = Some(checked(storage::rewrite(cx.disk(), &best), cx)?);
             self.entries = best;
             self.synced = self.len();
@@ -361,6 +377,7 @@ impl CounterNode {
         }
         if self.bug != Some(CounterBug::NoDedup) {
             if let Some(&at) = p.index_of.get(&id) {
+                cx.sometimes("counter.retried_increment_found_in_the_log");
                 if at < self.commit {
                     cx.reply(id, Response::Incremented);
                 } else {

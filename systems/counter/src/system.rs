@@ -36,6 +36,8 @@ impl System for Counter {
     /// `log_cuts`: a node's log got shorter (a damaged or torn tail cut at boot, or a backup's
     /// unacknowledged suffix replaced by the primary's log).
     const EVENTS: &'static [&'static str] = &["recoveries", "log_cuts"];
+    const COVERAGE: &'static [&'static str] =
+        &["counter.primary_adopts_a_backup_log", "counter.retried_increment_found_in_the_log"];
     const MODEL: &'static str = "counter";
 
     fn new(config: &SystemConfig) -> Result<Self, String> {

@@ -52,5 +52,19 @@ faultline_sim::bug_zoo! {
             "ack-before-sync",
             "entries are acknowledged before they are synced to disk"
         ),
+        /// A leader appends a membership change while the previous one is still uncommitted
+        /// (thesis 4.1 allows one at a time): the configurations two changes apart need not
+        /// share a majority, and two leaders can be elected in one term.
+        MembershipChangeWhilePending = (
+            "membership-change-while-pending",
+            "a leader accepts a membership change while the previous one is uncommitted"
+        ),
+        /// A candidate counts the votes of servers outside its latest configuration (thesis
+        /// 4.1: a majority of the configuration): removed servers that still answer vote
+        /// requests elect a second leader in a term.
+        VoteCountedFromNonMember = (
+            "vote-counted-from-non-member",
+            "a candidate counts the votes of servers outside its configuration"
+        ),
     }
 }

@@ -30,7 +30,9 @@
 //! 4.2.3); a leader steps down when it has not heard from a majority for an election timeout
 //! ("check quorum"); InstallSnapshot is sent whole, without chunking; new servers join as
 //! voters without a catch-up phase (thesis 4.2.1); a node that lost both copies of its
-//! metadata stops taking part instead of guessing its vote.
+//! metadata, or its whole disk (an empty disk at a start that is not its first boot), stops
+//! taking part instead of guessing its vote. A new node writes its hard state at bootstrap, so
+//! that its disk is never empty again unless it is lost.
 //!
 //! Modules:
 //! - [`config`]: `RaftConfig`, the plain-data cluster and timing description.
@@ -296,11 +298,22 @@ impl Raft {
         if self.report != RecoveryReport::default() {
             tracing::warn!(node = %self.id, report = ?self.report, "recovered from a damaged disk");
         }
+        let bootstrap = recovery.blank && cx.first_boot();
+        if recovery.blank && !bootstrap {
+            // An empty disk at a restart: the disk was lost (wiped, replaced), and with it the
+            // term and vote this node promised. Like a node that lost both metadata copies, it
+            // takes no further part rather than vote twice in a term.
+            tracing::warn!(node = %self.id, "restarted on an empty disk: its promises are lost");
+            self.report.meta_lost = true;
+        }
         if self.report.meta_lost {
             self.role = Role::Failed;
             return;
         }
         self.install_recovery(recovery);
+        if bootstrap && self.bootstrap(cx).is_err() {
+            return;
+        }
         if self.log.last().term > self.hard.term {
             // The newest metadata copy was lost and the survivor is older than the log: the
             // lost copy had at least the log's last term, and maybe a vote in it. Take that
@@ -330,6 +343,19 @@ impl Raft {
         }
         self.role = Role::Follower;
         self.reset_election_timer(cx);
+    }
+
+    /// A new node's first durable write, before it takes part: its (empty) hard state. From
+    /// then on its disk is never empty again unless it is lost, so a restart on an empty disk
+    /// is told from a node that had not written anything yet. If the write fails the node
+    /// halts: the start did not finish, and the next one is a bootstrap again.
+    fn bootstrap(&mut self, cx: &mut Context<'_, Raft>) -> Result<(), Stop> {
+        let hard = self.hard.clone();
+        let saved = self.save_hard(cx, hard);
+        if saved.is_err() {
+            self.halt.get_or_insert_with(|| "cannot write the bootstrap metadata".to_string());
+        }
+        saved
     }
 
     /// Intact entries after the last persist record may have been acknowledged: the persist

@@ -18,7 +18,7 @@
 
 use crate::msg::{Command, Response, Unavailable};
 use crate::state::{Progress, Role};
-use crate::{Raft, Stop};
+use crate::{Raft, RaftBug, Stop};
 use faultline_sim::{Context, NodeId, RequestId};
 use std::collections::BTreeMap;
 
@@ -119,6 +119,8 @@ impl Raft {
             return self.reply_not_leader(id);
         };
         if self.commit < term_start {
+            // Ongaro's 2015 fix: no change before an entry of this term is committed.
+            cx.sometimes("raft.change_requested_before_term_commit");
             return self.reply(id, Response::Unavailable(Unavailable::LeaderNotReady));
         }
         let members = self.members.apply(change);
@@ -128,15 +130,36 @@ impl Raft {
             return self.reply(id, Response::Members(members));
         }
         if self.members.latest_index() > self.commit {
-            return self.reply(id, Response::Unavailable(Unavailable::ConfigChangePending));
+            // Thesis 4.1: one change at a time.
+            cx.sometimes("raft.change_requested_while_pending");
+            // BUG(MembershipChangeWhilePending): accept it anyway.
+            if !self.has_bug(RaftBug::MembershipChangeWhilePending) {
+                return self.reply(id, Response::Unavailable(Unavailable::ConfigChangePending));
+            }
         }
         let floor = self.config.min_members.min(self.members.latest().len()).max(1);
         if members.len() < floor {
             let reason = format!("the cluster keeps at least {floor} members");
             return self.reply(id, Response::Invalid { reason });
         }
+        match change {
+            Change::Remove(n) if n == self.id => cx.sometimes("raft.leader_removes_itself"),
+            Change::Add(_) => cx.sometimes("raft.server_rejoins"),
+            Change::Remove(_) => {}
+        }
         if self.append_as_leader(cx, Command::Config { members, id }).is_err() && self.halt.is_none() {
             return self.reply(id, Response::Unavailable(Unavailable::DiskFull));
+        }
+        // The membership moments of thesis 4.1 and Ongaro's 2015 fix: a leader gone with a
+        // change nobody else holds (the next leader, in the old configuration, makes its own),
+        // or gone right after its change left (two configurations in flight).
+        self.crash_here(cx, "as a leader with a membership change nobody else holds")?;
+        cx.crash_point();
+        // Cut off with one peer just as the change went out: the far side elects in the old
+        // configuration while this leader, with changes of its own in flight, goes on in the
+        // new one, the moment where one change at a time (thesis 4.1) matters.
+        if cx.partition_point() {
+            cx.sometimes("raft.leader_cut_off_at_a_membership_change");
         }
         Ok(())
     }

@@ -227,6 +227,7 @@ impl Raft {
         } else if at <= self.log.last_index() {
             // A conflict: the leader holds every committed entry (leader completeness), so the
             // entry at `at` and all after it are uncommitted, and the promise may fall back.
+            cx.sometimes("raft.follower_overwrites_conflicting_entries");
             self.drop_tail(cx, at)?;
             self.promise = self.log.last().max(self.hard.promise);
         }
@@ -311,8 +312,12 @@ impl Raft {
             return Ok(());
         }
         // BUG(CommitOldTermByCounting): count replicas of any term, not only the current one.
-        if self.log.term_at(n) != Some(self.hard.term) && !self.has_bug(RaftBug::CommitOldTermByCounting) {
-            return Ok(());
+        if self.log.term_at(n) != Some(self.hard.term) {
+            // Figure 8: a majority holds an entry of an earlier term; counting must not commit it.
+            cx.sometimes("raft.old_term_entry_on_a_majority");
+            if !self.has_bug(RaftBug::CommitOldTermByCounting) {
+                return Ok(());
+            }
         }
         self.commit = n;
         self.apply_committed(cx)?;
@@ -362,6 +367,7 @@ impl Raft {
     fn leave_if_removed(&mut self, cx: &mut Context<'_, Raft>) -> Result<(), Stop> {
         let removed = !self.members.is_member(self.id) && self.members.latest_index() <= self.commit;
         if self.is_leader() && removed {
+            cx.sometimes("raft.removed_leader_steps_down");
             return self.step_down(cx);
         }
         Ok(())

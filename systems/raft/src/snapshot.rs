@@ -107,6 +107,10 @@ impl Raft {
             // BUG(SnapshotKeepsConflictingEntries): keep what follows whatever its history.
             keep |= self.log.term_at(last.index).is_some();
         }
+        if !keep && self.log.term_at(last.index).is_some() {
+            // Figure 13, step 6: the log holds a different entry at the snapshot's index.
+            cx.sometimes("raft.snapshot_replaces_a_conflicting_log");
+        }
         let suffix = if keep { self.log.entries(last.index + 1, usize::MAX) } else { Vec::new() };
         // Entries dropped past a hole may be committed ones this node acknowledged: keep the
         // promise. Otherwise everything dropped is in the snapshot or conflicts with it.

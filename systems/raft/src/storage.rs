@@ -147,6 +147,9 @@ pub(crate) struct Recovery {
     /// The highest log end named by a persist record (acknowledgeable up to here).
     pub marked: LogId,
     pub report: RecoveryReport,
+    /// The disk held nothing of Raft's: no metadata, no snapshot, no log record. A new node at
+    /// its first boot, or a node whose disk was lost and replaced (see `Raft::start`).
+    pub blank: bool,
 }
 
 /// The node's open files.
@@ -300,7 +303,9 @@ impl Store {
     /// metadata copy, a cut of unacknowledged records) and reported otherwise (holes).
     pub fn recover(disk: &mut dyn Storage, sync_appends: bool) -> Result<Recovery, DiskError> {
         let mut report = RecoveryReport::default();
-        let (meta_version, hard) = match read_meta(disk)? {
+        let meta = read_meta(disk)?;
+        let fresh_meta = matches!(meta, MetaFound::Fresh);
+        let (meta_version, hard) = match meta {
             MetaFound::Fresh => (0, HardState::default()),
             MetaFound::Intact { version, hard, repaired } => {
                 report.meta_repaired = repaired;
@@ -312,9 +317,11 @@ impl Store {
             }
         };
         let snapshot = SNAPSHOT.read(disk)?;
+        let no_snapshot = matches!(snapshot, Sealed::Missing);
         report.snapshot_lost = snapshot.is_damaged();
         let snapshot = snapshot.intact();
         let (mut wal, found) = TypedLog::open(disk, LOG_FILE)?;
+        let blank = fresh_meta && no_snapshot && found.slots.is_empty() && found.torn_tail.is_none();
         report.torn_bytes = found.torn_tail.as_ref().map_or(0, |t| t.bytes);
         report.tail_unreadable = found.torn_tail.as_ref().is_some_and(|t| t.unreadable);
         report.tail_ambiguous = found.torn_tail.as_ref().is_some_and(|t| !t.unreadable && !t.single_record);
@@ -356,7 +363,7 @@ impl Store {
         let (log, seqs) = assemble(base, lost, &rebuilt);
         report.holes = (base.index + 1..=log.last_index()).filter(|&i| log.is_hole(i)).count() as u64;
         let store = Store { wal, seqs, meta_version, sync_appends };
-        Ok(Recovery { store, hard, snapshot, log, marked: rebuilt.marked, report })
+        Ok(Recovery { store, hard, snapshot, log, marked: rebuilt.marked, report, blank })
     }
 
     /// Writes both metadata copies, one after the other, each atomically and durably.

@@ -47,6 +47,17 @@ impl System for RaftSystem {
     const EVENTS: &'static [&'static str] =
         &["leaders_elected", "snapshots", "membership_changes", "repairs", "nodes_lost_metadata"];
     const MODEL: &'static str = "key-value";
+    const COVERAGE: &'static [&'static str] = &[
+        "raft.old_term_entry_on_a_majority",
+        "raft.follower_overwrites_conflicting_entries",
+        "raft.snapshot_replaces_a_conflicting_log",
+        "raft.change_requested_before_term_commit",
+        "raft.change_requested_while_pending",
+        "raft.leader_removes_itself",
+        "raft.removed_leader_steps_down",
+        "raft.server_rejoins",
+        "raft.leader_cut_off_at_a_membership_change",
+    ];
 
     fn new(config: &SystemConfig) -> Result<Self, String> {
         let raft = RaftConfig { bug: config.bug::<Self>()?, ..RaftConfig::with_members(config.nodes) };
@@ -68,6 +79,36 @@ impl System for RaftSystem {
             };
         }
         self.workload.op(client, rng)
+    }
+
+    /// Adversarial membership changes (thesis 4.1 and 4.2), each one that changes something as
+    /// the leader's configuration stands: remove a member that looks dead (down, paused or cut
+    /// off from the leader: what operators do), remove the leader itself, re-add a server the
+    /// configuration lacks, remove any member; at the size floor, only re-adds. The harness
+    /// sends them in bursts, some right after an election or a partition, so changes meet
+    /// pending changes, new leaders and leaders on the minority side.
+    fn admin_op(&self, seen: &Observed, unhealthy: &[NodeId], rng: &mut Rng) -> Option<Op<Request>> {
+        let leader = self.leader(seen)?;
+        let members = seen.statuses.get(&leader).map(|s| s.members.clone()).unwrap_or_default();
+        let outside: Vec<NodeId> = (0..self.nodes).map(NodeId).filter(|n| !members.contains(n)).collect();
+        let dead: Vec<NodeId> = members.iter().copied().filter(|n| unhealthy.contains(n)).collect();
+        let can_remove = members.len() > self.config.min_members;
+        let pick = |v: &[NodeId], rng: &mut Rng| v[rng.gen_range(0..v.len())];
+        let request = match rng.gen_range(0..4) {
+            _ if can_remove && !dead.is_empty() => Request::RemoveServer { node: pick(&dead, rng) },
+            0 if can_remove => Request::RemoveServer { node: leader },
+            1 | 2 if can_remove => Request::RemoveServer { node: pick(&members, rng) },
+            _ if !outside.is_empty() => Request::AddServer { node: pick(&outside, rng) },
+            _ if can_remove => Request::RemoveServer { node: pick(&members, rng) },
+            _ => return None,
+        };
+        let (f, node) = match request {
+            Request::AddServer { node } => ("add-server", node),
+            Request::RemoveServer { node } => ("remove-server", node),
+            _ => unreachable!("admin requests are membership changes"),
+        };
+        // The value names the server in the log; admin operations are not recorded.
+        Some(Op { value: Value::Int(i64::from(node.0)), ..Op::admin(request, f) })
     }
 
     fn route(&self, _client: ClientId, _request: &Request, hint: Option<NodeId>, rng: &mut Rng) -> NodeId {

@@ -226,8 +226,91 @@ fn bug_ack_before_sync_loses_a_committed_write_in_a_crash() {
     assert!(violation(&bad).starts_with("leader completeness"), "{}", violation(&bad));
 }
 
+/// Five servers, n0 leads term 1 and is cut off with n1. An admin removes n2, then n3, at n0;
+/// the far side (n2, n3, n4) elects n2; each side takes a write. Left partitioned: healing
+/// would make a node truncate below its commit index, which its own assertions catch first.
+fn two_changes_in_flight(bug: Option<RaftBug>) -> Cluster {
+    let mut c = scripted(with_bug(5, bug), 11);
+    c.fire(0, Timer::Heartbeat);
+    c.deliver_all();
+    c.partition(&[&[0, 1], &[2, 3, 4]]);
+    for node in [2, 3] {
+        let id = c.next_id(9);
+        c.submit(0, id, Request::RemoveServer { node: NodeId(node) });
+        c.fire(0, Timer::Heartbeat);
+        c.deliver_all();
+    }
+    let id = c.next_id(1);
+    c.submit(0, id, Request::put("k", "near"));
+    c.fire(0, Timer::Heartbeat);
+    c.deliver_all();
+    c.tick(Duration::from_millis(400));
+    c.campaign(2);
+    let id = c.next_id(2);
+    c.submit(2, id, Request::put("k", "far"));
+    c.fire(2, Timer::Heartbeat);
+    c.deliver_all();
+    c
+}
+
+#[test]
+fn bug_membership_change_while_pending_lets_a_minority_commit() {
+    // Thesis 4.1: one change at a time. The correct leader refuses the second removal while
+    // the first is uncommitted, so the minority {n0, n1} commits nothing; with the bug C2 =
+    // {n0, n1, n4} is in force at once, {n0, n1} is a majority of it, and both sides commit.
+    let ok = two_changes_in_flight(None);
+    ok.assert_safe();
+    assert_eq!(ok.node(0).kv().get("k"), None, "the minority committed a write");
+    let bad = two_changes_in_flight(Some(RaftBug::MembershipChangeWhilePending));
+    assert_eq!(bad.node(0).kv().get("k"), Some("near"));
+    assert_eq!(bad.node(2).kv().get("k"), Some("far"));
+    let why = violation(&bad);
+    assert!(why.starts_with("leader completeness") || why.starts_with("state machine safety"), "{why}");
+}
+
+/// Five servers: n0 removes n4 (committed), then itself (delivered, not committed); n0
+/// restarts as a follower whose latest configuration {n1, n2, n3} leaves it out but is still
+/// uncommitted, so it may campaign (thesis 4.2.2), its own vote not counting. Cut into
+/// {n0, n1} and {n2, n3, n4}, n0 and n2 campaign for the same term.
+fn votes_from_outside(bug: Option<RaftBug>) -> Cluster {
+    let mut c = scripted(with_bug(5, bug), 12);
+    let id = c.next_id(9);
+    c.submit(0, id, Request::RemoveServer { node: NodeId(4) });
+    for _ in 0..3 {
+        c.fire(0, Timer::Heartbeat);
+        c.deliver_all();
+    }
+    let id = c.next_id(9);
+    c.submit(0, id, Request::RemoveServer { node: NodeId(0) });
+    c.deliver_all_where(|e| matches!(e.msg, Msg::Append(_)));
+    c.drop_where(|_| true);
+    assert_eq!(c.status(1).members, vec![NodeId(1), NodeId(2), NodeId(3)]);
+    c.crash(0);
+    c.restart(0);
+    c.tick(Duration::from_millis(400));
+    c.partition(&[&[0, 1], &[2, 3, 4]]);
+    c.fire_only(0, Timer::Election);
+    c.fire_only(2, Timer::Election);
+    for _ in 0..4 {
+        c.deliver_all();
+    }
+    c
+}
+
+#[test]
+fn bug_vote_counted_from_non_member_elects_two_leaders() {
+    // Thesis 4.1 and 4.2.2: a candidate needs a majority of its latest configuration, and a
+    // server outside it does not count its own vote. With the bug n0 counts itself, wins with
+    // n1 alone, and leads beside n2 in the same term.
+    let ok = votes_from_outside(None);
+    ok.assert_safe();
+    assert_ne!(ok.status(0).role, StatusRole::Leader);
+    let bad = votes_from_outside(Some(RaftBug::VoteCountedFromNonMember));
+    assert!(violation(&bad).starts_with("election safety"), "{}", violation(&bad));
+}
+
 #[test]
 fn every_planted_bug_has_a_scenario_here() {
     // Keeps this file in step with the zoo: adding a bug without a scenario fails here.
-    assert_eq!(<RaftBug as faultline_sim::bugs::Bug>::ALL.len(), 7);
+    assert_eq!(<RaftBug as faultline_sim::bugs::Bug>::ALL.len(), 9);
 }

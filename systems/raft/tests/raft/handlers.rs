@@ -134,6 +134,33 @@ fn raft_handler_one_durable_vote_per_term() {
 }
 
 #[test]
+fn raft_handler_a_node_that_lost_its_disk_takes_no_part_instead_of_voting_again() {
+    // Figure 2: currentTerm and votedFor must be on stable storage before answering; a node
+    // whose disk was replaced forgot them, and could grant a second vote in term 1. At a
+    // restart (not its first boot) an empty disk is a lost disk: the node takes no part.
+    let mut t = node(1);
+    t.message(n(0), Msg::Vote { term: 1, last: LogId::default() });
+    assert_eq!(t.wipe_and_restart(), vec![], "no timer, no message: it takes no part");
+    assert_eq!(t.node.status().role, faultline_raft::StatusRole::Failed);
+    t.advance(Duration::from_millis(400));
+    assert_eq!(t.message(n(2), Msg::Vote { term: 1, last: LogId::default() }), vec![]);
+    assert_eq!(t.message(n(2), Msg::PreVote { term: 1, last: LogId::default() }), vec![]);
+    assert_eq!(t.crash_and_restart(), vec![], "and stays out after further restarts");
+}
+
+#[test]
+fn raft_handler_a_new_node_writes_its_hard_state_at_bootstrap() {
+    // A node that has not voted or stored anything yet still leaves a durable trace at its
+    // first boot, so that a crash before it writes anything else is not taken for a lost disk.
+    let mut t = TestNode::new(n(0), 1, || Raft::new(RaftConfig::with_members(3)).unwrap());
+    t.start();
+    t.disk.crash();
+    assert!(!faultline_sim::Storage::list(&mut t.disk).unwrap().is_empty(), "the bootstrap write is synced");
+    assert_eq!(norm(t.crash_and_restart()), vec![election_timer()], "a restart, not a lost disk");
+    assert_eq!(t.node.status().role, faultline_raft::StatusRole::Follower);
+}
+
+#[test]
 fn raft_handler_a_less_up_to_date_candidate_is_refused() {
     // Section 5.4.1: the voter's log (1, t1) is more up-to-date than the candidate's (0, t0).
     let mut t = node(1);

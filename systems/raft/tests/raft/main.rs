@@ -49,7 +49,12 @@ faultline_sim::conformance_tests! {
         SnapshotKeepsConflictingEntries: 150,
         VoteNotPersisted: 500,
         // Figure 8 takes four rare moments in one run; the swarm runs that arm every buggify
-        // site reach it (15 of 10000 seeds, the first at 577).
-        CommitOldTermByCounting: 1000,
+        // site reach it (8 of 10000 seeds, the first at 2314).
+        CommitOldTermByCounting: 2500,
+        // Issue 19's membership bugs: a burst of changes, one at a partition point (first
+        // failing seed 203 of 6000; 18 seeds fail), and removed servers that still vote (first
+        // 1712; 9 of 6000).
+        MembershipChangeWhilePending: 400,
+        VoteCountedFromNonMember: 2000,
     },
 }
