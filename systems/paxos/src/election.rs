@@ -173,6 +173,7 @@ impl Paxos {
             return if self.halt.is_some() { Err(Stop) } else { self.step_down_quietly(cx) };
         }
         tracing::info!(node = %self.id, %ballot, adopted, "leading");
+        self.cover_adoption(cx, &values);
         let me = self.id;
         let mut proposals = BTreeMap::new();
         for (slot, value) in values {
@@ -219,6 +220,14 @@ impl Paxos {
         // A leader change is when a proposer that forgets its ballot reuses it.
         cx.crash_point();
         Ok(())
+    }
+
+    /// A new leader with values of earlier ballots to finish is where a partition exposes most:
+    /// cut off now, it leaves them accepted by some acceptors only.
+    fn cover_adoption(&self, cx: &mut Context<'_, Paxos>, values: &[(Slot, Value)]) {
+        if !values.is_empty() && cx.partition_point() {
+            cx.sometimes("paxos.leader_cut_off_while_finishing_phase_1");
+        }
     }
 
     /// The value phase 1 adopts at `slot`: one known chosen, else the highest-ballot report,

@@ -191,6 +191,7 @@ impl Paxos {
         let result = self.store().rewrite(cx.disk(), base, &Durable::Voting(acceptor.clone()));
         self.disk(result)?;
         tracing::info!(node = %self.id, ballot = %a.ballot, "rebuilt: voting again");
+        cx.sometimes("paxos.rebuilt_node_votes_again");
         self.acceptor = acceptor;
         self.role = Role::Follower;
         cx.cancel_timer(Timer::Probe);

@@ -194,10 +194,11 @@ fn replay(found: &Found<Record>, cut: Option<u64>) -> (Slot, Acceptor, bool) {
     (base, acceptor, rebuilding)
 }
 
-/// Whether the last record kept is a batch without its mark.
+/// Whether the last record kept lacks its mark (a batch whose mark was cut, or the record of a
+/// rewritten log whose mark was): without one, a later flip in it would read as a tear too.
 fn ends_unmarked(found: &Found<Record>, cut: Option<u64>) -> bool {
     let kept = found.slots.iter().filter(|p| cut.is_none_or(|c| seq_of(p) < c));
-    matches!(kept.last(), Some(Position::Intact { record: Record::Batch { .. }, .. }))
+    matches!(kept.last(), Some(Position::Intact { record, .. }) if *record != Record::Mark)
 }
 
 /// What the log holds, found on a copy: opening a log cuts a torn tail from the file at once,

@@ -86,6 +86,8 @@ impl System for PaxosSystem {
     const NAME: &'static str = "paxos";
     const EVENTS: &'static [&'static str] =
         &["leader_changes", "phase1_rounds", "catch_ups", "snapshots", "rebuilds"];
+    const COVERAGE: &'static [&'static str] =
+        &["paxos.leader_cut_off_while_finishing_phase_1", "paxos.rebuilt_node_votes_again"];
     const MODEL: &'static str = "key-value";
 
     fn new(config: &SystemConfig) -> Result<Self, String> {

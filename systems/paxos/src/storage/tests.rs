@@ -185,3 +185,21 @@ fn a_full_disk_rolls_the_batch_back() {
     let r = Store::recover(&mut disk, false, true).unwrap();
     assert_eq!(voting(&r).accepted.keys().copied().collect::<Vec<_>>(), vec![1, 3]);
 }
+
+#[test]
+fn a_rebuilding_log_whose_mark_was_cut_is_marked_again() {
+    // Found by the sweep (seed 116): a flip in the mark of a rebuilding log was cut as a tear,
+    // and a later flip in its base record, with no mark left, cut the whole log as a tear too:
+    // the node came back voting with no promise. The record before a cut mark, whatever it is,
+    // is marked again, so the second flip is damage before the last mark.
+    let mut disk = MemDisk::new();
+    Store::recover(&mut disk, false, true).unwrap();
+    let n = records(&mut disk).len();
+    damage(&mut disk, n - 1);
+    let r = Store::recover(&mut disk, false, true).unwrap();
+    assert_eq!((r.durable, r.report.remarked), (Durable::Rebuilding, true));
+    damage(&mut disk, 0);
+    let r = Store::recover(&mut disk, false, true).unwrap();
+    assert_eq!(r.durable, Durable::Rebuilding);
+    assert!(r.report.loss.unwrap().contains("before the last mark"));
+}
