@@ -22,8 +22,11 @@ faultline_sim::bug_zoo! {
             "ballot-reused-after-restart",
             "a restarted proposer can reuse a ballot it already proposed with"
         ),
-        /// A promise answering an earlier prepare round of the proposer counts toward the quorum
-        /// of its later round (MyPaxos issue 18): the report it carries is stale.
+        /// Promises answering an earlier prepare round of the proposer count toward the quorum
+        /// of its later round (MyPaxos issue 18): the set of promises is not reset between
+        /// rounds (those that won its last phase 1 count again), and a late promise to an
+        /// earlier ballot counts too. What they report is stale: values chosen since, under
+        /// other leaders, are missed.
         StalePromiseCounted = (
             "stale-promise-counted",
             "a promise from an earlier prepare round counts toward a later round's quorum"

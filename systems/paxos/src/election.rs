@@ -87,10 +87,19 @@ impl Paxos {
         self.end_role(cx);
         let from = self.chosen_upto + 1;
         let (mut granted, mut reports) = (BTreeSet::new(), BTreeMap::new());
+        if let Some((earlier, reported)) = self.earlier_grants.take() {
+            // BUG(StalePromiseCounted): the promises that won the last phase 1 count again,
+            // with what they reported then.
+            granted = earlier;
+            reports = reported.into_iter().filter(|(s, _)| *s >= from).collect();
+        }
         if reused.is_none() {
             granted.insert(self.id);
-            reports =
-                (self.acceptor.accepted.range(from..)).map(|(s, (b, v))| (*s, (*b, v.clone()))).collect();
+            for (s, (b, v)) in self.acceptor.accepted.range(from..) {
+                if reports.get(s).is_none_or(|(rb, _)| b > rb) {
+                    reports.insert(*s, (*b, v.clone()));
+                }
+            }
         }
         tracing::debug!(node = %self.id, %ballot, from, "phase 1");
         let own = granted.len();
@@ -162,6 +171,9 @@ impl Paxos {
     /// Phase 1 won: adopt a value for every slot up to the highest reported, propose them all.
     fn become_leader(&mut self, cx: &mut Context<'_, Paxos>) -> Result<(), Stop> {
         let Role::Candidate(c) = std::mem::replace(&mut self.role, Role::Follower) else { return Ok(()) };
+        if self.has_bug(PaxosBug::StalePromiseCounted) {
+            self.earlier_grants = Some((c.granted.clone(), c.reports.clone()));
+        }
         let ballot = c.ballot;
         let adopted = c.reports.keys().next_back().copied().unwrap_or(0).max(self.chosen_upto);
         let values: Vec<(Slot, Value)> =

@@ -54,7 +54,8 @@ impl Paxos {
         if let Some(l) = self.leader_state_mut() {
             l.writes.insert(slot, id);
         }
-        self.crash_here(cx, "as a leader, with a new value on its own disk only")
+        self.crash_here(cx, "as a leader, with a new value on its own disk only")?;
+        self.reboot_here(cx, "as a leader, with a new value on its own disk only")
     }
 
     /// The slot where `id`'s value is proposed or chosen but not applied yet, if any.

@@ -79,7 +79,7 @@ use faultline_checkers::invariants::paxos::{Learned, Proposal as ObservedProposa
 use faultline_services::KvStore;
 use faultline_sim::{Context, DiskError, Node, NodeId, RequestId, Time};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Timer keys.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -164,6 +164,9 @@ pub struct Paxos {
     attempts: u32,
     /// This incarnation has run phase 1 at least once.
     campaigned: bool,
+    /// The acceptors whose promises won this node's last phase 1, and what they reported: kept
+    /// only under the planted bug `StalePromiseCounted`, which counts them again.
+    earlier_grants: Option<(BTreeSet<NodeId>, BTreeMap<Slot, (Ballot, Value)>)>,
     report: RecoveryReport,
     now: Time,
     out: Vec<Out>,
@@ -192,6 +195,7 @@ impl Paxos {
             seen: Ballot::ZERO,
             attempts: 0,
             campaigned: false,
+            earlier_grants: None,
             report: RecoveryReport::default(),
             now: Time(0),
             out: Vec::new(),
@@ -298,6 +302,19 @@ impl Paxos {
     fn crash_here(&mut self, cx: &mut Context<'_, Paxos>, moment: &str) -> Result<(), Stop> {
         if cx.buggify() {
             self.halt.get_or_insert(format!("buggify: crashed {moment}"));
+            return Err(Stop);
+        }
+        Ok(())
+    }
+
+    /// A crash point where nothing of this step leaves the node: it reboots a few milliseconds
+    /// later, as a supervised process would, with what it wrote on its own disk alone. Back
+    /// before the others elect anyone, it is the node most likely to lead next.
+    #[track_caller]
+    fn reboot_here(&mut self, cx: &mut Context<'_, Paxos>, moment: &str) -> Result<(), Stop> {
+        if cx.crash_point() {
+            tracing::info!(node = %self.id, "rebooting {moment}");
+            self.out.clear();
             return Err(Stop);
         }
         Ok(())
