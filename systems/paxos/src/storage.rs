@@ -24,7 +24,7 @@
 //! `Rebuilding` log (keeping an intact snapshot, whose slots are chosen facts) and rebuilds.
 
 use crate::msg::{AcceptedValue, Ballot, Slot, Snapshot, Value};
-use faultline_sim::disk::log::TornTail;
+use faultline_sim::disk::log::{TornTail, HEADER_LEN};
 use faultline_sim::disk::typed_log::{Recovery as Found, Slot as Position};
 use faultline_sim::disk::{MemDisk, Sealed, SealedFile, TypedLog};
 use faultline_sim::{DiskError, Storage};
@@ -114,11 +114,17 @@ fn read_snapshot(disk: &mut dyn Storage) -> Result<Sealed<Snapshot>, DiskError> 
     Ok(found)
 }
 
-/// How many records a cut tail may have held: one when it can only be the last write.
+/// The fewest bytes a batch and its mark take on disk (two headers; postcard encodes a batch
+/// with no promise and no values in 3 bytes, a mark in 1). A tail shorter than this cannot hold
+/// a batch whose mark was written whole, so nobody was answered for anything in it.
+const MARKED_BATCH_MIN: u64 = 2 * HEADER_LEN as u64 + 4;
+
+/// How many records a cut tail may have held: one when it can only be the last write, or too
+/// short for a batch and its mark (a crash in the middle of a step tore its batch: seed 3187).
 fn tail_records(tail: &Option<TornTail>) -> u64 {
     match tail {
         None => 0,
-        Some(t) if t.single_record && !t.unreadable => 1,
+        Some(t) if !t.unreadable && (t.single_record || t.bytes < MARKED_BATCH_MIN) => 1,
         Some(_) => 2,
     }
 }

@@ -31,11 +31,11 @@ faultline_sim::conformance_tests! {
     determinism_seeds: 10,
     pinned_seed: 7,
     bugs: {
-        AcceptorRepliesBeforeSync: 40,
+        AcceptorRepliesBeforeSync: 20,
         IgnoreAcceptedInPhase1: 40,
-        StaleLeaderRead: 200,
-        BallotReusedAfterRestart: 1200,
-        StalePromiseCounted: 2000,
-        WipedAcceptorVotes: 300,
+        StaleLeaderRead: 150,
+        BallotReusedAfterRestart: 300,
+        StalePromiseCounted: 60,
+        WipedAcceptorVotes: 60,
     },
 }
