@@ -114,17 +114,24 @@ fn read_snapshot(disk: &mut dyn Storage) -> Result<Sealed<Snapshot>, DiskError> 
     Ok(found)
 }
 
-/// The fewest bytes a batch and its mark take on disk (two headers; postcard encodes a batch
-/// with no promise and no values in 3 bytes, a mark in 1). A tail shorter than this cannot hold
-/// a batch whose mark was written whole, so nobody was answered for anything in it.
-const MARKED_BATCH_MIN: u64 = 2 * HEADER_LEN as u64 + 4;
+/// The fewest bytes a record and its mark take on disk, by what precedes the tail: two headers,
+/// and postcard payloads of 1 byte for a mark or a `Rebuilding` record, at least 3 for a batch.
+/// After an intact batch or mark only a batch and its mark can follow (a `Rebuilding` record
+/// follows only a log's `Base`). A tail shorter than that holds no record whose mark was
+/// written whole, so nobody was answered for anything in it.
+fn marked_record_min(before: Option<&Position<Record>>) -> u64 {
+    let batch_next =
+        matches!(before, Some(Position::Intact { record: Record::Mark | Record::Batch { .. }, .. }));
+    2 * HEADER_LEN as u64 + if batch_next { 4 } else { 2 }
+}
 
 /// How many records a cut tail may have held: one when it can only be the last write, or too
-/// short for a batch and its mark (a crash in the middle of a step tore its batch: seed 3187).
-fn tail_records(tail: &Option<TornTail>) -> u64 {
-    match tail {
+/// short for a record and its mark (a crash in the middle of a step tore its batch: seed 3187).
+fn tail_records(found: &Found<Record>) -> u64 {
+    match &found.torn_tail {
         None => 0,
-        Some(t) if !t.unreadable && (t.single_record || t.bytes < MARKED_BATCH_MIN) => 1,
+        Some(t) if t.unreadable => 2,
+        Some(t) if t.single_record || t.bytes < marked_record_min(found.slots.last()) => 1,
         Some(_) => 2,
     }
 }
@@ -133,7 +140,7 @@ fn damaged_records(found: &Found<Record>) -> u64 {
     let regions: u64 = (found.slots.iter())
         .map(|s| if let Position::Damaged { seq_first, seq_last } = s { seq_last - seq_first + 1 } else { 0 })
         .sum();
-    regions + tail_records(&found.torn_tail)
+    regions + tail_records(found)
 }
 
 /// Where the log's records stand after the last intact mark.
@@ -157,8 +164,7 @@ fn scan(found: &Found<Record>) -> Scan {
     let records: u64 = (after.iter())
         .map(|p| if let Position::Damaged { seq_first, seq_last } = p { seq_last - seq_first + 1 } else { 0 })
         .sum();
-    if records + tail_records(&found.torn_tail) >= 2 || found.torn_tail.as_ref().is_some_and(|t| t.unreadable)
-    {
+    if records + tail_records(found) >= 2 || found.torn_tail.as_ref().is_some_and(|t| t.unreadable) {
         return Scan {
             loss: Some("damage after the last mark that may cover a marked batch".into()),
             cut: None,
