@@ -136,6 +136,9 @@ impl Trail {
     }
 }
 
+/// The acceptors whose promises counted in a phase 1, and what they reported per slot.
+type Grants = (BTreeSet<NodeId>, BTreeMap<Slot, (Ballot, Value)>);
+
 /// One Multi-Paxos node: acceptor, replica, and proposer when it leads.
 pub struct Paxos {
     config: PaxosConfig,
@@ -166,7 +169,7 @@ pub struct Paxos {
     campaigned: bool,
     /// The acceptors whose promises won this node's last phase 1, and what they reported: kept
     /// only under the planted bug `StalePromiseCounted`, which counts them again.
-    earlier_grants: Option<(BTreeSet<NodeId>, BTreeMap<Slot, (Ballot, Value)>)>,
+    earlier_grants: Option<Grants>,
     report: RecoveryReport,
     now: Time,
     out: Vec<Out>,

@@ -24,7 +24,7 @@
 //! `Rebuilding` log (keeping an intact snapshot, whose slots are chosen facts) and rebuilds.
 
 use crate::msg::{AcceptedValue, Ballot, Slot, Snapshot, Value};
-use faultline_sim::disk::log::{TornTail, HEADER_LEN};
+use faultline_sim::disk::log::HEADER_LEN;
 use faultline_sim::disk::typed_log::{Recovery as Found, Slot as Position};
 use faultline_sim::disk::{MemDisk, Sealed, SealedFile, TypedLog};
 use faultline_sim::{DiskError, Storage};
@@ -209,8 +209,8 @@ fn replay(found: &Found<Record>, cut: Option<u64>) -> (Slot, Acceptor, bool) {
 /// Whether the last record kept lacks its mark (a batch whose mark was cut, or the record of a
 /// rewritten log whose mark was): without one, a later flip in it would read as a tear too.
 fn ends_unmarked(found: &Found<Record>, cut: Option<u64>) -> bool {
-    let kept = found.slots.iter().filter(|p| cut.is_none_or(|c| seq_of(p) < c));
-    matches!(kept.last(), Some(Position::Intact { record, .. }) if *record != Record::Mark)
+    let mut kept = found.slots.iter().filter(|p| cut.is_none_or(|c| seq_of(p) < c));
+    matches!(kept.next_back(), Some(Position::Intact { record, .. }) if *record != Record::Mark)
 }
 
 /// What the log holds, found on a copy: opening a log cuts a torn tail from the file at once,

@@ -116,8 +116,10 @@ impl PaxosObservation {
 
     /// Whether the step showed anything these checkers look at beyond the promise.
     pub fn has_events(&self) -> bool {
-        !(self.acks.is_empty() && self.proposed.is_empty() && self.learned.is_empty())
-            || !self.requested.is_empty()
+        !(self.acks.is_empty()
+            && self.proposed.is_empty()
+            && self.learned.is_empty()
+            && self.requested.is_empty())
     }
 }
 
