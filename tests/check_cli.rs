@@ -364,3 +364,39 @@ fn the_elle_corpus_gets_its_known_answers_through_the_cli() {
     assert_eq!(rr.status.code(), Some(1), "{}", stdout(&rr));
     assert!(stdout(&rr).contains("G2-item"), "{}", stdout(&rr));
 }
+
+const BANK_EDN: &str = "; Jepsen's bank: the second read sees a transfer half done\n\
+{:process 0, :type :invoke, :f :read, :value nil}\n\
+{:process 0, :type :ok, :f :read, :value {0 10, 1 10}}\n\
+{:process 1, :type :invoke, :f :transfer, :value {:from 0, :to 1, :amount 3}}\n\
+{:process 1, :type :ok, :f :transfer, :value {:from 0, :to 1, :amount 3}}\n\
+{:process 0, :type :invoke, :f :read, :value nil}\n\
+{:process 0, :type :ok, :f :read, :value {0 7, 1 10}}\n";
+
+const BANK_JSONL: &str = r#"{"process":0,"type":"invoke","f":"read","value":null,"time":1}
+{"process":0,"type":"ok","f":"read","value":{"0":10,"1":10},"time":2}
+{"process":1,"type":"invoke","f":"transfer","value":{"from":0,"to":1,"amount":3},"time":3}
+{"process":1,"type":"ok","f":"transfer","value":{"from":0,"to":1,"amount":3},"time":4}
+{"process":0,"type":"invoke","f":"read","value":null,"time":5}
+{"process":0,"type":"ok","f":"read","value":{"0":7,"1":13},"time":6}
+"#;
+
+#[test]
+fn bank_histories_name_the_first_bad_read_and_refuse_other_options() {
+    let dir = scratch("bank");
+    let ok = write(&dir, "bank.jsonl", BANK_JSONL);
+    let bad = write(&dir, "bank.edn", BANK_EDN);
+    let out = faultline(&["check", "--model", "bank", &ok]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).starts_with(&format!("{ok}: ok (2 reads, ")), "{}", stdout(&out));
+    let out = faultline(&["check", "--model", "bank", &ok, &bad]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains(&format!("{bad}: violation (2 reads, ")), "{text}");
+    assert!(text.contains("wrong-total: 1 reads"), "{text}");
+    let out = faultline(&["check", "--model", "bank", "--init", "0", &ok]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--init does not apply to the bank model"), "{}", stderr(&out));
+    let broken = write(&dir, "broken.jsonl", "{\"process\":0,\"type\":\"ok\",\"f\":\"read\"\n");
+    assert_eq!(faultline(&["check", "--model", "bank", &broken]).status.code(), Some(2));
+}

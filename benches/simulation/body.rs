@@ -10,6 +10,7 @@ use faultline_sim::rng::Rng;
 use faultline_sim::schedule::Schedule;
 use faultline_sim::system::{Answer, CheckOutcome, Op, System, SystemConfig};
 use faultline_sim::{ClientId, Context, Node, NodeId, RequestId};
+use faultline_twopc::TwoPcSystem;
 use madsim::net::Endpoint;
 use madsim::runtime::Runtime;
 use madsim::time::{sleep, Duration};
@@ -34,6 +35,7 @@ pub fn main() {
     counter_figures(seeds);
     raft_figures(seeds);
     paxos_figures(seeds);
+    twopc_figures(seeds);
     println!();
     if std::env::var("FAULTLINE_BENCH_ONLY").is_ok_and(|only| !"ping".starts_with(&only)) {
         return;
@@ -79,6 +81,12 @@ fn paxos_figures(seeds: u64) {
     figures::<PaxosSystem>("paxos 5 nodes swarm", five);
     let mix = (0..seeds).map(|seed| RunSpec::from_preset(seed, Preset::Swarm, None, PaxosSystem::layout));
     figures::<PaxosSystem>("paxos swarm (3 or 5)", mix);
+}
+
+/// Two-phase commit: the swarm mix a default sweep runs (a coordinator and 3 or 5 shards).
+fn twopc_figures(seeds: u64) {
+    let specs = (0..seeds).map(|seed| RunSpec::from_preset(seed, Preset::Swarm, None, TwoPcSystem::layout));
+    figures::<TwoPcSystem>("twopc swarm", specs);
 }
 
 /// Runs the specs one after another, `FAULTLINE_BENCH_ROUNDS` times (default 3), and prints

@@ -19,11 +19,14 @@
 //! - [`explain`]: why a history is not linearizable, as text and as an HTML timeline.
 //! - [`oracle`]: a brute-force linearizability checker for small histories, to test [`lin`].
 //! - [`fuzzing`]: the bodies of the fuzz targets in `fuzz/`, also run by `cargo test`.
+//! - [`bank`]: Jepsen's bank checker: every read of all balances sums to the total and no
+//!   balance is negative; bank histories in EDN and in JSON lines with object values.
 //! - [`txn`]: Elle-style transactional checker (list-append, rw-register): version orders,
 //!   dependency cycles, Adya's anomalies, consistency models ruled out.
 
 #![forbid(unsafe_code)]
 
+pub mod bank;
 pub mod conventions;
 pub mod explain;
 pub mod format;

@@ -12,10 +12,14 @@
 //!   response a protocol saves for a retried request.
 //! - [`workload`]: the key-value workload (uniform or hot-key keys, the key count from the
 //!   options) and its history encoding for the checkers' key-value model.
+//! - [`bank`]: the sharded bank that the transaction protocols serve: accounts and list keys
+//!   over shards, Jepsen's bank operations and Elle's list-append transactions, the workload
+//!   mixing them, and their history encoding.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod bank;
 pub mod kv;
 pub mod store;
 pub mod workload;

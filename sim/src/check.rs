@@ -18,7 +18,7 @@ use crate::options::{Preset, SimOptions};
 use crate::report::{FailureClass, RunReport};
 use crate::schedule::Schedule;
 use crate::stats::Counters;
-use crate::system::System;
+use crate::system::{System, COVERAGE_PREFIX};
 use std::marker::PhantomData;
 
 /// A named run description: a preset, optional edits to its options, an optional planted bug.
@@ -88,12 +88,13 @@ pub struct Check<S: System> {
     seeds: u64,
     start: u64,
     faults: Vec<&'static str>,
+    points: Vec<&'static str>,
     system: PhantomData<S>,
 }
 
 /// Starts a check of system `S` in `scenario`.
 pub fn check<S: System>(scenario: Scenario) -> Check<S> {
-    Check { scenario, seeds: 20, start: 0, faults: Vec::new(), system: PhantomData }
+    Check { scenario, seeds: 20, start: 0, faults: Vec::new(), points: Vec::new(), system: PhantomData }
 }
 
 impl<S: System> Check<S> {
@@ -112,6 +113,14 @@ impl<S: System> Check<S> {
     /// Fault counters (see [`crate::faults::KINDS`]) that must fire at least once in the sweep.
     pub fn expect_faults(mut self, counters: &[&'static str]) -> Self {
         self.faults.extend_from_slice(counters);
+        self
+    }
+
+    /// Coverage points (full names, as the protocol marks them with
+    /// [`crate::Context::sometimes`]) that must be reached at least once in the sweep: a
+    /// scenario written for a dangerous moment fails if it never reaches it.
+    pub fn expect_reached(mut self, points: &[&'static str]) -> Self {
+        self.points.extend_from_slice(points);
         self
     }
 
@@ -137,6 +146,7 @@ impl<S: System> Check<S> {
             }
         }
         self.assert_faults_fired(&sweep);
+        self.assert_points_reached(&sweep);
         sweep
     }
 
@@ -189,6 +199,19 @@ impl<S: System> Check<S> {
         assert!(
             missing.is_empty(),
             "scenario `{}` asked for faults that never fired in {} seeds: {}",
+            self.scenario.name,
+            sweep.seeds.len(),
+            missing.join(", ")
+        );
+    }
+
+    fn assert_points_reached(&self, sweep: &Sweep) {
+        let missing: Vec<&str> = (self.points.iter().copied())
+            .filter(|p| sweep.counters.get(&format!("{COVERAGE_PREFIX}{p}")) == 0)
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "scenario `{}` never reached these coverage points in {} seeds: {}",
             self.scenario.name,
             sweep.seeds.len(),
             missing.join(", ")

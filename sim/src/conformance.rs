@@ -13,8 +13,9 @@
 //!
 //! writes a `conformance` module of tests:
 //! - `swarm_sweep_fires_every_fault_kind`: the swarm preset passes every seed, every fault kind
-//!   of [`crate::faults::KINDS`] fires, every event the system declares ([`System::EVENTS`])
-//!   happens and every coverage point it declares ([`System::COVERAGE`]) is reached;
+//!   of [`crate::faults::KINDS`] that the system's layout permits fires, every event the system
+//!   declares ([`System::EVENTS`]) happens and every coverage point it declares
+//!   ([`System::COVERAGE`]) is reached;
 //! - `runs_are_deterministic`: each seed twice (the second time in reverse order, on a thread
 //!   that has run others) gives the same trace hash, history and verdict;
 //! - `trace_of_the_pinned_seed`: an `insta` snapshot of one seed's whole trace summary;
@@ -28,14 +29,16 @@
 
 use crate::bugs::{self, Bug};
 use crate::check::{check, Scenario};
-use crate::faults::KINDS;
-use crate::system::{System, COVERAGE_PREFIX};
+use crate::faults::{possible, KINDS};
+use crate::system::{System, SystemConfig, COVERAGE_PREFIX};
 use std::path::Path;
 
-/// Sweeps `seeds` swarm seeds: every seed passes, every fault kind fires, every declared event
-/// of the system happens and every declared coverage point is reached.
+/// Sweeps `seeds` swarm seeds: every seed passes, every fault kind the system's layout permits
+/// fires (see [`crate::faults::possible`]), every declared event of the system happens and every
+/// declared coverage point is reached.
 pub fn swarm_sweep<S: System>(seeds: u64) {
-    let kinds: Vec<&'static str> = KINDS.iter().map(|k| k.counter).collect();
+    let layout = S::layout(&SystemConfig::new(3));
+    let kinds: Vec<&'static str> = KINDS.iter().map(|k| k.counter).filter(|c| possible(c, &layout)).collect();
     let sweep =
         check::<S>(Scenario::new(&format!("{}: swarm", S::NAME))).seeds(seeds).expect_faults(&kinds).run();
     let events = S::EVENTS.iter().map(|e| format!("{}.{e}", S::NAME));

@@ -2,8 +2,12 @@
 //! fault of that kind actually fired.
 //!
 //! Sweeps sum these counters over seeds and report every kind that never fired, so a sweep in
-//! which the interesting thing never happened does not pass as if it had tested it.
+//! which the interesting thing never happened does not pass as if it had tested it. A kind that
+//! no node of a system's layout may suffer (faults that destroy synced data, when every durable
+//! node is a single copy) cannot fire at all: [`possible`] tells it apart, and sweeps list such
+//! kinds as not applicable rather than as never fired.
 
+use crate::layout::{FaultPermissions, Layout};
 use crate::stats::Counters;
 
 /// One kind of fault.
@@ -65,4 +69,49 @@ pub fn fired(counters: &Counters) -> impl Iterator<Item = (&str, u64)> {
 /// The fault kinds that never fired.
 pub fn never_fired(counters: &Counters) -> Vec<&'static str> {
     KINDS.iter().filter(|k| counters.get(k.counter) == 0).map(|k| k.counter).collect()
+}
+
+/// The counters of the fault kinds that destroy synced data.
+const DESTRUCTIVE: [&str; 4] =
+    ["disk.bitflips_at_rest", "disk.bitflips_on_read", "disk.read_errors", "disk.wiped"];
+
+/// Whether a fault of kind `counter` can happen to a system laid out as `layout`: some node
+/// permits it (faults that destroy synced data need a group of three nodes or more that permits
+/// them, since they are placed on a minority of such a group; a partition needs two nodes whose
+/// links may be cut). Faults of the network's messages and of unsynced data can always happen.
+pub fn possible(counter: &str, layout: &Layout) -> bool {
+    let some = |allowed: fn(&FaultPermissions) -> bool| !layout.eligible(allowed).is_empty();
+    if DESTRUCTIVE.contains(&counter) {
+        return layout.groups().iter().any(|g| g.faults.destructive_disk && g.len() >= 3);
+    }
+    match counter.split('.').next() {
+        Some("partition") => layout.eligible(|p| p.partition).len() >= 2,
+        Some("process") if counter == "process.pause" => some(|p| p.pause),
+        Some("process") => some(|p| p.crash),
+        Some("clock") => some(|p| p.clock),
+        _ if counter == "disk.full_rejections" => some(|p| p.disk_full),
+        _ => true,
+    }
+}
+
+/// The counters of the fault kinds `layout` makes impossible (see [`possible`]).
+pub fn impossible(layout: &Layout) -> Vec<&'static str> {
+    KINDS.iter().map(|k| k.counter).filter(|c| !possible(c, layout)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::Role;
+
+    #[test]
+    fn single_copies_make_destructive_faults_impossible_and_nothing_else() {
+        assert!(impossible(&Layout::servers(3)).is_empty());
+        let singles =
+            Layout::default().group("coordinator", 1, Role::Single).group("participant", 3, Role::Single);
+        assert_eq!(impossible(&singles), DESTRUCTIVE.to_vec());
+        let lone = Layout::default().group("resource", 1, Role::Single);
+        assert!(impossible(&lone).iter().all(|c| c.starts_with("partition.") || DESTRUCTIVE.contains(c)));
+        assert!(!possible("partition.bridge", &lone) && possible("process.crash", &lone));
+    }
 }

@@ -179,6 +179,19 @@ pub trait System: Sized + Send + Sync + 'static {
     /// Checks the run: the client history and what was observed of the nodes.
     fn check(&self, history: &History, observer: &Self::Observer) -> Vec<CheckOutcome>;
 
+    /// Like [`System::check`], and adds to `counters` what the checks found that is not a
+    /// failure, named `<system>.<what>` so that sweeps sum it over seeds: the anomalies a
+    /// protocol that promises no isolation is allowed to show, say. The harness calls this one;
+    /// by default it is `check`, counting nothing.
+    fn check_and_count(
+        &self,
+        history: &History,
+        observer: &Self::Observer,
+        _counters: &mut Counters,
+    ) -> Vec<CheckOutcome> {
+        self.check(history, observer)
+    }
+
     /// Adds the system's own event counts to the run's counters (elections, snapshots,
     /// membership changes...), named `<system>.<event>`, so sweeps can show they happened.
     fn counters(&self, _observer: &Self::Observer, _counters: &mut Counters) {}

@@ -6,7 +6,12 @@
 //!                 [--init VALUE] [--nil-read any|absent] [--independent auto|yes|no]
 //!                 [--timeout SECS] [--html DIR] FILE...
 //! faultline check --model list-append|rw-register [--consistency LEVEL] [--format ...] FILE...
+//! faultline check --model bank [--format jsonl|edn] FILE...
 //! ```
+//!
+//! The `bank` model is Jepsen's bank workload (`faultline_checkers::bank`): every ok read of all
+//! balances sums to the first read's total and no balance is negative; a violation names the
+//! first read that breaks either.
 //!
 //! Prints one line per file, `FILE: ok|violation|unknown (N ops, T ms)`, with the conventions
 //! the file was read under when they change the verdict (`3 independent keys`, `nil-read any`:
@@ -17,6 +22,7 @@
 //! malformed file). On an error nothing else is printed and no file is written: every file is
 //! read and checked before any result is reported.
 
+use faultline_checkers::bank::{self, BankOptions, BankReport};
 use faultline_checkers::conventions::{self, Conventions, Independence, Setup};
 use faultline_checkers::explain::html::{render, Annotations};
 use faultline_checkers::format::{self, Format, Parsed};
@@ -29,7 +35,8 @@ use std::time::{Duration, Instant};
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
     /// The model: register, cas-register, key-value, multi-register, counter, set, queue, lock,
-    /// lease or mutex (linearizability); list-append or rw-register (transactions).
+    /// lease or mutex (linearizability); list-append or rw-register (transactions); bank
+    /// (Jepsen's bank workload).
     #[arg(long)]
     pub model: String,
     /// Transactional models only: the isolation level the verdict is about (read-uncommitted,
@@ -96,6 +103,7 @@ enum Outcome {
     /// The report, and the conventions the history was read under.
     Linearizability(Report, Setup),
     Transactions(TxnReport),
+    Bank(BankReport),
 }
 
 impl Outcome {
@@ -103,6 +111,7 @@ impl Outcome {
         match self {
             Outcome::Linearizability(r, _) => &r.verdict,
             Outcome::Transactions(r) => &r.verdict,
+            Outcome::Bank(r) => &r.verdict,
         }
     }
 
@@ -122,6 +131,7 @@ impl Outcome {
                 words.join(", ")
             }
             Outcome::Transactions(r) => format!("{} txns", r.stats.transactions),
+            Outcome::Bank(r) => format!("{} reads", r.reads),
         }
     }
 }
@@ -139,6 +149,9 @@ pub fn run(args: &Args) -> i32 {
 
 /// Reads and checks every file; the first error stops everything.
 fn check_all(args: &Args) -> Result<Vec<Checked>, String> {
+    if args.model == "bank" {
+        return check_bank(args);
+    }
     match args.model.parse::<Workload>() {
         Ok(workload) => check_transactions(args, workload),
         Err(_) => check_linearizability(args),
@@ -169,6 +182,37 @@ fn check_transactions(args: &Args, workload: Workload) -> Result<Vec<Checked>, S
         let report = txn::check(&parsed.history, &options).map_err(|e| format!("{}: {e}", file.display()))?;
         let millis = started.elapsed().as_secs_f64() * 1000.0;
         checked.push(Checked { file: file.clone(), parsed, outcome: Outcome::Transactions(report), millis });
+    }
+    Ok(checked)
+}
+
+/// The bank checker on every file; the options of the other checkers are refused.
+fn check_bank(args: &Args) -> Result<Vec<Checked>, String> {
+    let refused = [
+        (args.consistency.is_some(), "--consistency"),
+        (args.init.is_some(), "--init"),
+        (args.nil_read.is_some(), "--nil-read"),
+        (args.independent != Independence::Auto, "--independent"),
+        (args.timeout.is_some(), "--timeout (the bank checker always decides)"),
+        (args.html.is_some(), "--html"),
+    ];
+    if let Some((_, name)) = refused.iter().find(|(given, _)| *given) {
+        return Err(format!("{name} does not apply to the bank model"));
+    }
+    let mut checked = Vec::new();
+    for file in &args.files {
+        let text = read_text(file)?;
+        let parsed = bank::read(&text, args.format)
+            .map_err(|e| format!("{}:{}: {}", file.display(), e.line, e.reason))?;
+        let started = now();
+        let report = bank::check(&parsed.history, &BankOptions::default()).map_err(|e| {
+            match e.event_index().and_then(|i| parsed.line_of(i)) {
+                Some(line) => format!("{}:{line}: {e}", file.display()),
+                None => format!("{}: {e}", file.display()),
+            }
+        })?;
+        let millis = started.elapsed().as_secs_f64() * 1000.0;
+        checked.push(Checked { file: file.clone(), parsed, outcome: Outcome::Bank(report), millis });
     }
     Ok(checked)
 }
@@ -233,9 +277,13 @@ fn parse_init(text: &str) -> Result<faultline_checkers::Value, String> {
         .map_err(|e| format!("bad --init `{text}`: {}", e.reason))
 }
 
-fn read(file: &Path, format: Option<Format>) -> Result<Parsed, String> {
+fn read_text(file: &Path) -> Result<String, String> {
     let bytes = std::fs::read(file).map_err(|e| format!("{}: cannot read: {e}", file.display()))?;
-    let text = String::from_utf8(bytes).map_err(|e| format!("{}: not UTF-8 text: {e}", file.display()))?;
+    String::from_utf8(bytes).map_err(|e| format!("{}: not UTF-8 text: {e}", file.display()))
+}
+
+fn read(file: &Path, format: Option<Format>) -> Result<Parsed, String> {
+    let text = read_text(file)?;
     format::parse(&text, format).map_err(|e| format!("{}:{}: {}", file.display(), e.line, e.reason))
 }
 
@@ -273,6 +321,8 @@ fn print_details(outcome: &Outcome) {
         },
         Outcome::Transactions(r) if !r.not.is_empty() || !r.verdict.is_ok() => print!("{r}"),
         Outcome::Transactions(_) => {}
+        Outcome::Bank(r) if !r.verdict.is_ok() => print!("{r}"),
+        Outcome::Bank(_) => {}
     }
 }
 

@@ -185,6 +185,11 @@ pub struct Summary {
     sim_seconds: f64,
     faults: BTreeMap<&'static str, FaultTally>,
     never_fired: Vec<&'static str>,
+    /// Fault kinds no node of the systems' layouts may suffer (faults that destroy synced data,
+    /// when every durable node is a single copy): they cannot fire, so they are not listed as
+    /// never fired.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    not_applicable: Vec<&'static str>,
     /// Faults by the kind of node they hit (`kind.<kind>.*` counters), for systems with
     /// several kinds: that the client-side nodes were crashed too, not only the servers.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -210,7 +215,11 @@ impl Summary {
     pub fn new(mut tally: Tally, origin: Origin) -> Self {
         tally.runs.sort_by_key(|r| r.seed);
         tally.failures.sort_by_key(|r| (r.seed, r.identity()));
-        let never_fired = tally.faults.iter().filter(|(_, t)| t.count == 0).map(|(k, _)| *k).collect();
+        let not_applicable = not_applicable(tally.identities.keys().map(|i| i.system.as_str()));
+        let never_fired = (tally.faults.iter())
+            .filter(|(k, t)| t.count == 0 && !not_applicable.contains(k))
+            .map(|(k, _)| *k)
+            .collect();
         let sweeps = tally
             .identities
             .into_iter()
@@ -247,6 +256,7 @@ impl Summary {
             sim_seconds: tally.sim_seconds,
             faults: tally.faults,
             never_fired,
+            not_applicable,
             by_kind: tally.by_kind,
             never_happened: (tally.events.iter().chain(&tally.coverage))
                 .filter(|(_, t)| t.count == 0)
@@ -326,6 +336,25 @@ fn first_failure(runs: &[Run]) -> Option<f64> {
     Some(runs[..=at].iter().map(|r| r.wall_seconds).sum())
 }
 
+/// The fault kinds that none of `systems` can suffer (see `faultline_sim::faults::possible`),
+/// judged on each system's layout for three servers; unknown systems make nothing impossible.
+fn not_applicable<'a>(systems: impl Iterator<Item = &'a str>) -> Vec<&'static str> {
+    let mut common: Option<Vec<&'static str>> = None;
+    for system in systems {
+        let impossible = match crate::registry::find(system) {
+            Ok(entry) => faultline_sim::faults::impossible(&(entry.layout)(
+                &faultline_sim::system::SystemConfig::new(3),
+            )),
+            Err(_) => Vec::new(),
+        };
+        common = Some(match common {
+            None => impossible,
+            Some(c) => c.into_iter().filter(|k| impossible.contains(k)).collect(),
+        });
+    }
+    common.unwrap_or_default()
+}
+
 /// For each starting seed, the wall time of the seeds from it up to and including the next
 /// failing one (seeds with no failure after them are left out); the median of those.
 fn median_time_to_failure(runs: &[Run]) -> Option<f64> {
@@ -349,6 +378,13 @@ impl fmt::Display for Summary {
         fmt_tallies(f, self.faults.iter().filter(|(_, t)| t.count > 0))?;
         if !self.never_fired.is_empty() {
             writeln!(f, "  never fired: {}", self.never_fired.join(", "))?;
+        }
+        if !self.not_applicable.is_empty() {
+            writeln!(
+                f,
+                "  not applicable (no node of the layout may suffer them): {}",
+                self.not_applicable.join(", ")
+            )?;
         }
         if !self.by_kind.is_empty() {
             writeln!(f, "  faults by node kind (seeds with it, times):")?;

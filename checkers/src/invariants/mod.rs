@@ -13,10 +13,16 @@
 //! - [`paxos`]: Multi-Paxos's own properties over observations of slots and ballots: agreement,
 //!   stability (P2b), validity, promise monotonicity, unique proposals.
 //! - [`raft`]: Raft's five properties (Ongaro and Ousterhout, 2014, Figure 3) as one set.
+//! - [`twopc`]: two-phase commit's atomic commitment properties (AC1 to AC3 of Bernstein,
+//!   Hadzilacos and Goodman, 1987) over the facts nodes record.
+//! - [`tcc`]: TCC's properties: conservation counting frozen funds and money in flight, no
+//!   negative balance, a uniform outcome per transaction.
 
 pub mod log;
 pub mod paxos;
 pub mod raft;
+pub mod tcc;
+pub mod twopc;
 
 use crate::Verdict;
 

@@ -143,12 +143,14 @@ impl<S: System> Shell<S> {
         let Some((commands, io_time)) = self.handle(input) else { return Flow::Stop };
         let id = self.id();
         if lock(&self.world).disks[id.0 as usize].end_step() {
-            // The power went out during the step: nothing it emitted leaves the node.
+            // The power went out during the step: nothing it emitted leaves the node, and the
+            // state it reached in memory is lost with it, so the observer never sees it.
             let mut w = lock(&self.world);
             w.counters.add("process.crash_mid_step");
             w.halts.push((id, "the power went out in the middle of a step".to_string()));
             return Flow::Stop;
         }
+        self.observe();
         if !io_time.is_zero() {
             sleep(io_time).await;
         }
@@ -176,6 +178,14 @@ impl<S: System> Shell<S> {
         Flow::Continue
     }
 
+    /// Shows the node's state after a step that completed to the system's observer.
+    fn observe(&mut self) {
+        let mut guard = lock(&self.world);
+        let w = &mut *guard;
+        let moment = Moment { time_ns: w.elapsed_ns(), under_faults: w.under_faults() };
+        w.system.observe(&mut w.observer, self.id(), moment, self.core.node());
+    }
+
     /// Runs the handler for `input` under the world lock; `None` if it panicked.
     fn handle(&mut self, input: Input<N<S>>) -> Option<(Vec<crate::node::Command<N<S>>>, Duration)> {
         let mut guard = lock(&self.world);
@@ -193,8 +203,6 @@ impl<S: System> Shell<S> {
                 return None;
             }
         };
-        let moment = Moment { time_ns: w.elapsed_ns(), under_faults: w.under_faults() };
-        w.system.observe(&mut w.observer, id, moment, self.core.node());
         if !commands.is_empty() {
             tracing::trace!("commands {commands:?}");
         }

@@ -409,7 +409,7 @@ impl<S: System> Supervisor<S> {
         }
         add_device_counts(w);
         w.system.counters(&w.observer, &mut w.counters);
-        let checks = checks_after(failure.as_ref(), &w.system, &w.history, &w.observer);
+        let checks = checks_after(failure.as_ref(), &w.system, &w.history, &w.observer, &mut w.counters);
         let failure = prefer_safety(failure, &checks);
         RunReport {
             system: S::NAME,
@@ -436,10 +436,11 @@ fn checks_after<S: System>(
     system: &S,
     history: &History,
     observer: &S::Observer,
+    counters: &mut Counters,
 ) -> Vec<CheckOutcome> {
     match failure {
         Some(f) if f.class == FailureClass::Panic => Vec::new(),
-        _ => system.check(history, observer),
+        _ => system.check_and_count(history, observer, counters),
     }
 }
 

@@ -106,6 +106,27 @@ fn membership_changes_during_partitions() {
 }
 
 #[test]
+fn admin_bursts_after_elections_reach_the_membership_moments() {
+    let scenario = Scenario::new("raft: admin bursts right after elections").options(|o| {
+        *o = quiet(5);
+        o.workload.ops_per_client = 60;
+        o.admin.interval_ms_mean = 400;
+        o.admin.burst_max = 4;
+        o.admin.after_election_probability = 1.0;
+        partitions(o, &[PartitionKind::MajorityMinority]);
+    });
+    check::<RaftSystem>(scenario)
+        .expect_reached(&[
+            "raft.change_requested_while_pending",
+            "raft.leader_removes_itself",
+            "raft.removed_leader_steps_down",
+            "raft.server_rejoins",
+        ])
+        .seeds(40)
+        .run();
+}
+
+#[test]
 fn snapshots_are_installed_across_partitions() {
     let scenario = Scenario::new("raft: snapshot install during partition").options(|o| {
         *o = quiet(3);
