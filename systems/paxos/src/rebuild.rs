@@ -30,7 +30,7 @@
 //! never campaigns; it learns chosen values like any replica and serves probes.
 
 use crate::bugs::PaxosBug;
-use crate::msg::{Accept, Ballot, Msg, Snapshot};
+use crate::msg::{Accept, Ballot, Msg, Snapshot, Value};
 use crate::state::{Rebuild, Role};
 use crate::storage::{Acceptor, Durable, Store};
 use crate::{Paxos, Stop, Timer};
@@ -60,12 +60,24 @@ impl Paxos {
             Durable::Fresh => self.acceptor = Acceptor::default(),
             Durable::Voting(mut a) => {
                 a.accepted.retain(|slot, _| *slot > self.base);
+                self.report_own_proposals(&a);
                 self.acceptor = a;
             }
             Durable::Rebuilding => return self.begin_rebuild(cx),
         }
         self.role = Role::Follower;
         self.reset_election_timer(cx);
+    }
+
+    /// Shows the checkers the client values this node accepted at its own ballots: it
+    /// proposed them, so it received them from clients (or adopted them from a phase 1 that
+    /// heard of them). A step in which the power went out is never observed, but what it synced
+    /// survives: a leader that got a request, made its proposal durable and lost power before
+    /// the step ended received that request unseen, and validity must still know of it.
+    fn report_own_proposals(&mut self, a: &Acceptor) {
+        let own = a.accepted.values().filter(|(b, v)| b.node == self.id.0 && *v != Value::Noop);
+        let digests: Vec<u64> = own.map(|(_, v)| v.digest()).collect();
+        self.trail.requested.extend(digests);
     }
 
     /// The state machine as of a snapshot read back from disk.
