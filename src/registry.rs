@@ -76,6 +76,9 @@ pub const SYSTEMS: &[SystemEntry] = &[
     entry::<faultline_paxos::PaxosSystem>(
         "Multi-Paxos: a replicated key-value store (stable leader, quorum reads, snapshots, lost-disk rebuild)",
     ),
+    entry::<faultline_sharded::ShardedSystem>(
+        "a sharded key-value store: Raft groups on a consistent-hashing ring, live migration",
+    ),
     entry::<faultline_twopc::TwoPcSystem>(
         "two-phase commit over a sharded bank: presumed abort, strict 2PL with wait-die, cooperative termination",
     ),

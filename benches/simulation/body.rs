@@ -4,6 +4,7 @@ use faultline_checkers::{History, Value};
 use faultline_counter::Counter;
 use faultline_paxos::PaxosSystem;
 use faultline_raft::RaftSystem;
+use faultline_sharded::ShardedSystem;
 use faultline_sim::harness::{run, RunSpec};
 use faultline_sim::options::{Preset, SimOptions};
 use faultline_sim::rng::Rng;
@@ -35,6 +36,7 @@ pub fn main() {
     counter_figures(seeds);
     raft_figures(seeds);
     paxos_figures(seeds);
+    sharded_figures(seeds);
     twopc_figures(seeds);
     println!();
     if std::env::var("FAULTLINE_BENCH_ONLY").is_ok_and(|only| !"ping".starts_with(&only)) {
@@ -81,6 +83,13 @@ fn paxos_figures(seeds: u64) {
     figures::<PaxosSystem>("paxos 5 nodes swarm", five);
     let mix = (0..seeds).map(|seed| RunSpec::from_preset(seed, Preset::Swarm, None, PaxosSystem::layout));
     figures::<PaxosSystem>("paxos swarm (3 or 5)", mix);
+}
+
+/// The sharded store under swarm: a configuration group, three shard groups and a router per
+/// client, with migrations.
+fn sharded_figures(seeds: u64) {
+    let specs = (0..seeds).map(|seed| RunSpec::from_preset(seed, Preset::Swarm, None, ShardedSystem::layout));
+    figures::<ShardedSystem>("sharded swarm", specs);
 }
 
 /// Two-phase commit: the swarm mix a default sweep runs (a coordinator and 3 or 5 shards).

@@ -10,6 +10,8 @@
 //! - [`kv`]: the key-value commands (get, put, append, cas) and their outcomes.
 //! - [`store`]: the key-value state machine with exactly-once client sessions, generic over the
 //!   response a protocol saves for a retried request.
+//! - [`ring`]: a consistent-hashing ring with virtual nodes, and consistent hashing with
+//!   bounded loads: where a key lives (a shard group) or goes (a backend).
 //! - [`workload`]: the key-value workload (uniform or hot-key keys, the key count from the
 //!   options) and its history encoding for the checkers' key-value model.
 //! - [`bank`]: the sharded bank that the transaction protocols serve: accounts and list keys
@@ -21,9 +23,11 @@
 
 pub mod bank;
 pub mod kv;
+pub mod ring;
 pub mod store;
 pub mod workload;
 
 pub use kv::{KvOp, KvOutcome, KvWrite};
-pub use store::{Applied, KvStore};
+pub use ring::Ring;
+pub use store::{Applied, KvStore, Sessions};
 pub use workload::KvWorkload;

@@ -26,6 +26,17 @@ struct Session<R> {
     response: R,
 }
 
+/// Client sessions as they travel between replicated groups with the data they cover (see
+/// [`KvStore::sessions`] and [`KvStore::merge_sessions`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sessions<R>(BTreeMap<ClientId, Session<R>>);
+
+impl<R> Default for Sessions<R> {
+    fn default() -> Self {
+        Sessions(BTreeMap::new())
+    }
+}
+
 /// Keys, values and client sessions.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KvStore<R = KvOutcome> {
@@ -127,6 +138,39 @@ impl<R: Clone + Serialize + From<KvOutcome>> KvStore<R> {
         self.sessions.get(&id.client).is_some_and(|s| id.seq < s.last_seq)
     }
 
+    /// Removes the pairs whose key `leaves` selects and returns them in key order: the data a
+    /// replicated group hands to another when keys move (a shard's range in a migration).
+    pub fn take_pairs(&mut self, leaves: impl Fn(&str) -> bool) -> Vec<(String, String)> {
+        self.digest.0.set(None);
+        let moving: Vec<String> = self.data.keys().filter(|k| leaves(k)).cloned().collect();
+        moving.into_iter().map(|k| (k.clone(), self.data.remove(&k).expect("listed above"))).collect()
+    }
+
+    /// Installs pairs handed over from another group, replacing any value at their keys.
+    pub fn insert_pairs(&mut self, pairs: impl IntoIterator<Item = (String, String)>) {
+        self.digest.0.set(None);
+        self.data.extend(pairs);
+    }
+
+    /// The client sessions, to travel with data that moves to another group: a retried write
+    /// that was applied here must be recognised there.
+    pub fn sessions(&self) -> Sessions<R> {
+        Sessions(self.sessions.clone())
+    }
+
+    /// Merges sessions handed over from another group: per client, the later write wins (a
+    /// client numbers its writes upwards and has one in flight, so the later one is the one it
+    /// may still retry).
+    pub fn merge_sessions(&mut self, other: &Sessions<R>) {
+        self.digest.0.set(None);
+        for (client, theirs) in &other.0 {
+            let newer = self.sessions.get(client).is_none_or(|mine| theirs.last_seq > mine.last_seq);
+            if newer {
+                self.sessions.insert(*client, theirs.clone());
+            }
+        }
+    }
+
     /// A digest of the whole state (data and sessions): equal states, equal digests.
     pub fn digest(&self) -> u64 {
         if let Some(d) = self.digest.0.get() {
@@ -213,6 +257,27 @@ mod tests {
         assert_eq!(kv.get("k"), Some("z"));
         assert_eq!(kv.saved_response(id(7, 2)), Some(&KvOutcome::Written));
         assert!(kv.is_stale(id(7, 1)) && !kv.is_stale(id(7, 3)));
+    }
+
+    #[test]
+    fn moved_pairs_and_sessions_keep_writes_exactly_once() {
+        // A write applied at the source, then retried at the destination after its key moved:
+        // the session that travels with the key makes the retry a duplicate.
+        let mut source = KvStore::<KvOutcome>::default();
+        let mut dest = KvStore::<KvOutcome>::default();
+        source.apply(id(1, 5), &put("a", "x"));
+        source.apply(id(2, 9), &put("b", "y"));
+        dest.apply(id(2, 11), &put("c", "z"));
+        let moved = source.take_pairs(|k| k == "a");
+        assert_eq!(moved, vec![("a".to_string(), "x".to_string())]);
+        assert_eq!(source.get("a"), None);
+        dest.insert_pairs(moved);
+        dest.merge_sessions(&source.sessions());
+        assert_eq!(dest.apply(id(1, 5), &put("a", "x")), Applied::Duplicate(KvOutcome::Written));
+        // Client 2's later write at the destination is kept over its older one at the source.
+        assert_eq!(dest.saved_response(id(2, 11)), Some(&KvOutcome::Written));
+        assert!(dest.is_stale(id(2, 9)));
+        assert_eq!(dest.pairs().collect::<Vec<_>>(), vec![("a", "x"), ("c", "z")]);
     }
 
     #[test]

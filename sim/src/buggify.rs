@@ -56,6 +56,11 @@ impl Buggify {
         }
     }
 
+    /// Turns every site off for the rest of the run (coverage points are still counted).
+    pub fn disable(&mut self) {
+        self.enabled = false;
+    }
+
     /// Sites evaluated at least once, and how many of those are armed.
     pub fn sites(&self) -> (usize, usize) {
         (self.sites.len(), self.sites.values().filter(|armed| **armed).count())

@@ -109,6 +109,11 @@ pub trait System: Sized + Send + Sync + 'static {
     /// `<system>.<moment>`): declared so that a sweep lists those never reached, and the
     /// conformance sweep requires each to be reached.
     const COVERAGE: &'static [&'static str] = &[];
+    /// Whether `buggify` sites (crash and partition points included) keep firing in the
+    /// liveness phase. When false, the heal turns them off with every other fault, so the
+    /// liveness phase asks only whether the system recovers; true by default, which keeps the
+    /// runs of the systems that had it.
+    const BUGGIFY_AFTER_HEAL: bool = true;
     /// The checkers' model its client histories are linearizable against (`key-value`,
     /// `counter`...): the run's check and the replay's timeline both use it.
     const MODEL: &'static str;

@@ -13,6 +13,7 @@
 //! - [`paxos`]: Multi-Paxos's own properties over observations of slots and ballots: agreement,
 //!   stability (P2b), validity, promise monotonicity, unique proposals.
 //! - [`raft`]: Raft's five properties (Ongaro and Ousterhout, 2014, Figure 3) as one set.
+//! - [`sharding`]: a sharded store serves each key from one group per configuration epoch.
 //! - [`twopc`]: two-phase commit's atomic commitment properties (AC1 to AC3 of Bernstein,
 //!   Hadzilacos and Goodman, 1987) over the facts nodes record.
 //! - [`tcc`]: TCC's properties: conservation counting frozen funds and money in flight, no
@@ -21,6 +22,7 @@
 pub mod log;
 pub mod paxos;
 pub mod raft;
+pub mod sharding;
 pub mod tcc;
 pub mod twopc;
 

@@ -183,6 +183,9 @@ impl<S: System> Supervisor<S> {
         w.phase = Phase::Liveness;
         w.fabric.heal();
         w.fabric.calm();
+        if !S::BUGGIFY_AFTER_HEAL {
+            w.buggify.disable();
+        }
         for disk in &mut w.disks {
             disk.set_faults(DiskFaults::default());
             disk.end_full_window();

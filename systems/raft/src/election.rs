@@ -17,6 +17,7 @@
 //! Any message carrying a higher term makes a node adopt that term and become a follower
 //! (section 5.1).
 
+use crate::machine::StateMachine;
 use crate::msg::{Command, LogId, Msg};
 use crate::state::{LeaderState, Role};
 use crate::storage::HardState;
@@ -24,8 +25,8 @@ use crate::{Raft, RaftBug, Stop, Timer};
 use faultline_sim::{Context, NodeId};
 use std::collections::BTreeSet;
 
-impl Raft {
-    pub(crate) fn reset_election_timer(&mut self, cx: &mut Context<'_, Raft>) {
+impl<M: StateMachine> Raft<M> {
+    pub(crate) fn reset_election_timer(&mut self, cx: &mut Context<'_, Self>) {
         let after = self.random_election_timeout(cx);
         cx.set_timer(Timer::Election, after);
     }
@@ -61,7 +62,7 @@ impl Raft {
         self.is_leader() || self.leader_contact.is_some_and(|t| self.now.saturating_since(t) < min)
     }
 
-    pub(crate) fn on_election_timeout(&mut self, cx: &mut Context<'_, Raft>) -> Result<(), Stop> {
+    pub(crate) fn on_election_timeout(&mut self, cx: &mut Context<'_, Self>) -> Result<(), Stop> {
         if self.is_leader() {
             return Ok(());
         }
@@ -78,7 +79,7 @@ impl Raft {
     }
 
     /// Asks every peer `msg` (a pre-vote or vote request); true if this node alone is a quorum.
-    fn solicit(&mut self, msg: Msg) -> bool {
+    fn solicit(&mut self, msg: Msg<M>) -> bool {
         if self.members.is_quorum([self.id].into_iter()) {
             return true;
         }
@@ -103,7 +104,7 @@ impl Raft {
 
     pub(crate) fn handle_pre_vote_reply(
         &mut self,
-        cx: &mut Context<'_, Raft>,
+        cx: &mut Context<'_, Self>,
         from: NodeId,
         term: u64,
         granted: bool,
@@ -132,7 +133,7 @@ impl Raft {
         self.members.is_quorum(votes.into_iter())
     }
 
-    fn start_election(&mut self, cx: &mut Context<'_, Raft>) -> Result<(), Stop> {
+    fn start_election(&mut self, cx: &mut Context<'_, Self>) -> Result<(), Stop> {
         let me = self.id;
         tracing::debug!(node = %me, term = self.hard.term + 1, "pre-vote won; campaigning");
         let hard = HardState { term: self.hard.term + 1, voted_for: Some(me), ..self.hard.clone() };
@@ -150,7 +151,7 @@ impl Raft {
     /// interval until the election is decided ("servers retry RPCs if they do not receive a
     /// response in a timely manner", section 5.1): a lost request or reply need not cost the
     /// whole election timeout.
-    pub(crate) fn retry_vote_requests(&mut self, cx: &mut Context<'_, Raft>) {
+    pub(crate) fn retry_vote_requests(&mut self, cx: &mut Context<'_, Self>) {
         let Role::Candidate { granted } = &self.role else { return };
         let missing: Vec<NodeId> = self.peers().into_iter().filter(|p| !granted.contains(p)).collect();
         let msg = Msg::Vote { term: self.hard.term, last: self.log.last() };
@@ -162,7 +163,7 @@ impl Raft {
 
     pub(crate) fn handle_vote(
         &mut self,
-        cx: &mut Context<'_, Raft>,
+        cx: &mut Context<'_, Self>,
         from: NodeId,
         term: u64,
         last: LogId,
@@ -192,7 +193,7 @@ impl Raft {
         Ok(())
     }
 
-    fn save_vote(&mut self, cx: &mut Context<'_, Raft>, to: NodeId) -> Result<(), Stop> {
+    fn save_vote(&mut self, cx: &mut Context<'_, Self>, to: NodeId) -> Result<(), Stop> {
         let hard = HardState { voted_for: Some(to), ..self.hard.clone() };
         if self.has_bug(RaftBug::VoteNotPersisted) {
             // BUG(VoteNotPersisted): the vote is remembered in memory only.
@@ -204,7 +205,7 @@ impl Raft {
 
     pub(crate) fn handle_vote_reply(
         &mut self,
-        cx: &mut Context<'_, Raft>,
+        cx: &mut Context<'_, Self>,
         from: NodeId,
         term: u64,
         granted: bool,
@@ -218,7 +219,7 @@ impl Raft {
         Ok(())
     }
 
-    fn become_leader(&mut self, cx: &mut Context<'_, Raft>) -> Result<(), Stop> {
+    fn become_leader(&mut self, cx: &mut Context<'_, Self>) -> Result<(), Stop> {
         tracing::info!(node = %self.id, term = self.hard.term, last = self.log.last_index(), "became leader");
         let peers: Vec<NodeId> = self.peers();
         self.role = Role::Leader(Box::new(LeaderState::new(peers.into_iter(), self.log.last_index())));
@@ -239,7 +240,7 @@ impl Raft {
     }
 
     /// A higher term was seen: adopt it and follow (no leader known yet).
-    pub(crate) fn observe_term(&mut self, cx: &mut Context<'_, Raft>, term: u64) -> Result<(), Stop> {
+    pub(crate) fn observe_term(&mut self, cx: &mut Context<'_, Self>, term: u64) -> Result<(), Stop> {
         if term > self.hard.term {
             self.follow(cx, term, None)?;
         }
@@ -249,7 +250,7 @@ impl Raft {
     /// Becomes (or stays) a follower in `term` (at least the current one), of `leader` if known.
     pub(crate) fn follow(
         &mut self,
-        cx: &mut Context<'_, Raft>,
+        cx: &mut Context<'_, Self>,
         term: u64,
         leader: Option<NodeId>,
     ) -> Result<(), Stop> {
@@ -259,7 +260,7 @@ impl Raft {
     /// `follow`, also voting for `vote` when the term is new (both written at once).
     fn follow_voting(
         &mut self,
-        cx: &mut Context<'_, Raft>,
+        cx: &mut Context<'_, Self>,
         term: u64,
         leader: Option<NodeId>,
         vote: Option<NodeId>,
@@ -281,7 +282,7 @@ impl Raft {
 
     fn adopt_term(
         &mut self,
-        cx: &mut Context<'_, Raft>,
+        cx: &mut Context<'_, Self>,
         term: u64,
         vote: Option<NodeId>,
     ) -> Result<(), Stop> {
@@ -304,7 +305,7 @@ impl Raft {
     }
 
     /// Stops leading in the current term (check quorum failed, removed, or disk full).
-    pub(crate) fn step_down(&mut self, cx: &mut Context<'_, Raft>) -> Result<(), Stop> {
+    pub(crate) fn step_down(&mut self, cx: &mut Context<'_, Self>) -> Result<(), Stop> {
         tracing::info!(node = %self.id, term = self.hard.term, "stepped down");
         self.end_role(cx);
         self.role = Role::Follower;
@@ -315,7 +316,7 @@ impl Raft {
 
     /// Leaving the current role: a leader answers everything still waiting with `NotLeader`
     /// (the client retries; a write may still commit, and its session makes the retry safe).
-    fn end_role(&mut self, cx: &mut Context<'_, Raft>) {
+    fn end_role(&mut self, cx: &mut Context<'_, Self>) {
         let Role::Leader(leader) = std::mem::replace(&mut self.role, Role::Follower) else { return };
         cx.cancel_timer(Timer::Heartbeat);
         let waiting = leader.reads.iter().map(|r| r.id).chain(leader.writes.values().copied());

@@ -55,6 +55,7 @@ pub mod bugs;
 pub mod config;
 mod election;
 mod log;
+pub mod machine;
 mod membership;
 pub mod msg;
 mod observe;
@@ -67,6 +68,7 @@ pub mod system;
 
 pub use bugs::RaftBug;
 pub use config::{ConfigError, RaftConfig};
+pub use machine::{KvMachine, RaftReply, StateMachine};
 pub use msg::{LogId, Msg, Request, Response, Unavailable};
 pub use observe::{convergence, RaftStatus, StatusRole};
 pub use storage::{RecoveryReport, LOG_FILE, META_FILES, SNAPSHOT_FILE};
@@ -77,7 +79,6 @@ use crate::membership::{Change, Membership};
 use crate::msg::Snapshot;
 use crate::state::{LeaderState, Role};
 use crate::storage::{HardState, Store};
-use faultline_services::KvStore;
 use faultline_sim::{Context, DiskError, Node, NodeId, RequestId, Time};
 use serde::{Deserialize, Serialize};
 use std::cell::Cell;
@@ -100,13 +101,13 @@ pub enum Timer {
 pub(crate) struct Stop;
 
 /// Messages and replies of the current step, emitted only when the step completes.
-enum Out {
-    Send(NodeId, Msg),
-    Reply(RequestId, Response),
+enum Out<M: StateMachine> {
+    Send(NodeId, Msg<M>),
+    Reply(RequestId, M::Response),
 }
 
-/// One Raft node.
-pub struct Raft {
+/// One Raft node, replicating the state machine `M` (by default the key-value store).
+pub struct Raft<M: StateMachine = KvMachine> {
     config: RaftConfig,
     id: NodeId,
     /// Term, vote and promise as last written to disk.
@@ -116,21 +117,23 @@ pub struct Raft {
     promise: LogId,
     /// Highest index covered by a persist record on disk.
     marked: u64,
-    log: RaftLog,
-    snapshot: Option<Snapshot>,
-    store: Option<Store>,
-    role: Role,
+    log: RaftLog<M>,
+    snapshot: Option<Snapshot<M>>,
+    store: Option<Store<M>>,
+    role: Role<M>,
     /// The leader of the current term, when known.
     leader: Option<NodeId>,
     /// When this node last heard from a leader of its term (its own clock).
     leader_contact: Option<Time>,
     commit: u64,
     applied: u64,
-    kv: KvStore<Response>,
+    kv: M,
+    /// The state machine before any entry: what a node without a snapshot starts from.
+    initial: M,
     members: Membership,
     report: RecoveryReport,
     now: Time,
-    out: Vec<Out>,
+    out: Vec<Out<M>>,
     halt: Option<String>,
     /// (index, digest) of entries applied in the current step, for observations.
     applied_in_step: Vec<(u64, u64)>,
@@ -140,9 +143,15 @@ pub struct Raft {
     one_entry_per_append: bool,
 }
 
-impl Raft {
+impl<M: StateMachine> Raft<M> {
     /// A node of the cluster `config` describes (its id comes from the context at start).
-    pub fn new(config: RaftConfig) -> Result<Raft, ConfigError> {
+    pub fn new(config: RaftConfig) -> Result<Raft<M>, ConfigError> {
+        Raft::with_machine(config, M::default())
+    }
+
+    /// A node whose state machine starts from `initial` (settings a machine keeps in its
+    /// state, such as a planted bug) instead of `M::default()`.
+    pub fn with_machine(config: RaftConfig, initial: M) -> Result<Raft<M>, ConfigError> {
         config.validate()?;
         let members = Membership::new(0, config.members.clone());
         Ok(Raft {
@@ -159,7 +168,8 @@ impl Raft {
             leader_contact: None,
             commit: 0,
             applied: 0,
-            kv: KvStore::default(),
+            kv: initial.clone(),
+            initial,
             members,
             report: RecoveryReport::default(),
             now: Time(0),
@@ -176,8 +186,18 @@ impl Raft {
     }
 
     /// The state machine as this node has applied it.
-    pub fn kv(&self) -> &KvStore<Response> {
+    pub fn kv(&self) -> &M {
         &self.kv
+    }
+
+    /// Whether this node leads (in its own view: a deposed leader may not know yet).
+    pub fn is_leading(&self) -> bool {
+        self.is_leader()
+    }
+
+    /// The leader of the current term, as far as this node knows.
+    pub fn leader(&self) -> Option<NodeId> {
+        self.leader
     }
 
     /// What the last start's recovery found on disk.
@@ -185,14 +205,14 @@ impl Raft {
         &self.report
     }
 
-    fn begin(&mut self, cx: &Context<'_, Raft>) {
+    fn begin(&mut self, cx: &Context<'_, Self>) {
         self.now = cx.now();
         self.applied_in_step.clear();
         self.term_at_step.set(self.hard.term);
     }
 
     /// Emits the step's messages and replies, or only a halt if a write failed fatally.
-    fn finish(&mut self, cx: &mut Context<'_, Raft>) {
+    fn finish(&mut self, cx: &mut Context<'_, Self>) {
         let out = std::mem::take(&mut self.out);
         if let Some(reason) = self.halt.take() {
             tracing::warn!(node = %self.id, %reason, "halting");
@@ -207,32 +227,32 @@ impl Raft {
         }
     }
 
-    fn send(&mut self, to: NodeId, msg: Msg) {
+    fn send(&mut self, to: NodeId, msg: Msg<M>) {
         self.out.push(Out::Send(to, msg));
     }
 
-    fn reply(&mut self, id: RequestId, resp: Response) -> Result<(), Stop> {
+    fn reply(&mut self, id: RequestId, resp: M::Response) -> Result<(), Stop> {
         self.out.push(Out::Reply(id, resp));
         Ok(())
     }
 
     fn reply_not_leader(&mut self, id: RequestId) -> Result<(), Stop> {
         let hint = self.leader.filter(|l| *l != self.id);
-        self.reply(id, Response::NotLeader { hint })
+        self.reply(id, RaftReply::NotLeader { hint }.into())
     }
 
     fn is_leader(&self) -> bool {
         matches!(self.role, Role::Leader(_))
     }
 
-    fn leader_state(&self) -> Option<&LeaderState> {
+    fn leader_state(&self) -> Option<&LeaderState<M>> {
         match &self.role {
             Role::Leader(l) => Some(l),
             _ => None,
         }
     }
 
-    fn leader_state_mut(&mut self) -> Option<&mut LeaderState> {
+    fn leader_state_mut(&mut self) -> Option<&mut LeaderState<M>> {
         match &mut self.role {
             Role::Leader(l) => Some(l),
             _ => None,
@@ -243,7 +263,7 @@ impl Raft {
         self.config.has_bug(bug)
     }
 
-    fn store(&mut self) -> &mut Store {
+    fn store(&mut self) -> &mut Store<M> {
         self.store.as_mut().expect("the store is open whenever the node takes part")
     }
 
@@ -262,7 +282,7 @@ impl Raft {
     /// A `buggify` site where the node loses power: nothing of this step leaves it, and what it
     /// wrote stays on its disk alone (the moments of Figure 8: an entry on one disk only).
     #[track_caller]
-    fn crash_here(&mut self, cx: &mut Context<'_, Raft>, moment: &str) -> Result<(), Stop> {
+    fn crash_here(&mut self, cx: &mut Context<'_, Self>, moment: &str) -> Result<(), Stop> {
         if cx.buggify() {
             self.halt.get_or_insert(format!("buggify: crashed {moment}"));
             return Err(Stop);
@@ -271,7 +291,7 @@ impl Raft {
     }
 
     /// Makes `hard` durable, then adopts it.
-    fn save_hard(&mut self, cx: &mut Context<'_, Raft>, hard: HardState) -> Result<(), Stop> {
+    fn save_hard(&mut self, cx: &mut Context<'_, Self>, hard: HardState) -> Result<(), Stop> {
         let result = self.store().save_hard_state(cx.disk(), &hard);
         self.disk(result)?;
         self.hard = hard;
@@ -279,7 +299,7 @@ impl Raft {
     }
 
     /// Before dropping entries that may have been acknowledged: the promise must outlive them.
-    fn save_promise(&mut self, cx: &mut Context<'_, Raft>) -> Result<(), Stop> {
+    fn save_promise(&mut self, cx: &mut Context<'_, Self>) -> Result<(), Stop> {
         if self.hard.promise >= self.promise {
             return Ok(());
         }
@@ -287,7 +307,7 @@ impl Raft {
         self.save_hard(cx, hard)
     }
 
-    fn start(&mut self, cx: &mut Context<'_, Raft>) {
+    fn start(&mut self, cx: &mut Context<'_, Self>) {
         self.id = cx.id();
         let sync_appends = !self.has_bug(RaftBug::AckBeforeSync);
         let recovery = match Store::recover(cx.disk(), sync_appends) {
@@ -349,7 +369,7 @@ impl Raft {
     /// then on its disk is never empty again unless it is lost, so a restart on an empty disk
     /// is told from a node that had not written anything yet. If the write fails the node
     /// halts: the start did not finish, and the next one is a bootstrap again.
-    fn bootstrap(&mut self, cx: &mut Context<'_, Raft>) -> Result<(), Stop> {
+    fn bootstrap(&mut self, cx: &mut Context<'_, Self>) -> Result<(), Stop> {
         let hard = self.hard.clone();
         let saved = self.save_hard(cx, hard);
         if saved.is_err() {
@@ -363,7 +383,7 @@ impl Raft {
     /// flipped in it at rest reads like a tear). Mark them again now, or a second such cut, of
     /// the entries themselves, would lose them without a trace. Marking an entry that was never
     /// acknowledged only makes the node treat it as if it had been.
-    fn remark_tail(&mut self, cx: &mut Context<'_, Raft>) -> Result<(), Stop> {
+    fn remark_tail(&mut self, cx: &mut Context<'_, Self>) -> Result<(), Stop> {
         let last = self.log.last();
         if last.index <= self.marked.max(self.log.base().index) || self.log.is_hole(last.index) {
             return Ok(());
@@ -375,7 +395,7 @@ impl Raft {
         Ok(())
     }
 
-    fn recovery_failed(&mut self, cx: &mut Context<'_, Raft>, e: DiskError) {
+    fn recovery_failed(&mut self, cx: &mut Context<'_, Self>, e: DiskError) {
         tracing::warn!(node = %self.id, error = %e, "cannot read the disk at start");
         if self.disk::<()>(Err(e)).is_err() && self.halt.is_none() {
             self.role = Role::Recovering;
@@ -383,7 +403,7 @@ impl Raft {
         }
     }
 
-    fn install_recovery(&mut self, r: storage::Recovery) {
+    fn install_recovery(&mut self, r: storage::Recovery<M>) {
         let base = r.log.base();
         self.members = match &r.snapshot {
             Some(s) => Membership::new(s.last.index, s.members.clone()),
@@ -394,7 +414,7 @@ impl Raft {
                 self.members.append(entry.index, members.clone());
             }
         }
-        self.kv = r.snapshot.as_ref().map(|s| s.kv.clone()).unwrap_or_default();
+        self.kv = r.snapshot.as_ref().map_or_else(|| self.initial.clone(), |s| s.kv.clone());
         self.promise = r.hard.promise.max(r.marked);
         self.marked = r.marked.index.min(r.log.last_index());
         self.hard = r.hard;
@@ -406,7 +426,7 @@ impl Raft {
     }
 
     /// Dispatches a message by role.
-    fn step(&mut self, cx: &mut Context<'_, Raft>, from: NodeId, msg: Msg) -> Result<(), Stop> {
+    fn step(&mut self, cx: &mut Context<'_, Self>, from: NodeId, msg: Msg<M>) -> Result<(), Stop> {
         match &self.role {
             Role::Leader(_) => self.step_leader(cx, from, msg),
             Role::PreCandidate { .. } | Role::Candidate { .. } => self.step_candidate(cx, from, msg),
@@ -415,7 +435,7 @@ impl Raft {
         }
     }
 
-    fn step_leader(&mut self, cx: &mut Context<'_, Raft>, from: NodeId, msg: Msg) -> Result<(), Stop> {
+    fn step_leader(&mut self, cx: &mut Context<'_, Self>, from: NodeId, msg: Msg<M>) -> Result<(), Stop> {
         match msg {
             Msg::AppendReply(r) => self.handle_append_reply(cx, from, r),
             Msg::SnapshotReply { term, round, index } => {
@@ -425,7 +445,7 @@ impl Raft {
         }
     }
 
-    fn step_candidate(&mut self, cx: &mut Context<'_, Raft>, from: NodeId, msg: Msg) -> Result<(), Stop> {
+    fn step_candidate(&mut self, cx: &mut Context<'_, Self>, from: NodeId, msg: Msg<M>) -> Result<(), Stop> {
         match msg {
             Msg::PreVoteReply { term, granted } => self.handle_pre_vote_reply(cx, from, term, granted),
             Msg::VoteReply { term, granted } => self.handle_vote_reply(cx, from, term, granted),
@@ -433,13 +453,13 @@ impl Raft {
         }
     }
 
-    fn step_follower(&mut self, cx: &mut Context<'_, Raft>, from: NodeId, msg: Msg) -> Result<(), Stop> {
+    fn step_follower(&mut self, cx: &mut Context<'_, Self>, from: NodeId, msg: Msg<M>) -> Result<(), Stop> {
         self.step_any(cx, from, msg)
     }
 
     /// Messages every role handles the same way; replies meant for another role only teach
     /// the node a term.
-    fn step_any(&mut self, cx: &mut Context<'_, Raft>, from: NodeId, msg: Msg) -> Result<(), Stop> {
+    fn step_any(&mut self, cx: &mut Context<'_, Self>, from: NodeId, msg: Msg<M>) -> Result<(), Stop> {
         match msg {
             Msg::PreVote { term, last } => self.handle_pre_vote(from, term, last),
             Msg::Vote { term, last } => self.handle_vote(cx, from, term, last),
@@ -454,7 +474,12 @@ impl Raft {
         }
     }
 
-    fn step_request(&mut self, cx: &mut Context<'_, Raft>, id: RequestId, req: Request) -> Result<(), Stop> {
+    fn step_request(
+        &mut self,
+        cx: &mut Context<'_, Self>,
+        id: RequestId,
+        req: Request<M>,
+    ) -> Result<(), Stop> {
         if !self.is_leader() {
             return self.reply_not_leader(id);
         }
@@ -466,7 +491,7 @@ impl Raft {
         }
     }
 
-    fn random_election_timeout(&self, cx: &mut Context<'_, Raft>) -> Duration {
+    fn random_election_timeout(&self, cx: &mut Context<'_, Self>) -> Duration {
         use rand::Rng as _;
         let (min, max) = (self.config.election_timeout_min, self.config.election_timeout_max);
         if faultline_sim::buggify!(cx) {
@@ -479,11 +504,11 @@ impl Raft {
     }
 }
 
-impl Node for Raft {
-    type Msg = Msg;
+impl<M: StateMachine> Node for Raft<M> {
+    type Msg = Msg<M>;
     type Timer = Timer;
-    type Request = Request;
-    type Response = Response;
+    type Request = Request<M>;
+    type Response = M::Response;
 
     fn on_start(&mut self, cx: &mut Context<'_, Self>) {
         self.begin(cx);
@@ -491,7 +516,7 @@ impl Node for Raft {
         self.finish(cx);
     }
 
-    fn on_message(&mut self, cx: &mut Context<'_, Self>, from: NodeId, msg: Msg) {
+    fn on_message(&mut self, cx: &mut Context<'_, Self>, from: NodeId, msg: Msg<M>) {
         self.begin(cx);
         let _ = self.step(cx, from, msg);
         self.finish(cx);
@@ -511,7 +536,7 @@ impl Node for Raft {
         self.finish(cx);
     }
 
-    fn on_request(&mut self, cx: &mut Context<'_, Self>, id: RequestId, req: Request) {
+    fn on_request(&mut self, cx: &mut Context<'_, Self>, id: RequestId, req: Request<M>) {
         self.begin(cx);
         let _ = self.step_request(cx, id, req);
         self.finish(cx);

@@ -7,28 +7,35 @@
 //! known when a persist record named it. Holes are refilled only by the leader (the consistency
 //! check treats a hole as unknown), and a node with holes neither votes nor campaigns.
 
+use crate::machine::{KvMachine, StateMachine};
 use crate::msg::{Entry, LogId};
 
 /// One position of the log.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Slot {
-    Entry { entry: Entry, digest: u64 },
+pub(crate) enum Slot<M: StateMachine = KvMachine> {
+    Entry { entry: Entry<M>, digest: u64 },
     Hole { term: Option<u64> },
 }
 
 /// A digest of an entry's encoding (index, term and command).
-pub(crate) fn digest(entry: &Entry) -> u64 {
+pub(crate) fn digest<M: StateMachine>(entry: &Entry<M>) -> u64 {
     let bytes = postcard::to_allocvec(entry).expect("an entry always encodes");
     xxhash_rust::xxh3::xxh3_64(&bytes)
 }
 
-#[derive(Clone, Debug, Default)]
-pub(crate) struct RaftLog {
+#[derive(Clone, Debug)]
+pub(crate) struct RaftLog<M: StateMachine = KvMachine> {
     base: LogId,
-    slots: Vec<Slot>,
+    slots: Vec<Slot<M>>,
 }
 
-impl RaftLog {
+impl<M: StateMachine> Default for RaftLog<M> {
+    fn default() -> Self {
+        RaftLog { base: LogId::default(), slots: Vec::new() }
+    }
+}
+
+impl<M: StateMachine> RaftLog<M> {
     /// An empty log after `base`.
     pub fn new(base: LogId) -> Self {
         RaftLog { base, slots: Vec::new() }
@@ -49,7 +56,7 @@ impl RaftLog {
         LogId::new(index, self.term_at(index).unwrap_or(0))
     }
 
-    fn slot(&self, index: u64) -> Option<&Slot> {
+    fn slot(&self, index: u64) -> Option<&Slot<M>> {
         let offset = index.checked_sub(self.base.index + 1)?;
         self.slots.get(offset as usize)
     }
@@ -74,7 +81,7 @@ impl RaftLog {
         }
     }
 
-    pub fn entry(&self, index: u64) -> Option<&Entry> {
+    pub fn entry(&self, index: u64) -> Option<&Entry<M>> {
         match self.slot(index)? {
             Slot::Entry { entry, .. } => Some(entry),
             Slot::Hole { .. } => None,
@@ -98,14 +105,14 @@ impl RaftLog {
         index
     }
 
-    pub fn append(&mut self, entry: Entry) {
+    pub fn append(&mut self, entry: Entry<M>) {
         assert_eq!(entry.index, self.last_index() + 1, "log appends must be contiguous");
         let digest = digest(&entry);
         self.slots.push(Slot::Entry { entry, digest });
     }
 
     /// Appends a slot recovered from disk (an entry or a hole) at the next index.
-    pub fn push_slot(&mut self, slot: Slot) {
+    pub fn push_slot(&mut self, slot: Slot<M>) {
         self.slots.push(slot);
     }
 
@@ -124,12 +131,12 @@ impl RaftLog {
     }
 
     /// Up to `max` entries from `from` on, stopping at a hole.
-    pub fn entries(&self, from: u64, max: usize) -> Vec<Entry> {
+    pub fn entries(&self, from: u64, max: usize) -> Vec<Entry<M>> {
         (from..=self.last_index()).take(max).map_while(|i| self.entry(i).cloned()).collect()
     }
 
     /// The entries after the base with their digests (holes skipped), in index order.
-    pub fn iter(&self) -> impl Iterator<Item = (&Entry, u64)> {
+    pub fn iter(&self) -> impl Iterator<Item = (&Entry<M>, u64)> {
         self.slots.iter().filter_map(|s| match s {
             Slot::Entry { entry, digest } => Some((entry, *digest)),
             Slot::Hole { .. } => None,

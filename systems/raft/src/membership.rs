@@ -16,7 +16,9 @@
 //! by nodes that hear from the leader (thesis 4.2.3, 9.6). Deviation: new servers join as voters at once, without the catch-up rounds of
 //! thesis 4.2.1; the cluster may stall briefly while they catch up, but safety is unaffected.
 
-use crate::msg::{Command, Response, Unavailable};
+use crate::machine::RaftReply;
+use crate::machine::StateMachine;
+use crate::msg::{Command, Unavailable};
 use crate::state::{Progress, Role};
 use crate::{Raft, RaftBug, Stop};
 use faultline_sim::{Context, NodeId, RequestId};
@@ -107,11 +109,11 @@ impl Membership {
     }
 }
 
-impl Raft {
+impl<M: StateMachine> Raft<M> {
     /// An admin request to add or remove a server.
     pub(crate) fn request_change(
         &mut self,
-        cx: &mut Context<'_, Raft>,
+        cx: &mut Context<'_, Self>,
         id: RequestId,
         change: Change,
     ) -> Result<(), Stop> {
@@ -121,26 +123,26 @@ impl Raft {
         if self.commit < term_start {
             // Ongaro's 2015 fix: no change before an entry of this term is committed.
             cx.sometimes("raft.change_requested_before_term_commit");
-            return self.reply(id, Response::Unavailable(Unavailable::LeaderNotReady));
+            return self.reply(id, RaftReply::Unavailable(Unavailable::LeaderNotReady).into());
         }
         let members = self.members.apply(change);
         let mut current = self.members.latest().to_vec();
         current.sort();
         if members == current {
-            return self.reply(id, Response::Members(members));
+            return self.reply(id, RaftReply::Members(members).into());
         }
         if self.members.latest_index() > self.commit {
             // Thesis 4.1: one change at a time.
             cx.sometimes("raft.change_requested_while_pending");
             // BUG(MembershipChangeWhilePending): accept it anyway.
             if !self.has_bug(RaftBug::MembershipChangeWhilePending) {
-                return self.reply(id, Response::Unavailable(Unavailable::ConfigChangePending));
+                return self.reply(id, RaftReply::Unavailable(Unavailable::ConfigChangePending).into());
             }
         }
         let floor = self.config.min_members.min(self.members.latest().len()).max(1);
         if members.len() < floor {
             let reason = format!("the cluster keeps at least {floor} members");
-            return self.reply(id, Response::Invalid { reason });
+            return self.reply(id, RaftReply::Invalid { reason }.into());
         }
         match change {
             Change::Remove(n) if n == self.id => cx.sometimes("raft.leader_removes_itself"),
@@ -148,7 +150,7 @@ impl Raft {
             Change::Remove(_) => {}
         }
         if self.append_as_leader(cx, Command::Config { members, id }).is_err() && self.halt.is_none() {
-            return self.reply(id, Response::Unavailable(Unavailable::DiskFull));
+            return self.reply(id, RaftReply::Unavailable(Unavailable::DiskFull).into());
         }
         // The membership moments of thesis 4.1 and Ongaro's 2015 fix: a leader gone with a
         // change nobody else holds (the next leader, in the old configuration, makes its own),
@@ -167,7 +169,7 @@ impl Raft {
     /// After the latest configuration changed: track progress for exactly the nodes a leader
     /// must replicate to (the latest members, plus members of the committed configuration so
     /// that a removed node learns of its removal), and recount the commit index.
-    pub(crate) fn on_config_change(&mut self, cx: &mut Context<'_, Raft>) -> Result<(), Stop> {
+    pub(crate) fn on_config_change(&mut self, cx: &mut Context<'_, Self>) -> Result<(), Stop> {
         let (id, last) = (self.id, self.log.last_index());
         let mut targets: Vec<NodeId> = self.members.latest().to_vec();
         targets.extend_from_slice(self.members.at(self.commit));

@@ -1,7 +1,7 @@
 //! What crosses the network and what the log holds: log positions, entries, client requests and
 //! responses, and the node-to-node messages of Figure 2 (plus pre-vote, thesis 9.6).
 
-use faultline_services::KvStore;
+use crate::machine::{KvMachine, StateMachine};
 pub use faultline_services::{KvOp, KvOutcome, KvWrite};
 use faultline_sim::{NodeId, RequestId};
 use serde::{Deserialize, Serialize};
@@ -22,13 +22,14 @@ impl LogId {
 
 /// One log entry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Entry {
+#[serde(bound = "")]
+pub struct Entry<M: StateMachine = KvMachine> {
     pub index: u64,
     pub term: u64,
-    pub command: Command,
+    pub command: Command<M>,
 }
 
-impl Entry {
+impl<M: StateMachine> Entry<M> {
     pub fn id(&self) -> LogId {
         LogId::new(self.index, self.term)
     }
@@ -36,23 +37,26 @@ impl Entry {
 
 /// What an entry asks the replicated state machine to do.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Command {
+#[serde(bound = "")]
+pub enum Command<M: StateMachine = KvMachine> {
     /// Appended by every new leader at the start of its term, so that entries of earlier terms
     /// get committed by counting (section 5.4.2) and reads know the commit index (thesis 6.4).
     Noop,
     /// A client write, deduplicated by its request id (client sessions, thesis 6.3).
-    Write { id: RequestId, op: KvWrite },
+    Write { id: RequestId, op: M::Write },
     /// The complete new membership, in effect as soon as it is in a log (thesis 4.1).
     Config { members: Vec<NodeId>, id: RequestId },
 }
 
 /// What a client asks.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Request {
+#[serde(bound = "")]
+pub enum Request<M: StateMachine = KvMachine> {
+    /// A read, answered after ReadIndex (for the key-value machine: a key).
     Get {
-        key: String,
+        key: M::Read,
     },
-    Write(KvWrite),
+    Write(M::Write),
     /// Admin: add a server to the cluster (single-server change, thesis 4.1).
     AddServer {
         node: NodeId,
@@ -63,7 +67,7 @@ pub enum Request {
     },
 }
 
-impl Request {
+impl Request<KvMachine> {
     pub fn get(key: &str) -> Request {
         KvOp::get(key).into()
     }
@@ -90,7 +94,7 @@ impl Request {
     }
 }
 
-impl From<KvOp> for Request {
+impl From<KvOp> for Request<KvMachine> {
     fn from(op: KvOp) -> Request {
         match op {
             KvOp::Get { key } => Request::Get { key },
@@ -158,7 +162,8 @@ impl Response {
 
 /// Node-to-node messages.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Msg {
+#[serde(bound = "")]
+pub enum Msg<M: StateMachine = KvMachine> {
     /// Would you vote for me in `term`? Changes no state at the receiver (thesis 9.6).
     PreVote {
         term: u64,
@@ -179,13 +184,13 @@ pub enum Msg {
         granted: bool,
     },
     /// AppendEntries (Figure 2); also the heartbeat.
-    Append(Append),
+    Append(Append<M>),
     AppendReply(AppendReply),
     /// InstallSnapshot (Figure 13), sent whole: no chunking.
     InstallSnapshot {
         term: u64,
         round: u64,
-        snapshot: Box<Snapshot>,
+        snapshot: Box<Snapshot<M>>,
     },
     /// The follower now holds everything up to `index`.
     SnapshotReply {
@@ -197,11 +202,12 @@ pub enum Msg {
 
 /// AppendEntries arguments.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Append {
+#[serde(bound = "")]
+pub struct Append<M: StateMachine = KvMachine> {
     pub term: u64,
     /// The entry before `entries` (the consistency check, section 5.3).
     pub prev: LogId,
-    pub entries: Vec<Entry>,
+    pub entries: Vec<Entry<M>>,
     /// The leader's commit index.
     pub commit: u64,
     /// The leader's broadcast round, echoed back: confirms leadership for reads (thesis 6.4).
@@ -230,10 +236,12 @@ pub enum AppendResult {
 
 /// A snapshot of the state machine (Figure 12).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Snapshot {
+#[serde(bound = "")]
+pub struct Snapshot<M: StateMachine = KvMachine> {
     /// The last entry it includes.
     pub last: LogId,
     /// The membership as of `last`.
     pub members: Vec<NodeId>,
-    pub kv: KvStore<Response>,
+    /// The state machine as of `last`.
+    pub kv: M,
 }

@@ -2,6 +2,7 @@
 //! summary for the harness (leaders, convergence, why a run is not done), and the local
 //! invariants checked after every step.
 
+use crate::machine::StateMachine;
 use crate::msg::LogId;
 use crate::state::Role;
 use crate::Raft;
@@ -99,7 +100,7 @@ impl RaftStatus {
     }
 }
 
-impl Raft {
+impl<M: StateMachine> Raft<M> {
     /// This node's state for the invariant checkers (`time` is the node's own clock; the
     /// harness may overwrite it with simulated time). `applied` lists what the last step
     /// applied, so observe after every step to see every applied entry.

@@ -11,18 +11,19 @@
 //! lease would save the round trip but is only safe with a bound on clock drift; we do not use
 //! one.)
 
-use crate::msg::{Append, LogId, Msg, Response};
+use crate::machine::StateMachine;
+use crate::msg::{Append, LogId, Msg};
 use crate::state::PendingRead;
 use crate::{Raft, RaftBug, Stop};
 use faultline_sim::{NodeId, RequestId};
 
-impl Raft {
+impl<M: StateMachine> Raft<M> {
     /// Leader: a client read.
-    pub(crate) fn request_read(&mut self, id: RequestId, key: String) -> Result<(), Stop> {
+    pub(crate) fn request_read(&mut self, id: RequestId, key: M::Read) -> Result<(), Stop> {
         if self.has_bug(RaftBug::StaleLocalRead) {
             // BUG(StaleLocalRead): answer at once, though this node may have been deposed.
-            let value = self.kv.get(&key).map(str::to_string);
-            return self.reply(id, Response::Value(value));
+            let resp = self.kv.read(&key);
+            return self.reply(id, resp);
         }
         let commit = self.commit;
         let Some(leader) = self.leader_state_mut() else { return self.reply_not_leader(id) };
@@ -71,9 +72,9 @@ impl Raft {
         let (ready, waiting) =
             leader.reads.drain(..).partition(|r| r.round <= confirmed && r.index <= applied);
         leader.reads = waiting;
-        for read in ready.into_iter().collect::<Vec<PendingRead>>() {
-            let value = self.kv.get(&read.key).map(str::to_string);
-            let _ = self.reply(read.id, Response::Value(value));
+        for read in ready.into_iter().collect::<Vec<PendingRead<M>>>() {
+            let resp = self.kv.read(&read.key);
+            let _ = self.reply(read.id, resp);
         }
     }
 }

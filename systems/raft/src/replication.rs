@@ -21,13 +21,14 @@
 //! holds, but only if that entry is from its current term; earlier entries commit with it
 //! (section 5.4.2, the Figure 8 hazard).
 
-use crate::msg::{Append, AppendReply, AppendResult, Command, Entry, LogId, Msg, Response};
+use crate::machine::RaftReply;
+use crate::machine::StateMachine;
+use crate::msg::{Append, AppendReply, AppendResult, Command, Entry, LogId, Msg};
 use crate::state::Role;
 use crate::{Raft, RaftBug, Stop, Timer, Unavailable};
-use faultline_services::KvWrite;
 use faultline_sim::{Context, DiskError, NodeId, RequestId};
 
-impl Command {
+impl<M: StateMachine> Command<M> {
     /// The client request an entry answers, if any.
     fn request(&self) -> Option<RequestId> {
         match self {
@@ -37,12 +38,12 @@ impl Command {
     }
 }
 
-impl Raft {
+impl<M: StateMachine> Raft<M> {
     /// Leader: appends `command` in the current term, durably, and starts replicating it.
     pub(crate) fn append_as_leader(
         &mut self,
-        cx: &mut Context<'_, Raft>,
-        command: Command,
+        cx: &mut Context<'_, Self>,
+        command: Command<M>,
     ) -> Result<u64, Stop> {
         let index = self.log.last_index() + 1;
         let (is_config, request) = (matches!(command, Command::Config { .. }), command.request());
@@ -64,7 +65,7 @@ impl Raft {
 
     /// Writes the log's entries from `from` on (just appended in memory) and marks them
     /// persisted. On a full disk the append is undone in memory too.
-    fn persist_tail(&mut self, cx: &mut Context<'_, Raft>, from: u64) -> Result<(), Stop> {
+    fn persist_tail(&mut self, cx: &mut Context<'_, Self>, from: u64) -> Result<(), Stop> {
         let entries = self.log.entries(from, usize::MAX);
         let last = self.log.last();
         let result = self.store().append(cx.disk(), &entries, last);
@@ -79,12 +80,12 @@ impl Raft {
     }
 
     /// Drops `at` and everything after it, on disk and in memory, keeping the promise.
-    fn truncate_log(&mut self, cx: &mut Context<'_, Raft>, at: u64) -> Result<(), Stop> {
+    fn truncate_log(&mut self, cx: &mut Context<'_, Self>, at: u64) -> Result<(), Stop> {
         self.save_promise(cx)?;
         self.drop_tail(cx, at)
     }
 
-    fn drop_tail(&mut self, cx: &mut Context<'_, Raft>, at: u64) -> Result<(), Stop> {
+    fn drop_tail(&mut self, cx: &mut Context<'_, Self>, at: u64) -> Result<(), Stop> {
         let base = self.log.base().index;
         let result = self.store().truncate_from(cx.disk(), base, at);
         self.disk(result)?;
@@ -95,7 +96,7 @@ impl Raft {
     }
 
     /// Makes sure a persist record covers `index` before it is acknowledged.
-    fn mark_through(&mut self, cx: &mut Context<'_, Raft>, index: u64) -> Result<(), Stop> {
+    fn mark_through(&mut self, cx: &mut Context<'_, Self>, index: u64) -> Result<(), Stop> {
         if index <= self.marked {
             return Ok(());
         }
@@ -154,9 +155,9 @@ impl Raft {
 
     pub(crate) fn handle_append(
         &mut self,
-        cx: &mut Context<'_, Raft>,
+        cx: &mut Context<'_, Self>,
         from: NodeId,
-        a: Append,
+        a: Append<M>,
     ) -> Result<(), Stop> {
         if a.term < self.hard.term {
             let reply = AppendReply { term: self.hard.term, round: a.round, result: AppendResult::StaleTerm };
@@ -174,7 +175,7 @@ impl Raft {
     }
 
     /// Figure 2's receiver implementation, steps 2 to 5.
-    fn accept_entries(&mut self, cx: &mut Context<'_, Raft>, a: &Append) -> Result<AppendResult, Stop> {
+    fn accept_entries(&mut self, cx: &mut Context<'_, Self>, a: &Append<M>) -> Result<AppendResult, Stop> {
         let base = self.log.base();
         // Entries the snapshot covers are committed, hence identical to the leader's.
         let skip = base.index.saturating_sub(a.prev.index) as usize;
@@ -217,7 +218,7 @@ impl Raft {
     }
 
     /// Replaces the log from `entries[0]` on with `entries` (a conflict, a hole, or new ones).
-    fn append_from_leader(&mut self, cx: &mut Context<'_, Raft>, entries: &[Entry]) -> Result<(), Stop> {
+    fn append_from_leader(&mut self, cx: &mut Context<'_, Self>, entries: &[Entry<M>]) -> Result<(), Stop> {
         let at = entries[0].index;
         if self.log.is_hole(at) {
             tracing::debug!(node = %self.id, index = at, "repairing unreadable entries from the leader");
@@ -240,7 +241,7 @@ impl Raft {
         self.persist_tail(cx, at)
     }
 
-    pub(crate) fn learn_commit(&mut self, cx: &mut Context<'_, Raft>, commit: u64) -> Result<(), Stop> {
+    pub(crate) fn learn_commit(&mut self, cx: &mut Context<'_, Self>, commit: u64) -> Result<(), Stop> {
         if commit > self.commit {
             self.commit = commit;
             self.apply_committed(cx)?;
@@ -250,7 +251,7 @@ impl Raft {
 
     pub(crate) fn handle_append_reply(
         &mut self,
-        cx: &mut Context<'_, Raft>,
+        cx: &mut Context<'_, Self>,
         from: NodeId,
         r: AppendReply,
     ) -> Result<(), Stop> {
@@ -298,7 +299,7 @@ impl Raft {
     }
 
     /// Leader: commits the highest index a majority holds, if it is of the current term.
-    pub(crate) fn advance_commit(&mut self, cx: &mut Context<'_, Raft>) -> Result<(), Stop> {
+    pub(crate) fn advance_commit(&mut self, cx: &mut Context<'_, Self>) -> Result<(), Stop> {
         let Some(leader) = self.leader_state() else { return Ok(()) };
         let (me, last) = (self.id, self.log.last_index());
         let n = self.members.quorum_index(|m| {
@@ -328,7 +329,7 @@ impl Raft {
     }
 
     /// Applies committed entries in order, answering the clients waiting on them.
-    pub(crate) fn apply_committed(&mut self, cx: &mut Context<'_, Raft>) -> Result<(), Stop> {
+    pub(crate) fn apply_committed(&mut self, cx: &mut Context<'_, Self>) -> Result<(), Stop> {
         while self.applied < self.commit {
             let index = self.applied + 1;
             let entry = self.log.entry(index).cloned().expect("committed entries are readable");
@@ -342,20 +343,22 @@ impl Raft {
         self.leave_if_removed(cx)
     }
 
-    fn apply_entry(&mut self, entry: Entry) {
+    fn apply_entry(&mut self, entry: Entry<M>) {
         match entry.command {
             Command::Noop => {}
             Command::Write { id, op } => {
-                if let Some(resp) = self.kv.apply(id, &op).response() {
+                if let Some(resp) = self.kv.apply(id, &op) {
                     self.answer(entry.index, id, resp);
                 }
             }
-            Command::Config { members, id } => self.answer(entry.index, id, Response::Members(members)),
+            Command::Config { members, id } => {
+                self.answer(entry.index, id, RaftReply::Members(members).into())
+            }
         }
     }
 
     /// Replies to the client waiting on the entry at `index`, if this leader appended it.
-    fn answer(&mut self, index: u64, id: RequestId, resp: Response) {
+    fn answer(&mut self, index: u64, id: RequestId, resp: M::Response) {
         let Some(leader) = self.leader_state_mut() else { return };
         if leader.writes.get(&index) == Some(&id) {
             leader.writes.remove(&index);
@@ -364,7 +367,7 @@ impl Raft {
     }
 
     /// A leader whose removal is committed steps down (thesis 4.2.2).
-    fn leave_if_removed(&mut self, cx: &mut Context<'_, Raft>) -> Result<(), Stop> {
+    fn leave_if_removed(&mut self, cx: &mut Context<'_, Self>) -> Result<(), Stop> {
         let removed = !self.members.is_member(self.id) && self.members.latest_index() <= self.commit;
         if self.is_leader() && removed {
             cx.sometimes("raft.removed_leader_steps_down");
@@ -377,24 +380,24 @@ impl Raft {
     /// a write still in flight waits for the original.
     pub(crate) fn request_write(
         &mut self,
-        cx: &mut Context<'_, Raft>,
+        cx: &mut Context<'_, Self>,
         id: RequestId,
-        op: KvWrite,
+        op: M::Write,
     ) -> Result<(), Stop> {
-        if let Some(resp) = self.kv.saved_response(id).cloned() {
+        if let Some(resp) = self.kv.saved_response(id) {
             return self.reply(id, resp);
         }
         if self.kv.is_stale(id) || self.leader_state().is_some_and(|l| l.writes.values().any(|w| *w == id)) {
             return Ok(());
         }
         if self.append_as_leader(cx, Command::Write { id, op }).is_err() && self.halt.is_none() {
-            return self.reply(id, Response::Unavailable(Unavailable::DiskFull));
+            return self.reply(id, RaftReply::Unavailable(Unavailable::DiskFull).into());
         }
         self.crash_here(cx, "as a leader, with a new entry on its own disk only")
     }
 
     /// Leader heartbeat: check that a quorum is still in contact, then broadcast.
-    pub(crate) fn on_heartbeat(&mut self, cx: &mut Context<'_, Raft>) -> Result<(), Stop> {
+    pub(crate) fn on_heartbeat(&mut self, cx: &mut Context<'_, Self>) -> Result<(), Stop> {
         if matches!(self.role, Role::Candidate { .. }) {
             self.retry_vote_requests(cx);
             return Ok(());

@@ -11,6 +11,7 @@
 //! and an installed snapshot fills every hole it covers.
 
 use crate::log::RaftLog;
+use crate::machine::StateMachine;
 use crate::membership::Membership;
 use crate::msg::{Command, Entry, LogId, Msg, Snapshot};
 use crate::{Raft, RaftBug, Stop};
@@ -19,9 +20,9 @@ use faultline_sim::{Context, NodeId};
 /// Applied entries after which a buggified node may snapshot early.
 const EARLY_SNAPSHOT_ENTRIES: u64 = 4;
 
-impl Raft {
+impl<M: StateMachine> Raft<M> {
     /// Compacts the log if enough applied entries have accumulated.
-    pub(crate) fn maybe_snapshot(&mut self, cx: &mut Context<'_, Raft>) -> Result<(), Stop> {
+    pub(crate) fn maybe_snapshot(&mut self, cx: &mut Context<'_, Self>) -> Result<(), Stop> {
         let base = self.log.base().index;
         // buggify: compact early and often, so that lagging followers need InstallSnapshot
         // (section 7) while faults are going on, not only in long runs.
@@ -48,9 +49,9 @@ impl Raft {
     /// Writes `snapshot`, then a log of `suffix` after it, both durably.
     fn write_snapshot(
         &mut self,
-        cx: &mut Context<'_, Raft>,
-        snapshot: &Snapshot,
-        suffix: &[Entry],
+        cx: &mut Context<'_, Self>,
+        snapshot: &Snapshot<M>,
+        suffix: &[Entry<M>],
     ) -> Result<(), Stop> {
         let result = self.store().save_snapshot(cx.disk(), snapshot);
         self.disk(result)?;
@@ -77,11 +78,11 @@ impl Raft {
 
     pub(crate) fn handle_install_snapshot(
         &mut self,
-        cx: &mut Context<'_, Raft>,
+        cx: &mut Context<'_, Self>,
         from: NodeId,
         term: u64,
         round: u64,
-        snapshot: Snapshot,
+        snapshot: Snapshot<M>,
     ) -> Result<(), Stop> {
         if term < self.hard.term {
             self.send(from, Msg::SnapshotReply { term: self.hard.term, round, index: 0 });
@@ -99,7 +100,7 @@ impl Raft {
         Ok(())
     }
 
-    fn install_snapshot(&mut self, cx: &mut Context<'_, Raft>, snapshot: Snapshot) -> Result<(), Stop> {
+    fn install_snapshot(&mut self, cx: &mut Context<'_, Self>, snapshot: Snapshot<M>) -> Result<(), Stop> {
         let last = snapshot.last;
         tracing::debug!(node = %self.id, index = last.index, term = last.term, "installing a snapshot");
         let mut keep = self.log.readable_term_at(last.index) == Some(last.term);
@@ -139,7 +140,7 @@ impl Raft {
 
     pub(crate) fn handle_snapshot_reply(
         &mut self,
-        cx: &mut Context<'_, Raft>,
+        cx: &mut Context<'_, Self>,
         from: NodeId,
         term: u64,
         round: u64,

@@ -4,12 +4,13 @@
 //! The persistent state of Figure 2 (term, vote, log) lives in `storage::HardState` and
 //! `log::RaftLog`; everything here is rebuilt from nothing after a restart.
 
+use crate::machine::StateMachine;
 use faultline_sim::{NodeId, RequestId};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What the node is doing.
 #[derive(Debug)]
-pub(crate) enum Role {
+pub(crate) enum Role<M: StateMachine> {
     Follower,
     /// Asking for pre-votes for term + 1 without having changed its term (thesis 9.6).
     PreCandidate {
@@ -18,7 +19,7 @@ pub(crate) enum Role {
     Candidate {
         granted: BTreeSet<NodeId>,
     },
-    Leader(Box<LeaderState>),
+    Leader(Box<LeaderState<M>>),
     /// The disk could not be read at start; retrying. Takes no part meanwhile.
     Recovering,
     /// Both metadata copies are damaged: the node cannot know its term or whom it voted for,
@@ -49,9 +50,9 @@ impl Progress {
 
 /// A read waiting for leadership confirmation and for the state machine to catch up.
 #[derive(Clone, Debug)]
-pub(crate) struct PendingRead {
+pub(crate) struct PendingRead<M: StateMachine> {
     pub id: RequestId,
-    pub key: String,
+    pub key: M::Read,
     /// The read index: apply at least this far before answering (thesis 6.4).
     pub index: u64,
     /// A quorum must acknowledge this broadcast round (or a later one) first.
@@ -59,20 +60,20 @@ pub(crate) struct PendingRead {
 }
 
 #[derive(Debug)]
-pub(crate) struct LeaderState {
+pub(crate) struct LeaderState<M: StateMachine> {
     pub progress: BTreeMap<NodeId, Progress>,
     /// Index of the no-op this leader appended when elected.
     pub term_start: u64,
     /// Broadcast rounds sent so far in this term.
     pub round: u64,
-    pub reads: Vec<PendingRead>,
+    pub reads: Vec<PendingRead<M>>,
     /// Log index -> the request whose entry sits there, answered when it is applied.
     pub writes: BTreeMap<u64, RequestId>,
     /// Heartbeats since the last check that a quorum is still in contact.
     pub ticks: u32,
 }
 
-impl LeaderState {
+impl<M: StateMachine> LeaderState<M> {
     pub fn new(peers: impl Iterator<Item = NodeId>, last_index: u64) -> Self {
         LeaderState {
             progress: peers.map(|p| (p, Progress::new(last_index))).collect(),

@@ -69,6 +69,7 @@
 //! uncommitted by leader completeness, so an ordinary conflict lets the promise fall back.)
 
 use crate::log::{digest, RaftLog, Slot};
+use crate::machine::{KvMachine, StateMachine};
 use crate::msg::{Entry, LogId, Snapshot};
 use faultline_sim::disk::{typed_log, Sealed, SealedFile, TypedLog};
 use faultline_sim::{DiskError, NodeId, Storage};
@@ -86,7 +87,9 @@ fn meta_file(name: &'static str) -> SealedFile<MetaRecord> {
     SealedFile::new(name)
 }
 
-const SNAPSHOT: SealedFile<Snapshot> = SealedFile::new(SNAPSHOT_FILE);
+fn snapshot_file<M: StateMachine>() -> SealedFile<Snapshot<M>> {
+    SealedFile::new(SNAPSHOT_FILE)
+}
 
 /// What must be on disk before the node answers (Figure 2's persistent state, plus the promise).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,12 +106,13 @@ struct MetaRecord {
 }
 
 #[derive(Serialize, Deserialize)]
-enum LogRecord {
+#[serde(bound = "")]
+enum LogRecord<M: StateMachine> {
     /// First record of a rewritten log: the snapshot position the log continues from.
     Base {
         snapshot: LogId,
     },
-    Entry(Entry),
+    Entry(Entry<M>),
     /// Everything before this record is durable, and the log ended at `last`.
     Persisted {
         last: LogId,
@@ -139,11 +143,11 @@ pub struct RecoveryReport {
 }
 
 /// Everything recovered from disk.
-pub(crate) struct Recovery {
-    pub store: Store,
+pub(crate) struct Recovery<M: StateMachine = KvMachine> {
+    pub store: Store<M>,
     pub hard: HardState,
-    pub snapshot: Option<Snapshot>,
-    pub log: RaftLog,
+    pub snapshot: Option<Snapshot<M>>,
+    pub log: RaftLog<M>,
     /// The highest log end named by a persist record (acknowledgeable up to here).
     pub marked: LogId,
     pub report: RecoveryReport,
@@ -153,8 +157,8 @@ pub(crate) struct Recovery {
 }
 
 /// The node's open files.
-pub(crate) struct Store {
-    wal: TypedLog<LogRecord>,
+pub(crate) struct Store<M: StateMachine = KvMachine> {
+    wal: TypedLog<LogRecord<M>>,
     /// `seqs[k]` is the record holding log index `base + 1 + k` (a hole: its damaged region).
     seqs: Vec<u64>,
     meta_version: u64,
@@ -162,14 +166,14 @@ pub(crate) struct Store {
     sync_appends: bool,
 }
 
-enum Item {
+enum Item<M: StateMachine> {
     Base(LogId),
-    Entry(Entry),
+    Entry(Entry<M>),
     Marker(LogId),
     Damaged,
 }
 
-fn decode_items(slots: Vec<typed_log::Slot<LogRecord>>) -> Vec<(u64, Item)> {
+fn decode_items<M: StateMachine>(slots: Vec<typed_log::Slot<LogRecord<M>>>) -> Vec<(u64, Item<M>)> {
     slots
         .into_iter()
         .map(|slot| match slot {
@@ -187,16 +191,21 @@ fn decode_items(slots: Vec<typed_log::Slot<LogRecord>>) -> Vec<(u64, Item)> {
 }
 
 /// The log as the records describe it, before it is aligned with the snapshot.
-#[derive(Default)]
-struct Rebuilt {
-    slots: BTreeMap<u64, (Slot, u64)>,
+struct Rebuilt<M: StateMachine> {
+    slots: BTreeMap<u64, (Slot<M>, u64)>,
     base_record: Option<LogId>,
     marked: LogId,
     /// Cut the file here: the first damaged record after the last persist record.
     cut: Option<u64>,
 }
 
-impl Rebuilt {
+impl<M: StateMachine> Default for Rebuilt<M> {
+    fn default() -> Self {
+        Rebuilt { slots: BTreeMap::new(), base_record: None, marked: LogId::default(), cut: None }
+    }
+}
+
+impl<M: StateMachine> Rebuilt<M> {
     fn holes(&mut self, from: u64, to_excl: u64, seq: u64) {
         for index in from..to_excl {
             self.slots.insert(index, (Slot::Hole { term: None }, seq));
@@ -211,7 +220,7 @@ impl Rebuilt {
 }
 
 /// Walks the records in file order. `start` is the first index when no `Base` record says.
-fn rebuild(items: &[(u64, Item)], start: u64) -> Rebuilt {
+fn rebuild<M: StateMachine>(items: &[(u64, Item<M>)], start: u64) -> Rebuilt<M> {
     let last_marker = items.iter().rposition(|(_, item)| matches!(item, Item::Marker(_)));
     let mut r = Rebuilt::default();
     let (mut next, mut damage) = (start, None::<u64>);
@@ -250,7 +259,7 @@ fn rebuild(items: &[(u64, Item)], start: u64) -> Rebuilt {
 }
 
 /// Lays the rebuilt slots after `base`, filling any gap with holes. Returns the log and seqs.
-fn assemble(base: LogId, lost: Option<LogId>, r: &Rebuilt) -> (RaftLog, Vec<u64>) {
+fn assemble<M: StateMachine>(base: LogId, lost: Option<LogId>, r: &Rebuilt<M>) -> (RaftLog<M>, Vec<u64>) {
     let mut log = RaftLog::new(base);
     let mut seqs = Vec::new();
     if let Some(lost) = lost {
@@ -298,10 +307,10 @@ fn read_meta(disk: &mut dyn Storage) -> Result<MetaFound, DiskError> {
     })
 }
 
-impl Store {
+impl<M: StateMachine> Store<M> {
     /// Reads everything back after a start. Damage is repaired where the data allows (a
     /// metadata copy, a cut of unacknowledged records) and reported otherwise (holes).
-    pub fn recover(disk: &mut dyn Storage, sync_appends: bool) -> Result<Recovery, DiskError> {
+    pub fn recover(disk: &mut dyn Storage, sync_appends: bool) -> Result<Recovery<M>, DiskError> {
         let mut report = RecoveryReport::default();
         let meta = read_meta(disk)?;
         let fresh_meta = matches!(meta, MetaFound::Fresh);
@@ -316,7 +325,7 @@ impl Store {
                 (0, HardState::default())
             }
         };
-        let snapshot = SNAPSHOT.read(disk)?;
+        let snapshot = snapshot_file::<M>().read(disk)?;
         let no_snapshot = matches!(snapshot, Sealed::Missing);
         report.snapshot_lost = snapshot.is_damaged();
         let snapshot = snapshot.intact();
@@ -382,13 +391,13 @@ fn write_meta(disk: &mut dyn Storage, version: u64, hard: &HardState) -> Result<
     Ok(())
 }
 
-impl Store {
+impl<M: StateMachine> Store<M> {
     /// Appends `entries` (the log's new tail, which now ends at `last`), syncs, then appends and
     /// syncs a persist record. On `Full` the batch is rolled back (the caller drops it too).
     pub fn append(
         &mut self,
         disk: &mut dyn Storage,
-        entries: &[Entry],
+        entries: &[Entry<M>],
         last: LogId,
     ) -> Result<(), DiskError> {
         let (records, slots) = (self.wal.len(), self.seqs.len());
@@ -403,7 +412,7 @@ impl Store {
     fn try_append(
         &mut self,
         disk: &mut dyn Storage,
-        entries: &[Entry],
+        entries: &[Entry<M>],
         last: LogId,
     ) -> Result<(), DiskError> {
         for e in entries {
@@ -440,7 +449,7 @@ impl Store {
         &mut self,
         disk: &mut dyn Storage,
         base: LogId,
-        entries: impl Iterator<Item = &'a Entry>,
+        entries: impl Iterator<Item = &'a Entry<M>>,
         last: LogId,
     ) -> Result<(), DiskError> {
         let mut records = vec![LogRecord::Base { snapshot: base }];
@@ -451,8 +460,8 @@ impl Store {
         Ok(())
     }
 
-    pub fn save_snapshot(&mut self, disk: &mut dyn Storage, snapshot: &Snapshot) -> Result<(), DiskError> {
-        SNAPSHOT.replace(disk, snapshot)
+    pub fn save_snapshot(&mut self, disk: &mut dyn Storage, snapshot: &Snapshot<M>) -> Result<(), DiskError> {
+        snapshot_file::<M>().replace(disk, snapshot)
     }
 }
 
@@ -460,7 +469,7 @@ impl Store {
 /// replacing the snapshot and rewriting the log (InstallSnapshot writes them in that order), so
 /// the entries after it belong to a history the snapshot's committed prefix contradicts. They
 /// are uncommitted (leader completeness), and Figure 13 step 6 discards them.
-fn conflicts_with_snapshot(r: &Rebuilt, base: LogId) -> bool {
+fn conflicts_with_snapshot<M: StateMachine>(r: &Rebuilt<M>, base: LogId) -> bool {
     let term = match r.slots.get(&base.index) {
         Some((Slot::Entry { entry, .. }, _)) => Some(entry.term),
         Some((Slot::Hole { term }, _)) => *term,
@@ -470,14 +479,17 @@ fn conflicts_with_snapshot(r: &Rebuilt, base: LogId) -> bool {
 }
 
 /// The log as InstallSnapshot leaves it with no suffix: a `Base` record and a persist record.
-fn rewrite_empty(disk: &mut dyn Storage, base: LogId) -> Result<TypedLog<LogRecord>, DiskError> {
+fn rewrite_empty<M: StateMachine>(
+    disk: &mut dyn Storage,
+    base: LogId,
+) -> Result<TypedLog<LogRecord<M>>, DiskError> {
     let records = [LogRecord::Base { snapshot: base }, LogRecord::Persisted { last: base }];
     TypedLog::rewrite(disk, LOG_FILE, &records)
 }
 
 /// Where a damaged snapshot ended: the log's `Base` record says, else the entry before the
 /// first one the log holds.
-fn lost_snapshot_position(r: &Rebuilt) -> LogId {
+fn lost_snapshot_position<M: StateMachine>(r: &Rebuilt<M>) -> LogId {
     r.base_record.unwrap_or_else(|| {
         let first = r.slots.keys().next().map_or(1, |&i| i);
         LogId::new(first.saturating_sub(1), 0)

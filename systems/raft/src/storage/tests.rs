@@ -277,7 +277,7 @@ fn a_full_disk_rolls_the_batch_back() {
     assert!(matches!(err, DiskError::Full(_)));
     assert_eq!(store.seqs.len(), 1);
     disk.0.crash();
-    let r = Store::recover(&mut disk, true).unwrap();
+    let r: Recovery = Store::recover(&mut disk, true).unwrap();
     assert_eq!(r.log.last(), LogId::new(1, 1));
 }
 
@@ -341,7 +341,7 @@ fn lost_metadata_with_an_unreadable_tail_stays_lost_across_restarts() {
     let mut disk = Latent { disk: mem, bad: bad.collect() };
     let log_len = disk.len(LOG_FILE).unwrap();
     for _ in 0..2 {
-        let r = Store::recover(&mut disk, true).unwrap();
+        let r: Recovery = Store::recover(&mut disk, true).unwrap();
         assert!(r.report.meta_lost && r.report.tail_unreadable, "{:?}", r.report);
         assert_eq!(disk.len(LOG_FILE).unwrap(), log_len, "a failed node leaves its log alone");
     }
