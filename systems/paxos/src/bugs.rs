@@ -34,7 +34,7 @@ faultline_sim::bug_zoo! {
         /// A new leader fills every slot from its own log and ignores the accepted values the
         /// promises reported (breaks P2c, "Paxos Made Simple", section 2.2).
         IgnoreAcceptedInPhase1 = (
-            "ignore-accepted-in-phase1",
+            "ignore-accepted-in-phase-1",
             "a new leader proposes its own value where a promise reported an accepted one"
         ),
         /// An acceptor that restarts on an empty disk answers prepares at once, forgetting what
