@@ -76,6 +76,9 @@ pub const SYSTEMS: &[SystemEntry] = &[
     entry::<faultline_zab::ZabSystem>(
         "Zab: a ZooKeeper-style coordination service (znodes, sessions, ephemeral and sequential nodes)",
     ),
+    entry::<faultline_paxos::PaxosSystem>(
+        "Multi-Paxos: a replicated key-value store (stable leader, quorum reads, snapshots, lost-disk rebuild)",
+    ),
     entry::<faultline_sharded::ShardedSystem>(
         "a sharded key-value store: Raft groups on a consistent-hashing ring, live migration",
     ),

@@ -2,6 +2,7 @@
 
 use faultline_checkers::{History, Value};
 use faultline_counter::Counter;
+use faultline_paxos::PaxosSystem;
 use faultline_raft::RaftSystem;
 use faultline_sharded::ShardedSystem;
 use faultline_sim::harness::{run, RunSpec};
@@ -35,9 +36,13 @@ pub fn main() {
     counter_figures(seeds);
     raft_figures(seeds);
     zab_figures(seeds);
+    paxos_figures(seeds);
     sharded_figures(seeds);
     twopc_figures(seeds);
     println!();
+    if std::env::var("FAULTLINE_BENCH_ONLY").is_ok_and(|only| !"ping".starts_with(&only)) {
+        return;
+    }
     message_overhead(seeds / 4 + 1);
 }
 
@@ -82,6 +87,20 @@ fn zab_figures(seeds: u64) {
     figures::<ZabSystem>("zab swarm (3 or 5)", mix);
 }
 
+/// Multi-Paxos: the same two figures as Raft's, on the same seeds (the target is the
+/// same too: 2000 simulated seconds per wall second for five nodes under swarm).
+fn paxos_figures(seeds: u64) {
+    let five = (0..seeds).map(|seed| {
+        let mut spec = RunSpec::from_preset(seed, Preset::Swarm, None, PaxosSystem::layout);
+        spec.options.nodes = 5;
+        spec.schedule = Schedule::plan(seed, &spec.options, &PaxosSystem::layout(&spec.config()));
+        spec
+    });
+    figures::<PaxosSystem>("paxos 5 nodes swarm", five);
+    let mix = (0..seeds).map(|seed| RunSpec::from_preset(seed, Preset::Swarm, None, PaxosSystem::layout));
+    figures::<PaxosSystem>("paxos swarm (3 or 5)", mix);
+}
+
 /// The sharded store under swarm: a configuration group, three shard groups and a router per
 /// client, with migrations.
 fn sharded_figures(seeds: u64) {
@@ -100,6 +119,10 @@ fn twopc_figures(seeds: u64) {
 /// one core for the median round, with the range over the rounds: on a shared machine one round
 /// can be a third off (the run itself is deterministic, so every round does the same work).
 fn figures<S: faultline_sim::system::System>(label: &str, specs: impl Iterator<Item = RunSpec>) {
+    // FAULTLINE_BENCH_ONLY=paxos runs only the figures whose label starts with it (profiling).
+    if std::env::var("FAULTLINE_BENCH_ONLY").is_ok_and(|only| !label.starts_with(&only)) {
+        return;
+    }
     let specs: Vec<RunSpec> = specs.collect();
     let rounds: usize =
         std::env::var("FAULTLINE_BENCH_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(3);

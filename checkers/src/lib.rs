@@ -8,7 +8,7 @@
 //! - [`history`]: the shared history type (events, operations, values) written by the harness.
 //! - [`verdict`]: `Verdict = Ok | Violation | Unknown`, the answer every checker gives.
 //! - [`invariants`]: protocol invariants over observed node states (replicated-log properties
-//!   over (epoch, position), Raft's Figure 3 as one set).
+//!   over (epoch, position), Raft's Figure 3 as one set, Multi-Paxos's per-slot properties).
 //! - [`format`]: history files: faultline's JSON lines, Jepsen EDN, Porcupine's logs; guessing.
 //! - [`conventions`]: what a file from elsewhere leaves open (initial value, what a nil read
 //!   means, Jepsen's independent keys) and the defaults per format.

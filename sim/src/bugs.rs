@@ -66,15 +66,16 @@ pub fn parse_opt<B: Bug>(system: &str, name: Option<&str>) -> Result<Option<B>, 
 /// The kebab-case form of a CamelCase variant name: `VoteNotPersisted` -> `vote-not-persisted`.
 pub fn kebab(variant: &str) -> String {
     let mut out = String::with_capacity(variant.len() + 4);
-    for (i, c) in variant.chars().enumerate() {
-        if c.is_ascii_uppercase() {
-            if i > 0 {
-                out.push('-');
-            }
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
+    let mut prev: Option<char> = None;
+    for c in variant.chars() {
+        // A capital starts a word, and so does a number after letters (`InPhase1`: `in-phase-1`).
+        let starts_word =
+            c.is_ascii_uppercase() || (c.is_ascii_digit() && prev.is_some_and(|p| !p.is_ascii_digit()));
+        if starts_word && prev.is_some() {
+            out.push('-');
         }
+        out.push(c.to_ascii_lowercase());
+        prev = Some(c);
     }
     out
 }
@@ -194,6 +195,8 @@ mod tests {
         assert_eq!(kebab("VoteNotPersisted"), "vote-not-persisted");
         assert_eq!(kebab("NoDedup"), "no-dedup");
         assert_eq!(kebab("A"), "a");
+        assert_eq!(kebab("IgnoreAcceptedInPhase1"), "ignore-accepted-in-phase-1");
+        assert_eq!(kebab("Phase12Done"), "phase-12-done");
     }
 
     #[test]

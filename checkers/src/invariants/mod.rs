@@ -10,6 +10,8 @@
 //! Modules:
 //! - [`log`]: properties of any replicated log over (epoch, position): election safety, log
 //!   matching, leader completeness, state machine safety, leader append-only.
+//! - [`paxos`]: Multi-Paxos's own properties over observations of slots and ballots: agreement,
+//!   stability (P2b), validity, promise monotonicity, unique proposals.
 //! - [`raft`]: Raft's five properties (Ongaro and Ousterhout, 2014, Figure 3) as one set.
 //! - [`zab`]: Zab's properties (DSN 2011; `Zab.tla` in ZooKeeper's specifications): the
 //!   replicated-log ones under Zab's names, and integrity, agreement, total order, local and
@@ -21,6 +23,7 @@
 //!   negative balance, a uniform outcome per transaction.
 
 pub mod log;
+pub mod paxos;
 pub mod raft;
 pub mod sharding;
 pub mod tcc;
