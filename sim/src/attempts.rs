@@ -52,10 +52,12 @@ pub struct Process {
 }
 
 impl Process {
+    /// The history process of client `client` among `clients`, before any unknown outcome.
     pub fn new(client: u32, clients: u32) -> Self {
         Process { id: u64::from(client), clients: u64::from(clients) }
     }
 
+    /// The process id the client's operations are recorded under now.
     pub fn id(&self) -> u64 {
         self.id
     }

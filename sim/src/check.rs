@@ -36,6 +36,7 @@ impl Scenario {
         Scenario { name: name.to_string(), preset: Preset::Swarm, edit: None, bug: None }
     }
 
+    /// Starts every seed from `preset`'s options instead of swarm's.
     pub fn preset(mut self, preset: Preset) -> Self {
         self.preset = preset;
         self
@@ -47,6 +48,7 @@ impl Scenario {
         self
     }
 
+    /// Runs every seed with the planted bug `bug` enabled (by name).
     pub fn bug(mut self, bug: &str) -> Self {
         self.bug = Some(bug.to_string());
         self
@@ -76,9 +78,13 @@ impl Scenario {
 /// What a sweep found.
 #[derive(Debug, Default)]
 pub struct Sweep {
+    /// The seeds run, in order.
     pub seeds: Vec<u64>,
+    /// Each failing seed with its failure's class and message.
     pub failures: Vec<(u64, FailureClass, String)>,
+    /// The counters of every run, summed.
     pub counters: Counters,
+    /// Simulated time of every run, summed, in seconds.
     pub sim_seconds: f64,
 }
 

@@ -43,26 +43,40 @@ const PPB_PER_PPM: i128 = 1_000;
 #[serde(rename_all = "snake_case")]
 pub enum Periodic {
     /// From 0 up to `+amplitude`, down to `-amplitude`, back to 0, every period.
-    Triangle { amplitude_ns: u64, period_ns: u64 },
+    Triangle {
+        /// The largest deviation either way, in nanoseconds.
+        amplitude_ns: u64,
+        /// The length of one full cycle, in nanoseconds.
+        period_ns: u64,
+    },
     /// From 0 up to `amplitude` over a period, then a step back by `amplitude`.
-    Sawtooth { amplitude_ns: u64, period_ns: u64 },
+    Sawtooth {
+        /// How far ahead the clock gets before each step back, in nanoseconds.
+        amplitude_ns: u64,
+        /// The time from one step back to the next, in nanoseconds.
+        period_ns: u64,
+    },
 }
 
 /// A clock step: at simulated time `at_ns` the clock jumps by `by_ns` (negative: backwards).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClockStep {
+    /// When the step happens, in simulated nanoseconds since the run started.
     pub at_ns: u64,
+    /// How far the clock jumps, in nanoseconds (negative: backwards).
     pub by_ns: i64,
 }
 
 /// One node's clock: plain data, so a report can print exactly what skew the node had.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeClock {
+    /// Constant offset from simulated time, in nanoseconds (negative: the clock reads behind).
     pub offset_ns: i64,
     /// Linear drift, parts per billion (1 ppm = 1000 ppb).
     pub drift_ppb: i64,
     /// Steps, sorted by time.
     pub steps: Vec<ClockStep>,
+    /// The periodic wobble, if the clock has one.
     pub periodic: Option<Periodic>,
 }
 
@@ -72,6 +86,7 @@ impl NodeClock {
         NodeClock::default()
     }
 
+    /// Whether the clock has no offset, drift, steps or wobble.
     pub fn is_perfect(&self) -> bool {
         *self == NodeClock::default()
     }
@@ -295,9 +310,12 @@ fn draw_periodic(options: &ClockOptions, rng: &mut Rng) -> Option<Periodic> {
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PeriodicShape {
+    /// A triangle wave: the clock's rate swings between fast and slow.
     #[default]
     Triangle,
+    /// A sawtooth: the clock runs fast, then is stepped back.
     Sawtooth,
+    /// Triangle or sawtooth, drawn per clock.
     Either,
 }
 
@@ -321,11 +339,13 @@ pub struct ClockOptions {
     pub step_window_ms: u64,
     /// Probability that a node's clock has a periodic wobble.
     pub periodic_probability: f64,
+    /// Which shapes a wobbling clock may get.
     pub periodic_shape: PeriodicShape,
     /// The wobble's amplitude is drawn in `0..=periodic_amplitude_ms_max`, milliseconds.
     pub periodic_amplitude_ms_max: u64,
     /// The wobble's period is drawn in `periodic_period_ms_min..=periodic_period_ms_max`.
     pub periodic_period_ms_min: u64,
+    /// The longest wobble period, in milliseconds.
     pub periodic_period_ms_max: u64,
 }
 
@@ -423,6 +443,7 @@ impl ClockFaultCounts {
         ]
     }
 
+    /// Adds `other`'s counts to these (summing nodes or runs).
     pub fn add(&mut self, other: &ClockFaultCounts) {
         self.offset_clocks += other.offset_clocks;
         self.drifting_clocks += other.drifting_clocks;

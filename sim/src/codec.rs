@@ -21,12 +21,16 @@ pub const MAX_FRAME_LEN: usize = 64 << 20;
 /// Why a frame was rejected.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum FrameError {
+    /// The bytes end before the header does, or before the payload its length field announces.
     #[error("frame shorter than its header or its length field says")]
     Truncated,
+    /// The length field exceeds [`MAX_FRAME_LEN`]: taken as corruption, not as a real frame.
     #[error("frame length {0} exceeds the maximum")]
     TooLong(usize),
+    /// The payload does not match its checksum: damaged on the wire or on disk.
     #[error("frame checksum mismatch")]
     BadChecksum,
+    /// The checksum matches but the payload does not decode as the expected type.
     #[error("frame payload does not decode: {0}")]
     Malformed(String),
 }

@@ -15,6 +15,7 @@ use crate::stats::Counters;
 pub struct FaultKind {
     /// The counter that counts it (also its name in reports).
     pub counter: &'static str,
+    /// What firing means, in a sentence (listed for the kinds a sweep never fired).
     pub description: &'static str,
 }
 

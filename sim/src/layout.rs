@@ -62,6 +62,7 @@ impl Role {
         }
     }
 
+    /// The role's name in printed layouts.
     pub fn name(self) -> &'static str {
         match self {
             Role::Replicated => "replicated",
@@ -123,6 +124,7 @@ pub struct Group {
     /// The kind's name (`server`, `participant`, `lock-client`...): printed in schedules,
     /// timelines and logs. Several groups may share a kind (shard groups).
     pub kind: &'static str,
+    /// The group's role, which set its default fault permissions.
     pub role: Role,
     /// The faults that may hit its nodes.
     pub faults: FaultPermissions,
@@ -135,10 +137,12 @@ impl Group {
         self.ids.clone().map(NodeId)
     }
 
+    /// Nodes in the group.
     pub fn len(&self) -> u32 {
         self.ids.end - self.ids.start
     }
 
+    /// Whether the group has no nodes.
     pub fn is_empty(&self) -> bool {
         self.ids.is_empty()
     }
@@ -148,6 +152,7 @@ impl Group {
         NodeId(self.ids.start)
     }
 
+    /// Whether node `id` belongs to the group.
     pub fn contains(&self, id: NodeId) -> bool {
         self.ids.contains(&id.0)
     }
@@ -189,6 +194,7 @@ impl Layout {
         self
     }
 
+    /// The groups, in node order.
     pub fn groups(&self) -> &[Group] {
         &self.groups
     }
@@ -198,6 +204,7 @@ impl Layout {
         self.groups.last().map_or(0, |g| g.ids.end)
     }
 
+    /// Whether the layout has no nodes.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -12,7 +12,7 @@
 //!   and `DiskError::requires_halt`, the halt policy every system follows.
 //! - [`clock`]: each node's own clock (offset, linear drift, steps, periodic wobble) and the
 //!   conversion of its timers to simulated time.
-//! - [`buggify`]: FoundationDB-style two-level `buggify!` sites.
+//! - [`buggify`](mod@buggify): FoundationDB-style two-level `buggify!` sites.
 //! - [`bugs`]: the bug zoo, written once: `bug_zoo!` declares a system's planted bugs.
 //! - [`events`]: a system's own events, counted with the moment (and again under faults).
 //! - [`rng`]: the named, version-stable PRNG and seed derivation every random draw uses.
@@ -41,6 +41,7 @@
 //! - [`validate`]: the typed error and checks shared by the plain-data fault options.
 
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 pub mod attempts;
 pub mod buggify;

@@ -41,12 +41,15 @@ pub struct Fabric {
 /// What becomes of one message: the delays of its copies (none if dropped).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Fate {
+    /// When each copy arrives, after it is sent: none if the message is dropped, two if it is
+    /// duplicated.
     pub delays: Vec<Duration>,
     /// Whether a bit of the (first) copy was flipped.
     pub corrupt: bool,
 }
 
 impl Fabric {
+    /// A network with no partition in force, per-message faults on, drawing from `rng`.
     pub fn new(options: NetOptions, rng: Rng) -> Self {
         Fabric { options, faulty: true, cut: BTreeSet::new(), clogged: BTreeSet::new(), rng }
     }
@@ -71,10 +74,12 @@ impl Fabric {
         self.cut = cut.iter().copied().collect();
     }
 
+    /// Cuts every link to and from `node` (a swizzle step) until `unclog` or `heal`.
     pub fn clog(&mut self, node: NodeId) {
         self.clogged.insert(node);
     }
 
+    /// Restores the links `clog` cut; a partition in force still applies.
     pub fn unclog(&mut self, node: NodeId) {
         self.clogged.remove(&node);
     }

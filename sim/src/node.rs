@@ -33,6 +33,7 @@ pub struct ClientId(pub u32);
 /// a duplicate once (exactly-once semantics through client sessions).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct RequestId {
+    /// The client that issued the request.
     pub client: ClientId,
     /// Increases by one with each new operation of the client.
     pub seq: u64,
@@ -62,6 +63,7 @@ impl Time {
     /// Nanoseconds of the clock epoch; simulated time 0 reads as this on an unskewed clock.
     pub const EPOCH_NANOS: u64 = 1_000_000_000_000;
 
+    /// The reading in nanoseconds since the clock's epoch.
     pub fn as_nanos(self) -> u64 {
         self.0
     }
@@ -104,10 +106,14 @@ pub trait Node: Sized + 'static {
     /// lost and replaced, not a new node: whatever the node promised before is forgotten.
     fn on_start(&mut self, cx: &mut Context<'_, Self>);
 
+    /// Called when a message from node `from` arrives (possibly late, duplicated or reordered; a
+    /// corrupted one never arrives: the codec rejects it).
     fn on_message(&mut self, cx: &mut Context<'_, Self>, from: NodeId, msg: Self::Msg);
 
+    /// Called when a timer set with [`Context::set_timer`] comes due on this node's clock.
     fn on_timer(&mut self, cx: &mut Context<'_, Self>, timer: Self::Timer);
 
+    /// Called when a client's request `id` arrives; a retry comes again with the same `id`.
     fn on_request(&mut self, cx: &mut Context<'_, Self>, id: RequestId, req: Self::Request);
 
     /// Local invariants, checked by the shell after every step in simulation. Panic when one
@@ -117,26 +123,37 @@ pub trait Node: Sized + 'static {
 
 /// What a handler asks the shell to do, in order.
 pub enum Command<N: Node> {
+    /// Send `msg` to node `to` once the step is over.
     Send {
+        /// The destination node.
         to: NodeId,
+        /// The message.
         msg: N::Msg,
     },
+    /// Answer the client request `to` once the step is over.
     Reply {
+        /// The request answered: its client receives the response.
         to: RequestId,
+        /// The response.
         resp: N::Response,
     },
     /// Fire `timer` after `after` has passed on this node's clock (replacing one with that key).
     SetTimer {
+        /// The timer's key.
         timer: N::Timer,
+        /// How long from now, on this node's clock.
         after: Duration,
     },
+    /// Forget the timer with this key, if one is set.
     CancelTimer {
+        /// The timer's key.
         timer: N::Timer,
     },
     /// Stop this node as if it crashed in the middle of the step: nothing else the step emitted
     /// is carried out, volatile state is lost and it restarts later. The only safe answer to
     /// some disk errors (an fsync that failed may have lost data).
     Halt {
+        /// Why the node halted, for the run's report.
         reason: String,
     },
     /// Crash this node once the step is over, everything it emitted carried out, and restart it
@@ -216,8 +233,9 @@ impl<N: Node> Command<N> {
     }
 }
 
-/// The run's code sites: decides whether a `buggify` site fires (see [`crate::buggify`]) and
-/// counts the coverage points a protocol reached (see [`Context::sometimes`]).
+/// The run's code sites: decides whether a `buggify` site fires (see
+/// [`crate::buggify`](mod@crate::buggify)) and counts the coverage points a protocol reached (see
+/// [`Context::sometimes`]).
 pub trait BuggifySource {
     /// Whether the `buggify` site at `site` fires now.
     fn fire(&mut self, site: &'static Location<'static>) -> bool;
@@ -299,18 +317,22 @@ impl<'a, N: Node> Context<'a, N> {
         self.disk
     }
 
+    /// Sends `msg` to node `to` after the step (see [`Command::Send`]).
     pub fn send(&mut self, to: NodeId, msg: N::Msg) {
         self.out.push(Command::Send { to, msg });
     }
 
+    /// Answers the client request `to` after the step (see [`Command::Reply`]).
     pub fn reply(&mut self, to: RequestId, resp: N::Response) {
         self.out.push(Command::Reply { to, resp });
     }
 
+    /// Fires `timer` after `after` on this node's clock, replacing a timer with the same key.
     pub fn set_timer(&mut self, timer: N::Timer, after: Duration) {
         self.out.push(Command::SetTimer { timer, after });
     }
 
+    /// Cancels the timer with this key, if one is set.
     pub fn cancel_timer(&mut self, timer: N::Timer) {
         self.out.push(Command::CancelTimer { timer });
     }

@@ -30,10 +30,15 @@ pub struct SimOptions {
     pub safety_ms: u64,
     /// After healing, how long the system has to converge and serve every client again.
     pub liveness_budget_ms: u64,
+    /// What the clients do: how many operations, how fast, how long they retry, on which keys.
     pub workload: WorkloadOptions,
+    /// Per-message network faults: delays, loss, duplication, reordering, corruption.
     pub net: NetOptions,
+    /// Which partitions the nemesis creates, how often and for how long.
     pub partition: PartitionOptions,
+    /// Crashes, restart storms and pauses of the nodes.
     pub process: ProcessOptions,
+    /// Disk faults: per-call rates and the nemesis's disk events.
     pub disk: DiskOptions,
     /// Each node's clock: offset, drift, steps, periodic wobble (drawn per node from the seed).
     pub clock: ClockOptions,
@@ -107,6 +112,7 @@ impl AdminOptions {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DiskOptions {
+    /// The rates every disk draws from on each call and each crash.
     pub faults: DiskFaults,
     /// Mean time between bit flips at rest on a corruptible disk (0 = none).
     pub bitflip_interval_ms_mean: u64,
@@ -114,7 +120,9 @@ pub struct DiskOptions {
     pub latent_interval_ms_mean: u64,
     /// Mean time between full-disk windows on a random disk (0 = none), and their length.
     pub full_interval_ms_mean: u64,
+    /// Shortest full-disk window, in milliseconds.
     pub full_ms_min: u64,
+    /// Longest full-disk window, in milliseconds.
     pub full_ms_max: u64,
     /// Mean time between wiped disks on a corruptible disk (0 = none): the node loses power
     /// and restarts after the usual restart delay on an empty disk, as after a disk
@@ -175,13 +183,18 @@ pub enum LatencyDistribution {
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct NetOptions {
+    /// The shape of each message's delay.
     pub latency: LatencyDistribution,
+    /// Shortest delay of a message, in milliseconds.
     pub delay_ms_min: u64,
+    /// Longest delay of a message before any slow-tail or reorder extra, in milliseconds (also the
+    /// cap of the exponential).
     pub delay_ms_max: u64,
     /// Mean of the exponential part (exponential distribution only).
     pub delay_ms_mean: u64,
     /// Probability that a message takes the slow tail instead: a delay up to slow_delay_ms_max.
     pub slow_probability: f64,
+    /// Longest extra delay a slow-tail message takes on top of its usual one, in milliseconds.
     pub slow_delay_ms_max: u64,
     /// Probability that a message is dropped.
     pub loss_probability: f64,
@@ -190,6 +203,7 @@ pub struct NetOptions {
     /// Probability that a message is held back by an extra delay (up to reorder_delay_ms_max),
     /// so later messages overtake it.
     pub reorder_probability: f64,
+    /// Longest extra delay of a held-back message, on top of its usual one, in milliseconds.
     pub reorder_delay_ms_max: u64,
     /// Probability that a bit of a message is flipped on the wire (the codec must reject it).
     pub corrupt_probability: f64,
@@ -218,6 +232,7 @@ pub enum PartitionKind {
 }
 
 impl PartitionKind {
+    /// Every kind, in declaration order: swarm picks its subset from it in this order.
     pub const ALL: [PartitionKind; 7] = [
         PartitionKind::Symmetric,
         PartitionKind::OneWay,
@@ -228,6 +243,8 @@ impl PartitionKind {
         PartitionKind::Swizzle,
     ];
 
+    /// The kind's name in the JSON options, the printed schedule and its fault counter
+    /// (`partition.<name>`).
     pub fn name(self) -> &'static str {
         match self {
             PartitionKind::Symmetric => "symmetric",
@@ -251,6 +268,7 @@ pub struct PartitionOptions {
     pub interval_ms_mean: u64,
     /// A partition holds at least this long before it may change (the stability window).
     pub hold_ms_min: u64,
+    /// A partition holds at most this long, in milliseconds (the hold is uniform in between).
     pub hold_ms_max: u64,
 }
 
@@ -261,11 +279,14 @@ pub struct ProcessOptions {
     /// Mean time between crashes (0 = no crashes). A crash loses volatile state and unsynced
     /// writes; the node restarts after a delay.
     pub crash_interval_ms_mean: u64,
+    /// Shortest delay between a crash and the node's restart, in milliseconds.
     pub restart_delay_ms_min: u64,
+    /// Longest delay between a crash and the node's restart, in milliseconds.
     pub restart_delay_ms_max: u64,
     /// Probability that a crash is a restart storm instead: the node crashes and restarts
     /// `storm_restarts` times in quick succession.
     pub storm_probability: f64,
+    /// Crash-restart cycles in one storm.
     pub storm_restarts: u32,
     /// Probability that a crash cuts the power in the middle of the node's next step that
     /// changes its disk, after a random number of its disk calls, instead of between steps: the
@@ -278,7 +299,9 @@ pub struct ProcessOptions {
     pub leader_crash_probability: f64,
     /// Mean time between pauses (0 = no pauses). A paused node's timers and messages wait.
     pub pause_interval_ms_mean: u64,
+    /// Shortest pause, in milliseconds.
     pub pause_ms_min: u64,
+    /// Longest pause, in milliseconds.
     pub pause_ms_max: u64,
 }
 
@@ -370,8 +393,10 @@ pub enum Preset {
 }
 
 impl Preset {
+    /// Every preset: the names `--preset` accepts.
     pub const ALL: [Preset; 3] = [Preset::Nofault, Preset::Lite, Preset::Swarm];
 
+    /// The preset's name on the command line and in printed options.
     pub fn name(self) -> &'static str {
         match self {
             Preset::Nofault => "nofault",

@@ -24,6 +24,7 @@ pub enum FailureClass {
 }
 
 impl FailureClass {
+    /// The class's name in reports and summaries.
     pub fn name(self) -> &'static str {
         match self {
             FailureClass::Safety => "safety",
@@ -37,29 +38,43 @@ impl FailureClass {
 /// A run's failure: its class and what happened.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Failure {
+    /// Which kind of failure (and so which exit code).
     pub class: FailureClass,
+    /// What went wrong, in a line: the check and its verdict, the panic message, what was not live.
     pub message: String,
 }
 
 /// Everything a run produced.
 #[derive(Clone, Debug)]
 pub struct RunReport {
+    /// The system's name, as the command line knows it.
     pub system: &'static str,
+    /// The run's seed.
     pub seed: u64,
+    /// The planted bug the run enabled, by name; `None` runs the correct system.
     pub bug: Option<String>,
+    /// The options the run used, printed in full so the run can be reproduced.
     pub options: SimOptions,
+    /// The nemesis's fault schedule the run followed.
     pub schedule: Schedule,
+    /// Why the run failed; `None` if it passed.
     pub failure: Option<Failure>,
+    /// Every check's verdict on the run.
     pub checks: Vec<CheckOutcome>,
     /// Faults that fired and other event counts.
     pub counters: Counters,
+    /// Simulated time the run lasted.
     pub sim_time: Duration,
+    /// The trace hash: the same seed and options must always give the same value.
     pub trace_hash: u64,
+    /// Events fed to the trace hash.
     pub trace_events: u64,
+    /// The clients' operations, invoked and completed, as the checkers read them.
     pub history: History,
 }
 
 impl RunReport {
+    /// Whether the run passed: no failure of any class.
     pub fn passed(&self) -> bool {
         self.failure.is_none()
     }

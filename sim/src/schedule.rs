@@ -28,16 +28,22 @@ use std::fmt;
 pub enum Fault {
     /// Cut these directed node-to-node links, replacing any partition in force.
     Partition {
+        /// The shape drawn for this partition, for the printed schedule and the timeline.
         kind: PartitionKind,
+        /// The directed links cut, each `(from, to)`: messages from `from` to `to` are dropped.
         cut: Vec<(NodeId, NodeId)>,
     },
     /// Restore every link cut by `Partition` and `Clog`.
     Heal,
     /// A swizzle step: cut every link to and from the node.
     Clog {
+        /// The node isolated until its `Unclog`.
         node: NodeId,
     },
+    /// Undo a swizzle step: the node's clog no longer cuts its links (a partition in force still
+    /// does).
     Unclog {
+        /// The node whose links come back.
         node: NodeId,
     },
     /// Power off: volatile state and unsynced writes are lost. `storm` marks the crashes of a
@@ -47,39 +53,53 @@ pub enum Fault {
     /// as its leader at that moment instead, if one is up (Jepsen's `:primaries` target); the
     /// `Restart` of `node` that follows restarts whichever node went down.
     Crash {
+        /// The node that loses power (unless `leader` picks another).
         node: NodeId,
+        /// Part of a restart storm.
         #[serde(default)]
         storm: bool,
+        /// The power goes out during the node's next disk-changing step rather than now.
         #[serde(default)]
         mid_step: bool,
         // Not drawn by `arbitrary`, so fuzz inputs kept in corpora map to the same events.
+        /// Crash the node the system reports as its leader, if one is up, instead of `node`.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         #[arbitrary(default)]
         leader: bool,
     },
+    /// Power the node back on: it recovers from what its disk kept.
     Restart {
+        /// The node to power on; after a `leader` crash, whichever node went down comes back.
         node: NodeId,
     },
     /// Stop scheduling the node (a long GC pause): its timers and messages wait.
     Pause {
+        /// The node that stops being scheduled.
         node: NodeId,
     },
+    /// End a pause: the node's waiting timers and messages are delivered.
     Resume {
+        /// The node that runs again.
         node: NodeId,
     },
     /// Flip a bit of the node's durable data (its disk must be corruptible).
     BitFlip {
+        /// The node whose disk takes the flipped bit.
         node: NodeId,
     },
     /// Make a run of sectors of the node's durable data unreadable (a latent sector error).
     LatentError {
+        /// The node whose disk gets the unreadable sectors.
         node: NodeId,
     },
     /// The node's disk fills up: writes that would grow it fail.
     DiskFull {
+        /// The node whose disk fills up.
         node: NodeId,
     },
+    /// End a `DiskFull`: writes to the node's disk may grow it again.
     DiskFreed {
+        /// The node whose disk has room again.
         node: NodeId,
     },
     /// The node loses power (if it is up) and its disk is replaced with an empty one, as after
@@ -88,6 +108,7 @@ pub enum Fault {
     /// kept in corpora map to the same events.)
     #[arbitrary(skip)]
     Wipe {
+        /// The node that loses power and its disk.
         node: NodeId,
     },
 }
@@ -95,7 +116,9 @@ pub enum Fault {
 /// A fault at a time of the safety phase.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, arbitrary::Arbitrary)]
 pub struct Event {
+    /// When the fault happens, in simulated milliseconds from the start of the run.
     pub at_ms: u64,
+    /// What happens.
     #[serde(flatten)]
     pub fault: Fault,
 }
@@ -103,6 +126,7 @@ pub struct Event {
 /// The whole plan, sorted by time.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, arbitrary::Arbitrary)]
 pub struct Schedule {
+    /// The events, in time order (`validate` checks it, `fit` restores it).
     pub events: Vec<Event>,
 }
 
@@ -135,6 +159,7 @@ impl Schedule {
         Schedule { events }
     }
 
+    /// The number of events in the plan.
     pub fn len(&self) -> usize {
         self.events.len()
     }
@@ -199,6 +224,7 @@ impl Schedule {
         self.events.retain(|e| e.fault.nodes().all(|n| fits(n) && e.fault.permitted(&layout.permissions(n))));
     }
 
+    /// Whether the plan has no events (a run without scheduled faults).
     pub fn is_empty(&self) -> bool {
         self.events.is_empty()
     }

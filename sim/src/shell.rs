@@ -18,16 +18,23 @@ use std::time::{Duration, Instant};
 
 /// One input to a handler.
 pub enum Input<N: Node> {
+    /// The node starts: first boot or a restart after a crash ([`Node::on_start`]).
     Start,
+    /// A message from another node ([`Node::on_message`]).
     Message(NodeId, N::Msg),
+    /// A timer came due ([`Node::on_timer`]).
     Timer(N::Timer),
+    /// A client request ([`Node::on_request`]).
     Request(RequestId, N::Request),
 }
 
 /// What a step sends, and whether the node halted or asked to be rebooted after it.
 pub struct Outgoing<N: Node> {
+    /// The frames to send and where, in the order the handler emitted them.
     pub frames: Vec<(Addr, WireOf<N>)>,
+    /// Why the node halted, if the step emitted a `Halt`: then nothing else leaves.
     pub halt: Option<String>,
+    /// Whether the step asked to be crashed and restarted once it is over (`Context::crash_point`).
     pub reboot: bool,
     /// A partition point fired (see `Context::partition_point`).
     pub isolate: bool,
@@ -55,10 +62,13 @@ impl<N: Node> Core<N> {
         self
     }
 
+    /// The node's id.
     pub fn id(&self) -> NodeId {
         self.id
     }
 
+    /// The protocol state machine, for the system's observer (which reads its leader, its
+    /// members...).
     pub fn node(&self) -> &N {
         &self.node
     }

@@ -44,7 +44,9 @@ impl Signature {
 
 /// The smallest failing run found.
 pub struct Shrunk {
+    /// The smallest failing run's spec, ready to save and replay.
     pub spec: RunSpec,
+    /// What that run produced: it fails the same way as the original.
     pub report: RunReport,
     /// Runs spent searching.
     pub runs: u32,

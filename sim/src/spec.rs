@@ -13,9 +13,13 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunSpec {
+    /// The seed: the node RNGs, the network's draws and the workload come from it.
     pub seed: u64,
+    /// The run's options.
     pub options: SimOptions,
+    /// The nemesis's fault schedule (drawn from the seed, or edited by shrinking or by hand).
     pub schedule: Schedule,
+    /// The planted bug to enable, by name; `None` runs the correct system.
     pub bug: Option<String>,
 }
 
@@ -58,6 +62,7 @@ impl RunSpec {
         self.schedule.validate(&self.layout(layout)?, self.options.safety_ms)
     }
 
+    /// The spec as pretty JSON, the form `faultline replay --spec` reads.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("specs serialize")
     }

@@ -12,10 +12,13 @@ use std::collections::BTreeMap;
 pub struct Counters(BTreeMap<String, u64>);
 
 impl Counters {
+    /// Counts one occurrence of `name`.
     pub fn add(&mut self, name: &str) {
         self.add_n(name, 1);
     }
 
+    /// Counts `n` occurrences of `name` (a zero count adds no entry, so reports list only what
+    /// happened).
     pub fn add_n(&mut self, name: &str, n: u64) {
         if n > 0 {
             match self.0.get_mut(name) {
@@ -27,6 +30,7 @@ impl Counters {
         }
     }
 
+    /// The count of `name`, 0 if it never happened.
     pub fn get(&self, name: &str) -> u64 {
         self.0.get(name).copied().unwrap_or(0)
     }
@@ -38,6 +42,7 @@ impl Counters {
         }
     }
 
+    /// Every non-zero count with its name, in name order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, u64)> {
         self.0.iter().map(|(k, v)| (k.as_str(), *v))
     }

@@ -44,6 +44,7 @@ impl SystemConfig {
 /// One operation a client is about to invoke.
 #[derive(Clone, Debug)]
 pub struct Op<Req> {
+    /// What the client sends to the node.
     pub request: Req,
     /// The history's function name (`read`, `incr`, ...).
     pub f: &'static str,
@@ -72,19 +73,28 @@ pub enum Answer {
     /// The operation is decided: record this completion.
     Done(EventKind, Value),
     /// This node certainly did not apply it; try another (the hint, if any).
-    NotApplied { hint: Option<NodeId> },
+    NotApplied {
+        /// A node to try next (the leader this node knows of, say).
+        hint: Option<NodeId>,
+    },
     /// It may or may not have been applied; try again (the hint, if any).
-    Unknown { hint: Option<NodeId> },
+    Unknown {
+        /// A node to try next (the leader this node knows of, say).
+        hint: Option<NodeId>,
+    },
 }
 
 /// The result of one check at the end of a run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CheckOutcome {
+    /// The check's name, as reports print it.
     pub name: String,
+    /// What the check concluded.
     pub verdict: Verdict,
 }
 
 impl CheckOutcome {
+    /// The outcome of check `name`.
     pub fn new(name: impl Into<String>, verdict: Verdict) -> Self {
         CheckOutcome { name: name.into(), verdict }
     }
@@ -92,6 +102,7 @@ impl CheckOutcome {
 
 /// A protocol bound to a workload and its checks.
 pub trait System: Sized + Send + Sync + 'static {
+    /// The protocol the system's nodes run.
     type Node: Node;
     /// Accumulates what the run observed of node states (invariants are checked from it).
     type Observer: Default + Send + 'static;

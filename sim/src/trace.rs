@@ -11,12 +11,19 @@ use xxhash_rust::xxh3::Xxh3;
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub enum TraceKind {
+    /// A message or frame delivered to a node or client.
     Deliver = 1,
+    /// A node's timer fired.
     Timer = 2,
+    /// A fault: a schedule event, a crash or a partition point.
     Fault = 3,
+    /// A client invoked an operation.
     Invoke = 4,
+    /// A client's operation completed (ok, failed or unknown).
     Complete = 5,
+    /// A node started (first boot or restart).
     Start = 6,
+    /// A node rejected a frame (corrupt, malformed or from the wrong sender).
     Reject = 7,
 }
 
@@ -45,10 +52,12 @@ impl Trace {
         self.events += 1;
     }
 
+    /// The digest of every event recorded so far.
     pub fn hash(&self) -> u64 {
         self.hasher.digest()
     }
 
+    /// Events recorded so far.
     pub fn events(&self) -> u64 {
         self.events
     }

@@ -7,10 +7,12 @@
 pub struct InvalidOption {
     /// The field's name, as written in the options struct.
     pub field: &'static str,
+    /// Why the value cannot be used (the bound or rule it breaks).
     pub reason: String,
 }
 
 impl InvalidOption {
+    /// An error for `field`, saying why.
     pub fn new(field: &'static str, reason: impl Into<String>) -> Self {
         InvalidOption { field, reason: reason.into() }
     }

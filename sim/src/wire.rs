@@ -7,11 +7,26 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Wire<M, Q, R> {
     /// Node to node.
-    Peer { from: NodeId, msg: M },
+    Peer {
+        /// The sending node (checked against the connection or datagram it came on).
+        from: NodeId,
+        /// The protocol message.
+        msg: M,
+    },
     /// Client to node.
-    Request { id: RequestId, req: Q },
+    Request {
+        /// The request's id: the client's, and the same on every retry.
+        id: RequestId,
+        /// What the client asks.
+        req: Q,
+    },
     /// Node to client.
-    Response { id: RequestId, resp: R },
+    Response {
+        /// The request answered.
+        id: RequestId,
+        /// The node's answer.
+        resp: R,
+    },
 }
 
 /// The wire type of protocol `N`.

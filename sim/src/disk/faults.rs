@@ -72,7 +72,9 @@ pub struct DiskFaults {
     pub sync_latency_us: u64,
     /// Per call: the call is a slow outlier and adds a latency drawn from the range below.
     pub slow_io_probability: f64,
+    /// Shortest latency of a slow outlier, in milliseconds.
     pub slow_io_latency_ms_min: u64,
+    /// Longest latency of a slow outlier, in milliseconds.
     pub slow_io_latency_ms_max: u64,
     /// Bytes the disk holds (the current contents of every file); `None` is unlimited.
     pub capacity_bytes: Option<u64>,
@@ -166,7 +168,10 @@ impl DiskFaults {
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Corruption {
+    /// The disk may suffer faults that destroy synced data: bit flips at rest and on read, latent
+    /// sector errors, a wipe.
     Allowed,
+    /// Synced data on this disk stays intact (the default).
     #[default]
     Forbidden,
 }

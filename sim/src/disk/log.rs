@@ -39,13 +39,18 @@ pub const HEADER_LEN: usize = 24;
 /// One position of a recovered log.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RecordSlot {
+    /// A record that passed its checksum.
     Intact {
+        /// The record's sequence number, from 0 in append order.
         seq: u64,
+        /// The bytes appended.
         payload: Vec<u8>,
     },
     /// Records `seq_first..=seq_last` are unreadable; intact records follow them.
     Damaged {
+        /// The first unreadable record's sequence number.
         seq_first: u64,
+        /// The last unreadable record's sequence number.
         seq_last: u64,
     },
 }
@@ -74,7 +79,9 @@ pub struct TornTail {
 /// What recovery found.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Recovered {
+    /// Every position of the log up to the torn tail, in sequence order.
     pub slots: Vec<RecordSlot>,
+    /// The tail cut off, if recovery found one.
     pub torn_tail: Option<TornTail>,
 }
 
@@ -149,6 +156,7 @@ impl RecordLog {
         Ok(log)
     }
 
+    /// The name of the log's file on the node's disk.
     pub fn file(&self) -> &str {
         &self.file
     }
@@ -158,6 +166,7 @@ impl RecordLog {
         self.next_seq
     }
 
+    /// Whether the log holds no records, damaged ones included.
     pub fn is_empty(&self) -> bool {
         self.next_seq == 0
     }

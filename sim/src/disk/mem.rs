@@ -6,7 +6,7 @@
 //!
 //! Files are inodes named by a namespace; the namespace exists in a current and a durable
 //! version. Each inode keeps its durable contents, its current contents, and the ordered list of
-//! changes made since its last sync ([`Pending`]). `sync` applies a file's pending changes to its
+//! changes made since its last sync (`Pending`). `sync` applies a file's pending changes to its
 //! durable contents and makes the namespace durable; `crash` reverts the namespace and lets a
 //! policy choose which pending changes reach the durable contents (none, for `MemDisk` itself).
 
@@ -78,6 +78,7 @@ pub struct MemDisk {
 }
 
 impl MemDisk {
+    /// An empty disk.
     pub fn new() -> Self {
         MemDisk::default()
     }

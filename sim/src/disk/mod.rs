@@ -46,11 +46,17 @@ pub use typed_log::TypedLog;
 /// Why a disk call failed. Every variant is something a correct protocol must survive.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum DiskError {
+    /// The file does not exist (never written, or gone).
     #[error("no such file: {0}")]
     NotFound(String),
     /// The data could not be read (a latent sector error). Rewriting the range may cure it.
     #[error("read error in {file} at offset {offset}")]
-    ReadError { file: String, offset: u64 },
+    ReadError {
+        /// The file read.
+        file: String,
+        /// Byte offset in the file of the unreadable data.
+        offset: u64,
+    },
     /// `sync` failed. Unsynced writes to the file may have been lost; the only safe reaction is
     /// to treat the node's volatile view of the file as unknown (PostgreSQL's "fsyncgate").
     #[error("sync of {0} failed")]
@@ -60,7 +66,12 @@ pub enum DiskError {
     Full(String),
     /// An I/O error of the real backend.
     #[error("I/O error on {file}: {reason}")]
-    Io { file: String, reason: String },
+    Io {
+        /// The file the call was on.
+        file: String,
+        /// What went wrong, as text (the operating system's error, or why the path is unusable).
+        reason: String,
+    },
 }
 
 impl DiskError {

@@ -45,7 +45,9 @@ pub const MAX_CALLS_BEFORE_CUT: u32 = 3;
 pub struct BitFlip {
     /// The file's durable name.
     pub file: String,
+    /// Byte offset in the file of the flipped byte.
     pub offset: u64,
+    /// Which bit of that byte was flipped, 0 (least significant) to 7.
     pub bit: u8,
 }
 
@@ -63,8 +65,11 @@ pub struct LatentSectors {
 /// What one crash did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CrashSummary {
+    /// Unsynced changes (writes, truncations) the crash lost.
     pub lost_unsynced_writes: u64,
+    /// Unsynced creations, renames and removals the crash undid.
     pub lost_namespace_changes: u64,
+    /// Writes the crash tore.
     pub torn_writes: u64,
 }
 
@@ -161,6 +166,7 @@ impl SimDisk {
         }
     }
 
+    /// The fault rates the disk draws from now.
     pub fn faults(&self) -> &DiskFaults {
         &self.faults
     }
@@ -171,6 +177,7 @@ impl SimDisk {
         self.faults = faults;
     }
 
+    /// Whether the disk may suffer faults that destroy synced data.
     pub fn corruption(&self) -> Corruption {
         self.corruption
     }
@@ -221,6 +228,7 @@ impl SimDisk {
         self.full_window = false;
     }
 
+    /// Whether a full-disk window is open: growing writes fail with `Full`.
     pub fn in_full_window(&self) -> bool {
         self.full_window
     }

@@ -21,29 +21,40 @@ use std::time::Duration;
 /// What the cluster command was asked to do.
 #[derive(Clone, Debug)]
 pub struct ClusterArgs {
+    /// The system to run, by its command-line name.
     pub system: String,
     /// The `faultline` executable to start nodes with (this one).
     pub exe: PathBuf,
     /// Servers; the system's layout may add nodes of other kinds (one per client, say).
     pub nodes: u32,
+    /// Workload clients, each on its own TCP connections to the nodes.
     pub clients: u32,
+    /// Operations in all, shared among the clients; the victim is killed after half of them.
     pub ops: u32,
+    /// Node `id` listens on `127.0.0.1:base_port + id`.
     pub base_port: u16,
     /// Where the nodes keep their data; a fresh temporary directory when `None`.
     pub dir: Option<PathBuf>,
+    /// The seed: which node is killed, the clients' draws and each node's RNG come from it.
     pub seed: u64,
+    /// The planted bug to enable on every node, by name; `None` runs the correct system.
     pub bug: Option<String>,
 }
 
 /// What happened.
 pub struct ClusterReport {
+    /// The clients' operations, stamped with real time since the workload started.
     pub history: History,
+    /// Every check's verdict on the history.
     pub checks: Vec<CheckOutcome>,
+    /// The node killed and restarted in the middle of the workload.
     pub victim: u32,
+    /// Completions in the history: `[ok, fail, info]`.
     pub counts: [usize; 3],
 }
 
 impl ClusterReport {
+    /// Whether every check passed.
     pub fn passed(&self) -> bool {
         self.checks.iter().all(|c| c.verdict.is_ok())
     }

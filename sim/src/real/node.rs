@@ -23,13 +23,19 @@ use tokio::sync::mpsc::{self, UnboundedSender};
 /// How a node process is started.
 #[derive(Clone, Debug)]
 pub struct NodeArgs {
+    /// This node's id in the system's layout; it listens on `base_port + id`.
     pub id: u32,
     /// The system's configuration: its servers and workload clients, which size its layout.
     pub nodes: u32,
+    /// Workload clients of the configuration.
     pub clients: u32,
+    /// Node `id` listens on `127.0.0.1:base_port + id`, and finds its peers the same way.
     pub base_port: u16,
+    /// The node's data directory: its disk, kept across restarts.
     pub dir: PathBuf,
+    /// The run's seed: the node's RNG is derived from it and the node's id.
     pub seed: u64,
+    /// The planted bug to enable, by name; `None` runs the correct system.
     pub bug: Option<String>,
     /// The node's first start (the cluster launcher's first spawn of it), not a restart: an
     /// empty data directory is then a new node rather than a lost disk (`Context::first_boot`).
