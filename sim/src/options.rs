@@ -432,6 +432,44 @@ impl fmt::Display for Preset {
 }
 
 impl SimOptions {
+    /// `nodes` servers and no faults: the start of a scenario that switches on only the fault
+    /// family it is about (the helpers below), so a failure points at that family.
+    pub fn quiet(nodes: u32) -> Self {
+        SimOptions { nodes, ..Preset::Nofault.options(0) }
+    }
+
+    /// Partitions of the given kinds, one every second on average, each held 0.3 to 1.5 s: long
+    /// enough for an election on the majority side, short enough for many per run.
+    pub fn with_partitions(&mut self, kinds: &[PartitionKind]) -> &mut Self {
+        self.partition.kinds = kinds.to_vec();
+        self.partition.interval_ms_mean = 1_000;
+        self.partition.hold_ms_min = 300;
+        self.partition.hold_ms_max = 1_500;
+        self
+    }
+
+    /// Every clock wrong in every way: offsets up to 5 s, a drift of up to 500 ppm on every
+    /// node, and up to two steps of up to 1 s each (forwards or back) during the safety phase.
+    pub fn with_clock_skew(&mut self) -> &mut Self {
+        self.clock.offset_ms_max = 5_000;
+        self.clock.drift_probability = 1.0;
+        self.clock.drift_ppm_max = 500;
+        self.clock.step_probability = 1.0;
+        self.clock.steps_max = 2;
+        self.clock.step_ms_max = 1_000;
+        self.clock.step_window_ms = self.safety_ms;
+        self
+    }
+
+    /// One message in ten delivered twice and one in ten held back up to 100 ms, so later ones
+    /// overtake it.
+    pub fn with_duplicates_and_reordering(&mut self) -> &mut Self {
+        self.net.duplicate_probability = 0.1;
+        self.net.reorder_probability = 0.1;
+        self.net.reorder_delay_ms_max = 100;
+        self
+    }
+
     /// Three nodes, crashes only: the cheapest run that still tests recovery.
     pub fn lite() -> Self {
         let mut o = SimOptions::default();

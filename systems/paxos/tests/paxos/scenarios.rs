@@ -10,25 +10,13 @@
 
 use faultline_paxos::PaxosSystem;
 use faultline_sim::check::{check, Scenario};
-use faultline_sim::options::{PartitionKind, Preset, SimOptions};
-
-/// Three or five nodes, no faults: scenarios switch on only the faults they are about.
-fn quiet(nodes: u32) -> SimOptions {
-    SimOptions { nodes, ..Preset::Nofault.options(0) }
-}
-
-fn partitions(o: &mut SimOptions, kinds: &[PartitionKind]) {
-    o.partition.kinds = kinds.to_vec();
-    o.partition.interval_ms_mean = 1_000;
-    o.partition.hold_ms_min = 300;
-    o.partition.hold_ms_max = 1_500;
-}
+use faultline_sim::options::{PartitionKind, SimOptions};
 
 #[test]
 fn paxos_partitions_cut_the_leader_off_and_a_new_ballot_takes_over() {
     let scenario = Scenario::new("paxos: partition 2-1 isolates one node").options(|o| {
-        *o = quiet(3);
-        partitions(o, &[PartitionKind::IsolateOne, PartitionKind::MajorityMinority]);
+        *o = SimOptions::quiet(3);
+        o.with_partitions(&[PartitionKind::IsolateOne, PartitionKind::MajorityMinority]);
     });
     check::<PaxosSystem>(scenario)
         .expect_faults(&["partition.isolate_one", "partition.majority_minority", "paxos.leader_changes"])
@@ -41,7 +29,7 @@ fn paxos_leader_crashes_start_phase_1_and_failed_syncs_lose_only_unanswered_stat
     // A step is atomic in the simulator, so a crash alone never finds an unsynced batch; a
     // failed sync does lose it, and the node halts and recovers from its marks.
     let scenario = Scenario::new("paxos: crashes and failed syncs").options(|o| {
-        *o = quiet(3);
+        *o = SimOptions::quiet(3);
         o.disk.faults.sync_error_probability = 0.01;
         o.process.crash_interval_ms_mean = 1_500;
         o.process.restart_delay_ms_min = 100;
@@ -58,7 +46,7 @@ fn paxos_a_node_whose_disk_is_wiped_rebuilds_before_it_votes() {
     // Paxos Made Live 5.1: a replica with an empty disk answers no prepare and no accept until
     // a leader above every promise it can have made has chosen what its phase 1 adopted.
     let scenario = Scenario::new("paxos: wiped disks").options(|o| {
-        *o = quiet(3);
+        *o = SimOptions::quiet(3);
         o.disk.wipe_interval_ms_mean = 1_500;
         o.process.crash_interval_ms_mean = 2_000;
     });
@@ -71,7 +59,7 @@ fn paxos_a_node_whose_disk_is_wiped_rebuilds_before_it_votes() {
 #[test]
 fn paxos_disk_corruption_makes_a_node_rebuild_from_its_peers() {
     let scenario = Scenario::new("paxos: bit flips at rest").options(|o| {
-        *o = quiet(3);
+        *o = SimOptions::quiet(3);
         o.disk.bitflip_interval_ms_mean = 300;
         o.process.crash_interval_ms_mean = 1_500;
     });
@@ -84,9 +72,9 @@ fn paxos_disk_corruption_makes_a_node_rebuild_from_its_peers() {
 #[test]
 fn paxos_lagging_replicas_catch_up_from_snapshots_across_partitions() {
     let scenario = Scenario::new("paxos: snapshot install during partition").options(|o| {
-        *o = quiet(3);
+        *o = SimOptions::quiet(3);
         o.workload.ops_per_client = 60;
-        partitions(o, &[PartitionKind::IsolateOne]);
+        o.with_partitions(&[PartitionKind::IsolateOne]);
     });
     check::<PaxosSystem>(scenario)
         .expect_faults(&["partition.isolate_one", "paxos.catch_ups", "paxos.snapshots_under_faults"])
@@ -98,14 +86,8 @@ fn paxos_lagging_replicas_catch_up_from_snapshots_across_partitions() {
 fn paxos_clock_skew_drift_and_steps_keep_reads_linearizable() {
     // Reads are confirmed by a quorum round, not by a lease: clocks can delay them only.
     let scenario = Scenario::new("paxos: clock skew with reads").options(|o| {
-        *o = quiet(3);
-        o.clock.offset_ms_max = 5_000;
-        o.clock.drift_probability = 1.0;
-        o.clock.drift_ppm_max = 500;
-        o.clock.step_probability = 1.0;
-        o.clock.steps_max = 2;
-        o.clock.step_ms_max = 1_000;
-        o.clock.step_window_ms = o.safety_ms;
+        *o = SimOptions::quiet(3);
+        o.with_clock_skew();
     });
     check::<PaxosSystem>(scenario)
         .expect_faults(&["clock.offset_clocks", "clock.drifting_clocks", "clock.steps_taken"])
@@ -116,10 +98,8 @@ fn paxos_clock_skew_drift_and_steps_keep_reads_linearizable() {
 #[test]
 fn paxos_duplicated_and_reordered_messages_change_nothing() {
     let scenario = Scenario::new("paxos: duplicated and reordered messages").options(|o| {
-        *o = quiet(5);
-        o.net.duplicate_probability = 0.1;
-        o.net.reorder_probability = 0.1;
-        o.net.reorder_delay_ms_max = 100;
+        *o = SimOptions::quiet(5);
+        o.with_duplicates_and_reordering();
     });
     check::<PaxosSystem>(scenario).expect_faults(&["net.duplicate", "net.reorder"]).seeds(30).run();
 }

@@ -11,26 +11,14 @@
 
 use faultline_raft::system::RaftSystem;
 use faultline_sim::check::{check, Scenario};
-use faultline_sim::options::{PartitionKind, Preset, SimOptions};
-
-/// Three or five nodes, no faults: scenarios switch on only the faults they are about.
-fn quiet(nodes: u32) -> SimOptions {
-    SimOptions { nodes, ..Preset::Nofault.options(0) }
-}
-
-fn partitions(o: &mut SimOptions, kinds: &[PartitionKind]) {
-    o.partition.kinds = kinds.to_vec();
-    o.partition.interval_ms_mean = 1_000;
-    o.partition.hold_ms_min = 300;
-    o.partition.hold_ms_max = 1_500;
-}
+use faultline_sim::options::{PartitionKind, SimOptions};
 
 #[test]
 fn partition_2_1_cuts_one_node_off_and_the_majority_carries_on() {
     // Over the seeds the cut-off node is sometimes the leader, sometimes a follower.
     let scenario = Scenario::new("raft: partition 2-1 isolates one node").options(|o| {
-        *o = quiet(3);
-        partitions(o, &[PartitionKind::IsolateOne, PartitionKind::MajorityMinority]);
+        *o = SimOptions::quiet(3);
+        o.with_partitions(&[PartitionKind::IsolateOne, PartitionKind::MajorityMinority]);
     });
     check::<RaftSystem>(scenario)
         .expect_faults(&["partition.isolate_one", "partition.majority_minority", "raft.leaders_elected"])
@@ -43,7 +31,7 @@ fn failed_syncs_lose_unsynced_log_tails_and_crashes_follow() {
     // A node step (its writes and syncs) is atomic in the simulator, so a crash alone never
     // finds an unsynced tail; a failed sync does lose it, and the node halts and recovers.
     let scenario = Scenario::new("raft: leader crashes with unsynced log tail").options(|o| {
-        *o = quiet(3);
+        *o = SimOptions::quiet(3);
         o.disk.faults.sync_error_probability = 0.01;
         o.process.crash_interval_ms_mean = 1_500;
         o.process.restart_delay_ms_min = 100;
@@ -64,7 +52,7 @@ fn a_node_whose_disk_is_wiped_stops_voting_and_the_majority_carries_on() {
     // wiped node's state machine diverges), and the swarm sweep finds violations of leader
     // completeness, log matching and state machine safety.
     let scenario = Scenario::new("raft: wiped disks").options(|o| {
-        *o = quiet(3);
+        *o = SimOptions::quiet(3);
         o.disk.wipe_interval_ms_mean = 1_500;
         o.process.crash_interval_ms_mean = 2_000;
     });
@@ -77,14 +65,8 @@ fn a_node_whose_disk_is_wiped_stops_voting_and_the_majority_carries_on() {
 #[test]
 fn clock_skew_drift_and_steps_keep_reads_linearizable() {
     let scenario = Scenario::new("raft: clock skew with reads").options(|o| {
-        *o = quiet(3);
-        o.clock.offset_ms_max = 5_000;
-        o.clock.drift_probability = 1.0;
-        o.clock.drift_ppm_max = 500;
-        o.clock.step_probability = 1.0;
-        o.clock.steps_max = 2;
-        o.clock.step_ms_max = 1_000;
-        o.clock.step_window_ms = o.safety_ms;
+        *o = SimOptions::quiet(3);
+        o.with_clock_skew();
     });
     check::<RaftSystem>(scenario)
         .expect_faults(&["clock.offset_clocks", "clock.drifting_clocks", "clock.steps_taken"])
@@ -95,9 +77,9 @@ fn clock_skew_drift_and_steps_keep_reads_linearizable() {
 #[test]
 fn membership_changes_during_partitions() {
     let scenario = Scenario::new("raft: membership change during partition").options(|o| {
-        *o = quiet(5);
+        *o = SimOptions::quiet(5);
         o.workload.ops_per_client = 60;
-        partitions(o, &[PartitionKind::MajorityMinority, PartitionKind::Symmetric]);
+        o.with_partitions(&[PartitionKind::MajorityMinority, PartitionKind::Symmetric]);
     });
     check::<RaftSystem>(scenario)
         .expect_faults(&["partition.majority_minority", "raft.membership_changes_under_faults"])
@@ -108,12 +90,12 @@ fn membership_changes_during_partitions() {
 #[test]
 fn admin_bursts_after_elections_reach_the_membership_moments() {
     let scenario = Scenario::new("raft: admin bursts right after elections").options(|o| {
-        *o = quiet(5);
+        *o = SimOptions::quiet(5);
         o.workload.ops_per_client = 60;
         o.admin.interval_ms_mean = 400;
         o.admin.burst_max = 4;
         o.admin.after_election_probability = 1.0;
-        partitions(o, &[PartitionKind::MajorityMinority]);
+        o.with_partitions(&[PartitionKind::MajorityMinority]);
     });
     check::<RaftSystem>(scenario)
         .expect_reached(&[
@@ -129,9 +111,9 @@ fn admin_bursts_after_elections_reach_the_membership_moments() {
 #[test]
 fn snapshots_are_installed_across_partitions() {
     let scenario = Scenario::new("raft: snapshot install during partition").options(|o| {
-        *o = quiet(3);
+        *o = SimOptions::quiet(3);
         o.workload.ops_per_client = 60;
-        partitions(o, &[PartitionKind::IsolateOne]);
+        o.with_partitions(&[PartitionKind::IsolateOne]);
     });
     check::<RaftSystem>(scenario)
         .expect_faults(&["partition.isolate_one", "raft.snapshots_under_faults"])
@@ -142,10 +124,8 @@ fn snapshots_are_installed_across_partitions() {
 #[test]
 fn duplicated_and_reordered_messages_change_nothing() {
     let scenario = Scenario::new("raft: duplicated and reordered messages").options(|o| {
-        *o = quiet(3);
-        o.net.duplicate_probability = 0.1;
-        o.net.reorder_probability = 0.1;
-        o.net.reorder_delay_ms_max = 100;
+        *o = SimOptions::quiet(3);
+        o.with_duplicates_and_reordering();
     });
     check::<RaftSystem>(scenario).expect_faults(&["net.duplicate", "net.reorder"]).seeds(40).run();
 }
@@ -153,7 +133,7 @@ fn duplicated_and_reordered_messages_change_nothing() {
 #[test]
 fn disk_corruption_is_repaired_from_peers() {
     let scenario = Scenario::new("raft: disk corruption is repaired from peers").options(|o| {
-        *o = quiet(3);
+        *o = SimOptions::quiet(3);
         o.disk.bitflip_interval_ms_mean = 300;
         o.process.crash_interval_ms_mean = 1_500;
     });

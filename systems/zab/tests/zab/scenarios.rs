@@ -9,26 +9,14 @@
 //! says.
 
 use faultline_sim::check::{check, Scenario};
-use faultline_sim::options::{PartitionKind, Preset, SimOptions};
+use faultline_sim::options::{PartitionKind, SimOptions};
 use faultline_zab::ZabSystem;
-
-/// Three or five servers, no faults: scenarios switch on only the faults they are about.
-fn quiet(nodes: u32) -> SimOptions {
-    SimOptions { nodes, ..Preset::Nofault.options(0) }
-}
-
-fn partitions(o: &mut SimOptions, kinds: &[PartitionKind]) {
-    o.partition.kinds = kinds.to_vec();
-    o.partition.interval_ms_mean = 1_000;
-    o.partition.hold_ms_min = 300;
-    o.partition.hold_ms_max = 1_500;
-}
 
 #[test]
 fn partition_2_1_cuts_one_server_off_and_the_majority_carries_on() {
     let scenario = Scenario::new("zab: partition 2-1 isolates one server").options(|o| {
-        *o = quiet(3);
-        partitions(o, &[PartitionKind::IsolateOne, PartitionKind::MajorityMinority]);
+        *o = SimOptions::quiet(3);
+        o.with_partitions(&[PartitionKind::IsolateOne, PartitionKind::MajorityMinority]);
     });
     check::<ZabSystem>(scenario)
         .expect_faults(&[
@@ -46,7 +34,7 @@ fn leader_crashes_start_new_epochs_and_lose_nothing_committed() {
     // them if it holds them and has the others TRUNC them away otherwise (the restarted old
     // leader, mostly); whatever was committed survives.
     let scenario = Scenario::new("zab: the leader crashes mid-broadcast").options(|o| {
-        *o = quiet(5);
+        *o = SimOptions::quiet(5);
         o.process.crash_interval_ms_mean = 800;
         o.process.leader_crash_probability = 1.0;
         o.process.restart_delay_ms_min = 100;
@@ -62,7 +50,7 @@ fn leader_crashes_start_new_epochs_and_lose_nothing_committed() {
 fn a_lagging_server_is_brought_back_with_a_snapshot() {
     // One server cut off while the others commit more than their logs keep: SNAP.
     let scenario = Scenario::new("zab: a lagging server gets a snapshot").options(|o| {
-        *o = quiet(3);
+        *o = SimOptions::quiet(3);
         o.workload.ops_per_client = 80;
         o.workload.think_ms_max = 60;
         o.partition.kinds = vec![PartitionKind::IsolateOne];
@@ -78,9 +66,9 @@ fn abandoned_sessions_expire_and_their_ephemeral_nodes_go_everywhere() {
     // Clients give sessions up; the leader expires them with a transaction; linearizable reads
     // of their ephemeral nodes after the `expire` completes must find nothing.
     let scenario = Scenario::new("zab: sessions expire under partitions").options(|o| {
-        *o = quiet(5);
+        *o = SimOptions::quiet(5);
         o.workload.ops_per_client = 50;
-        partitions(o, &[PartitionKind::MajorityMinority, PartitionKind::Bridge]);
+        o.with_partitions(&[PartitionKind::MajorityMinority, PartitionKind::Bridge]);
     });
     check::<ZabSystem>(scenario)
         .expect_faults(&["partition.bridge", "zab.session_expiries_under_faults"])
@@ -91,7 +79,7 @@ fn abandoned_sessions_expire_and_their_ephemeral_nodes_go_everywhere() {
 #[test]
 fn disk_corruption_makes_a_server_repair_before_it_counts_again() {
     let scenario = Scenario::new("zab: disk corruption is repaired by synchronization").options(|o| {
-        *o = quiet(3);
+        *o = SimOptions::quiet(3);
         o.disk.bitflip_interval_ms_mean = 300;
         o.process.crash_interval_ms_mean = 1_000;
     });
@@ -106,7 +94,7 @@ fn a_server_restarted_on_a_wiped_disk_observes_and_the_quorum_carries_on() {
     // A wiped server forgot the epochs it promised and the transactions it acknowledged: it
     // must count in no quorum again (it observes), and the others keep every commit.
     let scenario = Scenario::new("zab: a disk is wiped").options(|o| {
-        *o = quiet(5);
+        *o = SimOptions::quiet(5);
         o.disk.wipe_interval_ms_mean = 1_500;
     });
     check::<ZabSystem>(scenario)
@@ -119,7 +107,7 @@ fn a_server_restarted_on_a_wiped_disk_observes_and_the_quorum_carries_on() {
 #[test]
 fn failed_syncs_and_full_disks_lose_nothing_acknowledged() {
     let scenario = Scenario::new("zab: failed fsyncs and full disks").options(|o| {
-        *o = quiet(3);
+        *o = SimOptions::quiet(3);
         o.disk.faults.sync_error_probability = 0.01;
         o.disk.full_interval_ms_mean = 1_000;
         o.disk.full_ms_min = 100;
@@ -136,14 +124,8 @@ fn clock_skew_drift_and_steps_keep_reads_linearizable() {
     // Linearizable reads confirm leadership with a heartbeat round, never a lease; sessions
     // expire on the leader's clock, which may only make them expire early.
     let scenario = Scenario::new("zab: clock skew with reads").options(|o| {
-        *o = quiet(3);
-        o.clock.offset_ms_max = 5_000;
-        o.clock.drift_probability = 1.0;
-        o.clock.drift_ppm_max = 500;
-        o.clock.step_probability = 1.0;
-        o.clock.steps_max = 2;
-        o.clock.step_ms_max = 1_000;
-        o.clock.step_window_ms = o.safety_ms;
+        *o = SimOptions::quiet(3);
+        o.with_clock_skew();
     });
     check::<ZabSystem>(scenario)
         .expect_faults(&["clock.offset_clocks", "clock.drifting_clocks", "clock.steps_taken"])
@@ -156,10 +138,8 @@ fn duplicated_and_reordered_messages_change_nothing() {
     // Zab assumes FIFO channels (TCP); here proposals name what they follow and NEWLEADERs are
     // numbered, so duplicates and overtaking messages are recognized.
     let scenario = Scenario::new("zab: duplicated and reordered messages").options(|o| {
-        *o = quiet(3);
-        o.net.duplicate_probability = 0.1;
-        o.net.reorder_probability = 0.1;
-        o.net.reorder_delay_ms_max = 100;
+        *o = SimOptions::quiet(3);
+        o.with_duplicates_and_reordering();
     });
     check::<ZabSystem>(scenario).expect_faults(&["net.duplicate", "net.reorder"]).seeds(30).run();
 }
