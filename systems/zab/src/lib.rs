@@ -267,12 +267,13 @@ impl Zab {
         self.store.as_mut().expect("the store is open whenever the node takes part")
     }
 
-    /// Turns a disk error into a stopped step: a failed sync (or an I/O error, or a vanished
-    /// file) may have lost data the node believes written, so it halts and recovers from what
-    /// is really on disk; a full disk or a read error only abandons the step.
+    /// Turns a disk error into a stopped step, halting by the kit's one policy
+    /// (`DiskError::requires_halt`): a failed sync (or an I/O error, or a vanished file) may have
+    /// lost data the node believes written, so it halts and recovers from what is really on disk;
+    /// a full disk or a read error only abandons the step.
     fn disk<T>(&mut self, result: Result<T, DiskError>) -> Result<T, Stop> {
         result.map_err(|e| {
-            if matches!(e, DiskError::SyncFailed(_) | DiskError::Io { .. } | DiskError::NotFound(_)) {
+            if e.requires_halt() {
                 self.halt.get_or_insert(format!("disk: {e}"));
             }
             Stop
